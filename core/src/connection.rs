@@ -1,0 +1,569 @@
+//! The connection state machine: bytes in, events out, bytes to send queued.
+
+use std::ops::{Deref, DerefMut, Range};
+use std::time::Duration;
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+
+use crate::close::{parse_close_payload, CloseCode};
+use crate::config::Config;
+use crate::error::ProtocolError;
+use crate::frame::{decode_frame, Decoded, FrameHeader};
+use crate::mask::apply_mask;
+use crate::opcode::{DataKind, OpCode};
+use crate::role::Role;
+use crate::rules::{check_header, RuleContext};
+use crate::sender::{CloseState, Sender};
+use crate::utf8::Utf8Validator;
+
+/// Input and message buffers above this capacity are released once drained.
+const KEEP_CAPACITY: usize = 1 << 20;
+
+/// Something the peer sent, borrowed from the connection's buffers until the next poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// A whole text message, validated as UTF-8.
+    Text(&'a str),
+    /// A whole binary message.
+    Binary(&'a [u8]),
+    /// A ping; the pong is already queued.
+    Ping(&'a [u8]),
+    /// A pong.
+    Pong(&'a [u8]),
+    /// The peer's close frame. The echo is already queued if we had not closed first.
+    Close {
+        /// The code, if the frame had one.
+        code: Option<CloseCode>,
+        /// The reason (may be empty).
+        reason: &'a str,
+    },
+}
+
+/// An owned copy of an [`Event`], for hosts that pass messages on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// Text.
+    Text(String),
+    /// Binary.
+    Binary(Vec<u8>),
+    /// Ping payload.
+    Ping(Vec<u8>),
+    /// Pong payload.
+    Pong(Vec<u8>),
+    /// Close code and reason.
+    Close(Option<CloseCode>, String),
+}
+
+impl Event<'_> {
+    /// Copies the event out of the connection's buffers.
+    pub fn to_message(&self) -> Message {
+        match *self {
+            Event::Text(t) => Message::Text(t.to_owned()),
+            Event::Binary(b) => Message::Binary(b.to_vec()),
+            Event::Ping(b) => Message::Ping(b.to_vec()),
+            Event::Pong(b) => Message::Pong(b.to_vec()),
+            Event::Close { code, reason } => Message::Close(code, reason.to_owned()),
+        }
+    }
+}
+
+/// A fragmented message being reassembled.
+#[derive(Debug)]
+struct Partial {
+    kind: DataKind,
+    fragments: u32,
+    utf8: Utf8Validator,
+}
+
+/// Where the last returned event's bytes live, released at the next poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    Nothing,
+    Input(usize),
+    Message,
+}
+
+#[derive(Debug, Default)]
+struct Input {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+#[derive(Debug, Default)]
+struct Timers {
+    now: Option<Duration>,
+    last_rx: Duration,
+    received: bool,
+    ping_outstanding: bool,
+    close_sent_at: Option<Duration>,
+}
+
+/// A WebSocket connection after the opening handshake, for either role.
+///
+/// Drive it with [`Connection::feed`] (or [`Connection::input_buffer`] and
+/// [`Connection::commit_input`]), then call [`Connection::poll_event`] until it
+/// returns `Ok(None)`, then write [`Sender::pending_output`]. Call
+/// [`Connection::handle_timeout`] once at the start and whenever
+/// [`Connection::poll_timeout`] passes. Sending methods come from [`Sender`]
+/// through `Deref`.
+#[derive(Debug)]
+pub struct Connection {
+    role: Role,
+    config: Config,
+    input: Input,
+    held: Held,
+    partial: Option<Partial>,
+    message: Vec<u8>,
+    failure: Option<ProtocolError>,
+    timers: Timers,
+    tx: Sender,
+}
+
+impl Connection {
+    /// A server-side connection.
+    pub fn server(config: Config) -> Self {
+        Self::with_rng(Role::Server, config, None)
+    }
+
+    /// A client-side connection; its mask keys come from a ChaCha8 stream seeded by the OS.
+    pub fn client(config: Config) -> Result<Self, getrandom::Error> {
+        let mut seed = [0u8; 32];
+        getrandom::getrandom(&mut seed)?;
+        Ok(Self::client_with_seed(config, seed))
+    }
+
+    /// A client-side connection whose mask keys come from `seed` (for tests and replay).
+    pub fn client_with_seed(config: Config, seed: [u8; 32]) -> Self {
+        Self::with_rng(Role::Client, config, Some(ChaCha8Rng::from_seed(seed)))
+    }
+
+    fn with_rng(role: Role, config: Config, rng: Option<ChaCha8Rng>) -> Self {
+        let tx = Sender::new(rng, config.limits.max_pending_output);
+        Self {
+            role,
+            config,
+            input: Input::default(),
+            held: Held::Nothing,
+            partial: None,
+            message: Vec::new(),
+            failure: None,
+            timers: Timers::default(),
+            tx,
+        }
+    }
+
+    /// Our role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Allows RSV bits on the first frame of data messages (set by a negotiated extension).
+    pub fn set_rsv_on_message_start(&mut self, bits: u8) {
+        self.tx.rsv_on_message_start = bits & 0b111;
+    }
+
+    /// True once the close handshake is over or the connection failed.
+    pub fn is_closed(&self) -> bool {
+        self.tx.state == CloseState::Closed
+    }
+
+    /// Copies received bytes in. Bytes after the connection closed are dropped.
+    pub fn feed(&mut self, data: &[u8]) {
+        let buf = self.input_buffer(data.len());
+        buf[..data.len()].copy_from_slice(data);
+        self.commit_input(data.len());
+    }
+
+    /// A writable region of at least `min` bytes to read into; then call [`Self::commit_input`].
+    pub fn input_buffer(&mut self, min: usize) -> &mut [u8] {
+        self.release_held();
+        let input = &mut self.input;
+        if input.buf.len() - input.end < min {
+            if input.start > 0 {
+                input.buf.copy_within(input.start..input.end, 0);
+                input.end -= input.start;
+                input.start = 0;
+            }
+            if input.buf.len() - input.end < min {
+                input.buf.resize(input.end + min, 0);
+            }
+        }
+        &mut input.buf[input.end..]
+    }
+
+    /// Records that `n` bytes were written into [`Self::input_buffer`].
+    pub fn commit_input(&mut self, n: usize) {
+        if self.is_closed() {
+            return;
+        }
+        self.input.end = (self.input.end + n).min(self.input.buf.len());
+        self.timers.received |= n > 0;
+    }
+
+    /// Bytes received but not yet decoded into events.
+    pub fn buffered_input(&self) -> usize {
+        self.input.end - self.input.start
+    }
+
+    /// The next event, `Ok(None)` when more input is needed, or the violation
+    /// that failed the connection (reported once; the close frame is queued).
+    pub fn poll_event(&mut self) -> Result<Option<Event<'_>>, ProtocolError> {
+        Ok(self.poll_event_and_sender()?.map(|(e, _)| e))
+    }
+
+    /// Like [`Self::poll_event`], also lending the [`Sender`] so a host can answer
+    /// (an echo, say) without copying the event.
+    pub fn poll_event_and_sender(
+        &mut self,
+    ) -> Result<Option<(Event<'_>, &mut Sender)>, ProtocolError> {
+        self.release_held();
+        if let Some(e) = self.failure.take() {
+            return Err(e);
+        }
+        loop {
+            if self.tx.state == CloseState::Closed {
+                return Ok(None);
+            }
+            let window = &self.input.buf[self.input.start..self.input.end];
+            let (header, len) = match decode_frame(window) {
+                Decoded::Incomplete { .. } => return Ok(None),
+                Decoded::HeaderOnly { header, .. } => {
+                    self.check(&header)?;
+                    return Ok(None);
+                }
+                Decoded::Frame(f) => (f.header, f.len),
+            };
+            self.check(&header)?;
+            let at = self.input.start;
+            let payload = at + header.header_len()..at + len;
+            if let Some(key) = header.mask {
+                apply_mask(&mut self.input.buf[payload.clone()], key, 0);
+            }
+            if let Some(ready) = self.handle_frame(&header, payload, len)? {
+                return Ok(Some(self.event_for(ready)));
+            }
+        }
+    }
+
+    fn event_for(&mut self, ready: Ready) -> (Event<'_>, &mut Sender) {
+        let Self {
+            input, message, tx, ..
+        } = self;
+        let bytes = match ready.source {
+            Source::Input => &input.buf[ready.range],
+            Source::Message => &message[ready.range],
+        };
+        let event = match ready.kind {
+            ReadyKind::Text => Event::Text(validated_str(bytes)),
+            ReadyKind::Binary => Event::Binary(bytes),
+            ReadyKind::Ping => Event::Ping(bytes),
+            ReadyKind::Pong => Event::Pong(bytes),
+            ReadyKind::Close(code) => Event::Close {
+                code,
+                reason: validated_str(bytes),
+            },
+        };
+        (event, tx)
+    }
+
+    fn rule_context(&self) -> RuleContext {
+        RuleContext {
+            sender: Some(self.role.peer()),
+            rsv_on_message_start: self.tx.rsv_on_message_start,
+            in_message: Some(self.partial.is_some()),
+            max_frame_payload: self.config.limits.max_frame_payload,
+        }
+    }
+
+    fn check(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        check_header(header, &self.rule_context()).map_err(|e| self.fail(e))
+    }
+
+    /// Queues the close frame for `e` and ends the connection.
+    fn fail(&mut self, e: ProtocolError) -> ProtocolError {
+        if self.tx.state == CloseState::Open {
+            self.tx.write_close(Some(e.close_code()), &e.to_string());
+        }
+        self.tx.state = CloseState::Closed;
+        self.partial = None;
+        e
+    }
+
+    /// Consumes one whole frame whose payload (unmasked) is at `payload` in the input.
+    fn handle_frame(
+        &mut self,
+        header: &FrameHeader,
+        payload: Range<usize>,
+        len: usize,
+    ) -> Result<Option<Ready>, ProtocolError> {
+        let limits = self.config.limits;
+        let op = header.opcode().unwrap_or(OpCode::Binary);
+        let data = &self.input.buf[payload.clone()];
+        let ready = match op {
+            OpCode::Text | OpCode::Binary if header.fin => {
+                if header.payload_len > limits.max_message {
+                    return Err(self.fail(ProtocolError::MessageTooBig {
+                        len: header.payload_len,
+                        limit: limits.max_message,
+                    }));
+                }
+                let kind = if op == OpCode::Text {
+                    if let Err(e) = simdutf8::compat::from_utf8(data) {
+                        return Err(self.fail(ProtocolError::InvalidUtf8 {
+                            offset: e.valid_up_to() as u64,
+                        }));
+                    }
+                    ReadyKind::Text
+                } else {
+                    ReadyKind::Binary
+                };
+                Some(Ready {
+                    kind,
+                    source: Source::Input,
+                    range: payload,
+                })
+            }
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                let mut partial = match self.partial.take() {
+                    Some(p) => p,
+                    None => Partial {
+                        kind: if op == OpCode::Text {
+                            DataKind::Text
+                        } else {
+                            DataKind::Binary
+                        },
+                        fragments: 0,
+                        utf8: Utf8Validator::new(),
+                    },
+                };
+                partial.fragments += 1;
+                if partial.fragments > limits.max_fragments {
+                    return Err(self.fail(ProtocolError::TooManyFragments {
+                        limit: limits.max_fragments,
+                    }));
+                }
+                let total = (self.message.len() + data.len()) as u64;
+                if total > limits.max_message {
+                    return Err(self.fail(ProtocolError::MessageTooBig {
+                        len: total,
+                        limit: limits.max_message,
+                    }));
+                }
+                if partial.kind == DataKind::Text {
+                    let checked = partial.utf8.feed(data).and_then(|()| {
+                        if header.fin {
+                            partial.utf8.finish()
+                        } else {
+                            Ok(())
+                        }
+                    });
+                    if let Err(e) = checked {
+                        return Err(self.fail(ProtocolError::InvalidUtf8 { offset: e.offset }));
+                    }
+                }
+                self.message.extend_from_slice(data);
+                if header.fin {
+                    let kind = match partial.kind {
+                        DataKind::Text => ReadyKind::Text,
+                        DataKind::Binary => ReadyKind::Binary,
+                    };
+                    let range = 0..self.message.len();
+                    self.input.start += len;
+                    self.held = Held::Message;
+                    return Ok(Some(Ready {
+                        kind,
+                        source: Source::Message,
+                        range,
+                    }));
+                }
+                self.partial = Some(partial);
+                None
+            }
+            OpCode::Ping => {
+                if self.tx.state == CloseState::Open {
+                    let pong = &self.input.buf[payload.clone()];
+                    self.tx.write_frame(OpCode::Pong, true, pong);
+                }
+                Some(Ready {
+                    kind: ReadyKind::Ping,
+                    source: Source::Input,
+                    range: payload,
+                })
+            }
+            OpCode::Pong => {
+                self.timers.ping_outstanding = false;
+                Some(Ready {
+                    kind: ReadyKind::Pong,
+                    source: Source::Input,
+                    range: payload,
+                })
+            }
+            OpCode::Close => {
+                let code = match parse_close_payload(data) {
+                    Ok((code, _)) => code,
+                    Err(e) => return Err(self.fail(e.into())),
+                };
+                if self.tx.state == CloseState::Open {
+                    self.tx.write_close(code, "");
+                }
+                self.tx.state = CloseState::Closed;
+                let reason = if code.is_some() {
+                    payload.start + 2..payload.end
+                } else {
+                    payload.clone()
+                };
+                Some(Ready {
+                    kind: ReadyKind::Close(code),
+                    source: Source::Input,
+                    range: reason,
+                })
+            }
+        };
+        match ready {
+            Some(r) => {
+                self.held = Held::Input(len);
+                Ok(Some(r))
+            }
+            None => {
+                self.input.start += len;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Frees what the last event borrowed.
+    fn release_held(&mut self) {
+        match std::mem::replace(&mut self.held, Held::Nothing) {
+            Held::Nothing => {}
+            Held::Input(n) => self.input.start += n,
+            Held::Message => {
+                self.message.clear();
+                if self.message.capacity() > KEEP_CAPACITY {
+                    self.message = Vec::new();
+                }
+            }
+        }
+        let input = &mut self.input;
+        if input.start == input.end {
+            input.start = 0;
+            input.end = 0;
+            if input.buf.len() > KEEP_CAPACITY {
+                input.buf = Vec::new();
+            }
+        }
+    }
+
+    /// Tells the connection the time. Call once at the start, and whenever
+    /// [`Self::poll_timeout`] has passed. Sends keepalive pings, fails idle
+    /// connections, and gives up on a close the peer never answers.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        let t = &mut self.timers;
+        if t.now.is_none() || t.received {
+            t.last_rx = now;
+            t.received = false;
+            t.ping_outstanding = false;
+        }
+        t.now = Some(now);
+        if self.tx.close_needs_timer {
+            self.tx.close_needs_timer = false;
+            t.close_sent_at = Some(now);
+        }
+        if self.tx.state == CloseState::Closed {
+            return;
+        }
+        if let Some(at) = t.close_sent_at {
+            if now >= at + self.config.close_timeout {
+                self.tx.state = CloseState::Closed;
+                return;
+            }
+        }
+        if let Some(idle) = self.config.idle_timeout {
+            if now >= t.last_rx + idle {
+                let e = ProtocolError::IdleTimeout {
+                    millis: idle.as_millis() as u64,
+                };
+                let e = self.fail(e);
+                self.failure = Some(e);
+                self.timers.close_sent_at = Some(now);
+                return;
+            }
+        }
+        if let Some(every) = self.config.ping_interval {
+            if !t.ping_outstanding && now >= t.last_rx + every && self.tx.state == CloseState::Open
+            {
+                t.ping_outstanding = true;
+                let stamp = (now.as_millis() as u64).to_be_bytes();
+                self.tx.write_frame(OpCode::Ping, true, &stamp);
+            }
+        }
+    }
+
+    /// When [`Self::handle_timeout`] should next be called, if ever.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        let t = &self.timers;
+        let now = t.now?;
+        if self.tx.close_needs_timer {
+            return Some(now);
+        }
+        if self.tx.state == CloseState::Closed {
+            return None;
+        }
+        let close = t.close_sent_at.map(|at| at + self.config.close_timeout);
+        let idle = self.config.idle_timeout.map(|d| t.last_rx + d);
+        let ping = self
+            .config
+            .ping_interval
+            .filter(|_| !t.ping_outstanding && self.tx.state == CloseState::Open)
+            .map(|d| t.last_rx + d);
+        [close, idle, ping].into_iter().flatten().min()
+    }
+}
+
+impl Deref for Connection {
+    type Target = Sender;
+    fn deref(&self) -> &Sender {
+        &self.tx
+    }
+}
+
+impl DerefMut for Connection {
+    fn deref_mut(&mut self) -> &mut Sender {
+        &mut self.tx
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Input,
+    Message,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadyKind {
+    Text,
+    Binary,
+    Ping,
+    Pong,
+    Close(Option<CloseCode>),
+}
+
+/// An event ready to lend out: what it is and where its bytes lie.
+#[derive(Debug)]
+struct Ready {
+    kind: ReadyKind,
+    source: Source,
+    range: Range<usize>,
+}
+
+/// Text already validated by the receive path.
+fn validated_str(bytes: &[u8]) -> &str {
+    // The receive path validated these bytes; a failure here is a bug, shown as empty text rather than a panic.
+    std::str::from_utf8(bytes).unwrap_or_default()
+}

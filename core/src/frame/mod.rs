@@ -1,0 +1,9 @@
+//! Frames: the header, the incremental decoder and the encoder (RFC 6455 section 5.2).
+
+mod decode;
+mod encode;
+mod header;
+
+pub use decode::{decode_frame, Decoded, Frame};
+pub use encode::{encode_frame, encode_header};
+pub use header::{FrameHeader, HeaderLayout, LengthEncoding, MAX_HEADER_LEN};

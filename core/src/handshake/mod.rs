@@ -1,0 +1,53 @@
+//! The opening handshake (RFC 6455 section 4), for both roles.
+
+mod client;
+mod error;
+mod extensions;
+mod http;
+mod server;
+
+pub use client::{
+    generate_key, parse_response, validate_response, Accepted, ClientRequest, Response,
+};
+pub use error::HandshakeError;
+pub use extensions::{format_extensions, parse_extensions, ExtensionOffer};
+pub use http::header_tokens;
+pub use server::{
+    accept, parse_request, rejection_response, validate_request, Accept, Request,
+    ServerHandshakeConfig, UpgradeRequest,
+};
+
+use base64::Engine;
+use sha1::{Digest, Sha1};
+
+/// The GUID RFC 6455 appends to the key.
+pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key`: base64(SHA-1(key + GUID)).
+pub fn accept_key(key: &str) -> String {
+    let mut sha = Sha1::new();
+    sha.update(key.trim().as_bytes());
+    sha.update(GUID.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(sha.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_sample_key() {
+        assert_eq!(
+            accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+
+    #[test]
+    fn tutorial_key() {
+        assert_eq!(
+            accept_key("x3JJHMbDL1EzLkh9GBhXDw=="),
+            "HSmrc0sMlYUkAGmm5OPpG2HaGWk="
+        );
+    }
+}

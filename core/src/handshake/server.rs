@@ -1,0 +1,229 @@
+//! The server's side: parse and check an upgrade request, answer it.
+
+use base64::Engine;
+
+use super::extensions::{format_extensions, parse_extensions, ExtensionOffer};
+use super::http::{
+    has_token, header_tokens, is_token, own_headers, parse_error, single, Headers, MAX_HEADERS,
+};
+use super::{accept_key, HandshakeError};
+
+/// A parsed HTTP request head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The method, such as `GET`.
+    pub method: String,
+    /// The request target, such as `/echo?x=1`.
+    pub path: String,
+    /// The minor HTTP version (1 for HTTP/1.1).
+    pub http_minor: u8,
+    /// Every header, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// True when the request asks for a WebSocket upgrade at all.
+    pub fn wants_upgrade(&self) -> bool {
+        has_token(&self.headers, "upgrade", "websocket")
+    }
+}
+
+/// Parses a request head arriving in any chunks: `Ok(None)` until it is complete,
+/// then the request and the bytes it took.
+pub fn parse_request(
+    buf: &[u8],
+    max_bytes: usize,
+) -> Result<Option<(Request, usize)>, HandshakeError> {
+    let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut raw);
+    match req.parse(buf).map_err(parse_error)? {
+        httparse::Status::Partial => {
+            if buf.len() > max_bytes {
+                return Err(HandshakeError::TooLarge { limit: max_bytes });
+            }
+            Ok(None)
+        }
+        httparse::Status::Complete(n) => {
+            if n > max_bytes {
+                return Err(HandshakeError::TooLarge { limit: max_bytes });
+            }
+            let request = Request {
+                method: req.method.unwrap_or_default().to_owned(),
+                path: req.path.unwrap_or_default().to_owned(),
+                http_minor: req.version.unwrap_or_default(),
+                headers: own_headers(req.headers)?,
+            };
+            Ok(Some((request, n)))
+        }
+    }
+}
+
+/// A request that passed every check of RFC 6455 section 4.2.1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpgradeRequest {
+    /// The request target.
+    pub path: String,
+    /// The Host header.
+    pub host: String,
+    /// The Sec-WebSocket-Key.
+    pub key: String,
+    /// The Origin header, if any.
+    pub origin: Option<String>,
+    /// Subprotocols offered, in the client's order.
+    pub protocols: Vec<String>,
+    /// Extensions offered, in the client's order.
+    pub extensions: Vec<ExtensionOffer>,
+    /// Every header, for the application.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Checks a parsed request against RFC 6455 section 4.2.1.
+pub fn validate_request(req: &Request) -> Result<UpgradeRequest, HandshakeError> {
+    if req.method != "GET" {
+        return Err(HandshakeError::NotGet(req.method.clone()));
+    }
+    if req.http_minor < 1 {
+        return Err(HandshakeError::HttpVersion(req.http_minor));
+    }
+    let headers: &Headers = &req.headers;
+    let host = single(headers, "host")?.ok_or(HandshakeError::MissingHost)?;
+    if !has_token(headers, "upgrade", "websocket") {
+        return Err(HandshakeError::NotUpgrade);
+    }
+    if !has_token(headers, "connection", "upgrade") {
+        return Err(HandshakeError::MissingConnectionUpgrade);
+    }
+    match single(headers, "sec-websocket-version")? {
+        Some("13") => {}
+        Some(v) => return Err(HandshakeError::UnsupportedVersion(v.to_owned())),
+        None => return Err(HandshakeError::UnsupportedVersion(String::new())),
+    }
+    let key = single(headers, "sec-websocket-key")?.ok_or(HandshakeError::MissingKey)?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .map_err(|_| HandshakeError::InvalidKey(key.to_owned()))?;
+    if decoded.len() != 16 {
+        return Err(HandshakeError::InvalidKey(key.to_owned()));
+    }
+    let protocols: Vec<String> = header_tokens(headers, "sec-websocket-protocol")
+        .map(|p| {
+            if is_token(p) {
+                Ok(p.to_owned())
+            } else {
+                Err(HandshakeError::InvalidProtocol(format!(
+                    "{p:?} is not a token"
+                )))
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    let extensions = parse_extensions(
+        headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-extensions"))
+            .map(|(_, v)| v.as_str()),
+    )?;
+    Ok(UpgradeRequest {
+        path: req.path.clone(),
+        host: host.to_owned(),
+        key: key.to_owned(),
+        origin: single(headers, "origin")?.map(str::to_owned),
+        protocols,
+        extensions,
+        headers: req.headers.clone(),
+    })
+}
+
+/// What a server accepts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerHandshakeConfig {
+    /// Subprotocols supported, most preferred first.
+    pub protocols: Vec<String>,
+    /// Origins allowed; `None` allows any (and requests without Origin).
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+/// A successful negotiation: the 101 response and what was chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accept {
+    /// The subprotocol chosen, if any.
+    pub protocol: Option<String>,
+    /// The extensions accepted, as answered.
+    pub extensions: Vec<ExtensionOffer>,
+    /// The response head to write.
+    pub response: Vec<u8>,
+}
+
+/// Negotiates and builds the 101 response. Subprotocol: the server's most
+/// preferred one that the client offered.
+pub fn accept(req: &UpgradeRequest, cfg: &ServerHandshakeConfig) -> Result<Accept, HandshakeError> {
+    if let Some(allowed) = &cfg.allowed_origins {
+        let origin = req.origin.as_deref().unwrap_or("");
+        if !allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
+            return Err(HandshakeError::OriginNotAllowed(origin.to_owned()));
+        }
+    }
+    let protocol = cfg
+        .protocols
+        .iter()
+        .find(|p| req.protocols.iter().any(|o| o == *p))
+        .cloned();
+    let extensions = negotiate_extensions(&req.extensions);
+    let mut response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
+        accept_key(&req.key)
+    );
+    if let Some(p) = &protocol {
+        response.push_str(&format!("Sec-WebSocket-Protocol: {p}\r\n"));
+    }
+    if !extensions.is_empty() {
+        response.push_str(&format!(
+            "Sec-WebSocket-Extensions: {}\r\n",
+            format_extensions(&extensions)
+        ));
+    }
+    response.push_str("\r\n");
+    Ok(Accept {
+        protocol,
+        extensions,
+        response: response.into_bytes(),
+    })
+}
+
+/// The extension negotiation point: the answers to the offers this build supports.
+fn negotiate_extensions(_offers: &[ExtensionOffer]) -> Vec<ExtensionOffer> {
+    Vec::new()
+}
+
+/// An HTTP error response for a refused handshake, with a plain-text body that says why.
+pub fn rejection_response(err: &HandshakeError) -> Vec<u8> {
+    let status = err.status();
+    let reason = match status {
+        403 => "Forbidden",
+        405 => "Method Not Allowed",
+        426 => "Upgrade Required",
+        431 => "Request Header Fields Too Large",
+        505 => "HTTP Version Not Supported",
+        _ => "Bad Request",
+    };
+    let body = format!("{err}\n");
+    let mut head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    match status {
+        426 => head.push_str("Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n"),
+        405 => head.push_str("Allow: GET\r\n"),
+        _ => {}
+    }
+    head.push_str("\r\n");
+    head.push_str(&body);
+    head.into_bytes()
+}

@@ -1,0 +1,251 @@
+//! The sending half of a connection: frames queued as bytes for the host to write.
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::RngCore;
+
+use crate::close::CloseCode;
+use crate::frame::{encode_frame, FrameHeader};
+use crate::opcode::{DataKind, OpCode};
+use crate::utf8::Utf8Validator;
+
+/// Output buffers above this capacity are released once drained.
+const KEEP_CAPACITY: usize = 1 << 20;
+
+/// Why a frame could not be queued.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// A close frame was already sent; nothing may follow it.
+    #[error("the connection is closing: a close frame was already sent")]
+    Closed,
+    /// Control frames carry at most 125 bytes.
+    #[error("control frame payload of {0} bytes: at most 125 allowed")]
+    ControlTooLong(usize),
+    /// The close code may not be sent.
+    #[error("close code {0} may not be sent on the wire")]
+    InvalidCloseCode(u16),
+    /// Code plus reason must fit 125 bytes.
+    #[error("close reason of {0} bytes: at most 123 allowed")]
+    ReasonTooLong(usize),
+    /// A text fragment is not UTF-8.
+    #[error("text fragment is not valid UTF-8")]
+    InvalidUtf8,
+    /// A whole message was sent while a fragmented one is unfinished.
+    #[error("a fragmented message is in progress: finish it first")]
+    MessageInProgress,
+    /// A fragment's kind differs from the message it continues.
+    #[error("fragment kind {got:?} does not match the message in progress ({open:?})")]
+    KindMismatch {
+        /// The message in progress.
+        open: DataKind,
+        /// The fragment's kind.
+        got: DataKind,
+    },
+    /// Too many bytes are waiting to be written: flush first.
+    #[error("{pending} bytes are waiting to be written (limit {limit}): flush first")]
+    OutputFull {
+        /// Bytes pending.
+        pending: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// Where the sending side stands in the close handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseState {
+    /// Messages flow both ways.
+    Open,
+    /// We sent a close and wait for the peer's.
+    CloseSent,
+    /// The close handshake is over (or the connection failed); the host may drop the transport once output is written.
+    Closed,
+}
+
+/// Queues outgoing frames. Reached through [`crate::Connection`].
+#[derive(Debug)]
+pub struct Sender {
+    pub(crate) out: Vec<u8>,
+    out_start: usize,
+    mask_rng: Option<ChaCha8Rng>,
+    open_message: Option<(DataKind, Utf8Validator)>,
+    pub(crate) state: CloseState,
+    pub(crate) close_needs_timer: bool,
+    max_pending: usize,
+    pub(crate) rsv_on_message_start: u8,
+}
+
+impl Sender {
+    pub(crate) fn new(mask_rng: Option<ChaCha8Rng>, max_pending: usize) -> Self {
+        Self {
+            out: Vec::new(),
+            out_start: 0,
+            mask_rng,
+            open_message: None,
+            state: CloseState::Open,
+            close_needs_timer: false,
+            max_pending,
+            rsv_on_message_start: 0,
+        }
+    }
+
+    /// Bytes waiting to be written to the transport.
+    pub fn pending_output(&self) -> &[u8] {
+        &self.out[self.out_start..]
+    }
+
+    /// Marks `n` bytes of [`Self::pending_output`] as written.
+    pub fn consume_output(&mut self, n: usize) {
+        self.out_start = (self.out_start + n).min(self.out.len());
+        if self.out_start == self.out.len() {
+            self.out_start = 0;
+            if self.out.capacity() > KEEP_CAPACITY {
+                self.out = Vec::new();
+            } else {
+                self.out.clear();
+            }
+        }
+    }
+
+    /// Where the close handshake stands.
+    pub fn close_state(&self) -> CloseState {
+        self.state
+    }
+
+    /// Queues a whole text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.send_whole(OpCode::Text, text.as_bytes())
+    }
+
+    /// Queues a whole binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_whole(OpCode::Binary, data)
+    }
+
+    /// Queues one fragment of a message; the first fragment opens it, `fin` ends it.
+    pub fn send_fragment(
+        &mut self,
+        kind: DataKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), SendError> {
+        self.check_can_send()?;
+        let opcode = match &mut self.open_message {
+            Some((open, _)) if *open != kind => {
+                return Err(SendError::KindMismatch {
+                    open: *open,
+                    got: kind,
+                })
+            }
+            Some(_) => OpCode::Continuation,
+            None => {
+                self.open_message = Some((kind, Utf8Validator::new()));
+                kind.opcode()
+            }
+        };
+        if let Some((DataKind::Text, utf8)) = &mut self.open_message {
+            let valid = utf8.feed(data).is_ok() && (!fin || utf8.finish().is_ok());
+            if !valid {
+                self.open_message = None;
+                return Err(SendError::InvalidUtf8);
+            }
+        }
+        if fin {
+            self.open_message = None;
+        }
+        self.write_frame(opcode, fin, data);
+        Ok(())
+    }
+
+    /// Queues a ping.
+    pub fn send_ping(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_control(OpCode::Ping, data)
+    }
+
+    /// Queues an unsolicited pong (pongs to pings are automatic).
+    pub fn send_pong(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_control(OpCode::Pong, data)
+    }
+
+    /// Starts the close handshake with `code` and `reason`.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        if !code.is_allowed_on_wire() {
+            return Err(SendError::InvalidCloseCode(code.0));
+        }
+        if reason.len() > 123 {
+            return Err(SendError::ReasonTooLong(reason.len()));
+        }
+        if self.state != CloseState::Open {
+            return Err(SendError::Closed);
+        }
+        self.write_close(Some(code), reason);
+        self.state = CloseState::CloseSent;
+        Ok(())
+    }
+
+    /// Writes a close frame whatever the state (used for echoes and failures).
+    pub(crate) fn write_close(&mut self, code: Option<CloseCode>, reason: &str) {
+        let mut payload = [0u8; 125];
+        let mut n = 0;
+        if let Some(code) = code {
+            payload[..2].copy_from_slice(&code.0.to_be_bytes());
+            let reason = truncate_utf8(reason, 123);
+            payload[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
+            n = 2 + reason.len();
+        }
+        self.write_frame(OpCode::Close, true, &payload[..n]);
+        self.close_needs_timer = true;
+    }
+
+    fn send_whole(&mut self, opcode: OpCode, data: &[u8]) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if self.open_message.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        self.write_frame(opcode, true, data);
+        Ok(())
+    }
+
+    fn send_control(&mut self, opcode: OpCode, data: &[u8]) -> Result<(), SendError> {
+        if data.len() > 125 {
+            return Err(SendError::ControlTooLong(data.len()));
+        }
+        self.check_can_send()?;
+        self.write_frame(opcode, true, data);
+        Ok(())
+    }
+
+    fn check_can_send(&self) -> Result<(), SendError> {
+        if self.state != CloseState::Open {
+            return Err(SendError::Closed);
+        }
+        let pending = self.out.len() - self.out_start;
+        if pending > self.max_pending {
+            return Err(SendError::OutputFull {
+                pending,
+                limit: self.max_pending,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        let mask = self
+            .mask_rng
+            .as_mut()
+            .map(|rng| rng.next_u32().to_ne_bytes());
+        let header = FrameHeader::new(fin, opcode, mask, payload.len() as u64);
+        encode_frame(&header, payload, &mut self.out);
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+pub(crate) fn truncate_utf8(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
