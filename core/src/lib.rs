@@ -9,6 +9,7 @@ pub mod connection;
 pub mod error;
 pub mod frame;
 pub mod handshake;
+pub mod hex;
 pub mod mask;
 pub mod opcode;
 pub mod role;
