@@ -1,1 +1,323 @@
-//! wasm bindings (in progress).
+//! framewire-wasm: the browser's JavaScript API over framewire-core.
+//!
+//! Decoding, streaming, building frames and checking handshakes all happen in the
+//! core; this crate only converts between JavaScript values and the core's types.
+
+pub mod builder;
+pub mod handshake;
+pub mod inspect;
+pub mod report;
+pub mod stream;
+
+use framewire_core::Role;
+use js_sys::{Reflect, Uint8Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::builder::{build_frame, random_mask_key, FrameSpec};
+use crate::inspect::{decode_buffer, Inspector, Start};
+use crate::stream::{FrameStream, DEFAULT_BUFFER_LIMIT};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = r#"
+/** Who sent the frames: decides the masking rule. "any" checks neither way. */
+export type Role = "client" | "server" | "any";
+
+/** A byte range [start, end), absolute in the decoded buffer or stream. */
+export type ByteRange = [number, number];
+
+/** A rule of RFC 6455 that a frame breaks. */
+export interface Violation {
+  /** The core's name for the rule, such as "UnmaskedClientFrame". */
+  rule: string;
+  /** What is wrong, in a sentence. */
+  message: string;
+  /** Absolute offset of the offending byte. */
+  offset: number;
+  /** The close code a receiver answers with. */
+  closeCode: number;
+}
+
+/** One decoded frame. More fields (such as compressed/inflated) may be added. */
+export interface FrameReport {
+  index: number;
+  offset: number;
+  /** Header plus payload, as declared. */
+  length: number;
+  headerLength: number;
+  fin: boolean;
+  rsv1: boolean;
+  rsv2: boolean;
+  rsv3: boolean;
+  opcode: number;
+  opcodeName: string;
+  control: boolean;
+  masked: boolean;
+  maskKey: [number, number, number, number] | null;
+  payloadLength: number;
+  /** 7, 16 or 64. */
+  lengthEncoding: 7 | 16 | 64;
+  ranges: {
+    flagsAndOpcode: ByteRange;
+    maskBitAndLength: ByteRange;
+    extendedLength: ByteRange | null;
+    maskKey: ByteRange | null;
+    payload: ByteRange;
+  };
+  /** The frame as on the wire (cut short when truncated). */
+  bytes: Uint8Array;
+  /** The payload as on the wire, still masked when masked. */
+  maskedPayload: Uint8Array;
+  /** The payload unmasked. */
+  payload: Uint8Array;
+  /** Only the start of the payload was kept (stream buffer limit). */
+  truncated: boolean;
+  /** The payload as text, for text data that is valid UTF-8 by itself. */
+  text: string | null;
+  /** The parsed close payload, for a valid close frame. */
+  close: { code: number | null; meaning: string; reason: string } | null;
+  violations: Violation[];
+}
+
+/** A frame whose bytes have not all arrived. */
+export interface Incomplete {
+  offset: number;
+  available: number;
+  /** Bytes still missing (a lower bound while the header is incomplete). */
+  needed: number;
+  headerComplete: boolean;
+}
+
+/** The result of decoding a buffer. */
+export interface BufferReport {
+  frames: FrameReport[];
+  consumed: number;
+  incomplete: Incomplete | null;
+}
+
+/** Fields of a frame to build. */
+export interface FrameSpec {
+  fin?: boolean;
+  rsv1?: boolean;
+  rsv2?: boolean;
+  rsv3?: boolean;
+  opcode: number;
+  mask?: boolean;
+  /** 4 bytes; a random key is drawn when masked and absent. */
+  maskKey?: Uint8Array | number[];
+  /** Force a length encoding (7, 16 or 64) to build non-minimal frames. */
+  lengthBits?: 7 | 16 | 64;
+  /** A string is sent as its UTF-8 bytes. */
+  payload?: Uint8Array | string;
+}
+
+/** What checkHandshake found. */
+export interface HandshakeReport {
+  kind: "request" | "response";
+  ok: boolean;
+  startLine: string;
+  headers: [string, string][];
+  problems: { message: string; status: number | null }[];
+  notes: string[];
+  expectedAccept: string | null;
+}
+"#;
+
+fn role(name: &str) -> Result<Option<Role>, JsError> {
+    match name {
+        "client" => Ok(Some(Role::Client)),
+        "server" => Ok(Some(Role::Server)),
+        "any" => Ok(None),
+        other => Err(JsError::new(&format!(
+            "role {other:?} is not \"client\", \"server\" or \"any\""
+        ))),
+    }
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&format!("cannot convert the result: {e}")))
+}
+
+/// Decodes every frame in `bytes`, sent by `role`.
+#[wasm_bindgen(js_name = decodeFrames, unchecked_return_type = "BufferReport")]
+pub fn decode_frames(
+    bytes: &[u8],
+    #[wasm_bindgen(unchecked_param_type = "Role")] role: &str,
+) -> Result<JsValue, JsError> {
+    let mut inspector = Inspector::new(self::role(role)?, Start::Unknown);
+    to_js(&decode_buffer(&mut inspector, bytes, 0))
+}
+
+/// Parses hex in any common layout (plain, `0x`, colons, Wireshark or xxd dumps)
+/// and decodes the frames in it.
+#[wasm_bindgen(js_name = decodeHex, unchecked_return_type = "BufferReport")]
+pub fn decode_hex(
+    text: &str,
+    #[wasm_bindgen(unchecked_param_type = "Role")] role: &str,
+) -> Result<JsValue, JsError> {
+    let bytes = parse_hex(text)?;
+    decode_frames(&bytes, role)
+}
+
+/// Parses hex in any common layout into bytes.
+#[wasm_bindgen(js_name = parseHex)]
+pub fn parse_hex(text: &str) -> Result<Vec<u8>, JsError> {
+    framewire_core::hex::parse_hex(text).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// Decodes frames from a stream that arrives in chunks, with a bounded buffer.
+#[wasm_bindgen]
+pub struct StreamDecoder {
+    inner: FrameStream,
+}
+
+#[wasm_bindgen]
+impl StreamDecoder {
+    /// A decoder for frames sent by `role`, keeping at most `max_buffer` bytes
+    /// (default 16 MiB + 14); longer frames are reported truncated.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "Role")] role: &str,
+        max_buffer: Option<u32>,
+    ) -> Result<StreamDecoder, JsError> {
+        let limit = max_buffer.map_or(DEFAULT_BUFFER_LIMIT, |n| n as usize);
+        let inner =
+            FrameStream::new(self::role(role)?, limit).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(Self { inner })
+    }
+
+    /// Takes the next chunk; returns the frames it completes.
+    #[wasm_bindgen(unchecked_return_type = "FrameReport[]")]
+    pub fn push(&mut self, chunk: &[u8]) -> Result<JsValue, JsError> {
+        to_js(&self.inner.push(chunk))
+    }
+
+    /// The unfinished frame at the end of the stream so far, if any.
+    #[wasm_bindgen(unchecked_return_type = "Incomplete | null")]
+    pub fn incomplete(&self) -> Result<JsValue, JsError> {
+        to_js(&self.inner.incomplete())
+    }
+
+    /// Bytes held for an unfinished frame.
+    #[wasm_bindgen(getter)]
+    pub fn buffered(&self) -> usize {
+        self.inner.buffered()
+    }
+
+    /// The buffer limit in bytes.
+    #[wasm_bindgen(getter)]
+    pub fn limit(&self) -> usize {
+        self.inner.limit()
+    }
+
+    /// Total bytes pushed so far.
+    #[wasm_bindgen(getter)]
+    pub fn position(&self) -> f64 {
+        self.inner.position() as f64
+    }
+}
+
+fn field(obj: &JsValue, name: &str) -> Result<JsValue, JsError> {
+    Reflect::get(obj, &JsValue::from_str(name))
+        .map_err(|_| JsError::new(&format!("cannot read field {name:?}")))
+}
+
+fn flag(obj: &JsValue, name: &str, default: bool) -> Result<bool, JsError> {
+    let v = field(obj, name)?;
+    if v.is_undefined() || v.is_null() {
+        return Ok(default);
+    }
+    v.as_bool()
+        .ok_or_else(|| JsError::new(&format!("field {name:?} must be true or false")))
+}
+
+fn number(obj: &JsValue, name: &str) -> Result<Option<u32>, JsError> {
+    let v = field(obj, name)?;
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    match v.as_f64() {
+        Some(n) if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) => {
+            Ok(Some(n as u32))
+        }
+        _ => Err(JsError::new(&format!(
+            "field {name:?} must be a whole number"
+        ))),
+    }
+}
+
+fn bytes_of(v: &JsValue, name: &str) -> Result<Vec<u8>, JsError> {
+    if let Some(s) = v.as_string() {
+        return Ok(s.into_bytes());
+    }
+    if let Some(a) = v.dyn_ref::<Uint8Array>() {
+        return Ok(a.to_vec());
+    }
+    if js_sys::Array::is_array(v) {
+        return Ok(Uint8Array::new(v).to_vec());
+    }
+    Err(JsError::new(&format!(
+        "field {name:?} must be a string, a Uint8Array or an array of bytes"
+    )))
+}
+
+/// Builds a frame's wire bytes from its fields (see `FrameSpec`).
+#[wasm_bindgen(js_name = encodeFrame)]
+pub fn encode_frame(
+    #[wasm_bindgen(unchecked_param_type = "FrameSpec")] spec: JsValue,
+) -> Result<Vec<u8>, JsError> {
+    if !spec.is_object() {
+        return Err(JsError::new("encodeFrame needs an object of frame fields"));
+    }
+    let opcode =
+        number(&spec, "opcode")?.ok_or_else(|| JsError::new("field \"opcode\" is required"))?;
+    let mask = if flag(&spec, "mask", false)? {
+        let key = field(&spec, "maskKey")?;
+        if key.is_undefined() || key.is_null() {
+            Some(random_mask_key().map_err(|e| JsError::new(&e.to_string()))?)
+        } else {
+            let key = bytes_of(&key, "maskKey")?;
+            Some(<[u8; 4]>::try_from(key.as_slice()).map_err(|_| {
+                JsError::new(&format!(
+                    "field \"maskKey\" must be 4 bytes, not {}",
+                    key.len()
+                ))
+            })?)
+        }
+    } else {
+        None
+    };
+    let payload = field(&spec, "payload")?;
+    let payload = if payload.is_undefined() || payload.is_null() {
+        Vec::new()
+    } else {
+        bytes_of(&payload, "payload")?
+    };
+    let spec = FrameSpec {
+        fin: flag(&spec, "fin", true)?,
+        rsv1: flag(&spec, "rsv1", false)?,
+        rsv2: flag(&spec, "rsv2", false)?,
+        rsv3: flag(&spec, "rsv3", false)?,
+        opcode,
+        mask,
+        length_bits: number(&spec, "lengthBits")?,
+        payload,
+    };
+    build_frame(&spec).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key`.
+#[wasm_bindgen(js_name = acceptKey)]
+pub fn accept_key(key: &str) -> String {
+    framewire_core::handshake::accept_key(key)
+}
+
+/// Parses and checks an opening-handshake request or response head; for a
+/// response, pass the request too to check the accept key and the choices.
+#[wasm_bindgen(js_name = checkHandshake, unchecked_return_type = "HandshakeReport")]
+pub fn check_handshake(text: &str, request: Option<String>) -> Result<JsValue, JsError> {
+    to_js(&handshake::check_handshake(text, request.as_deref()))
+}

@@ -1,0 +1,143 @@
+//! The plain data the inspector hands to JavaScript: one [`FrameReport`] per frame.
+//!
+//! Lengths and offsets are `f64` because JavaScript numbers are; they are exact
+//! up to 2^53 bytes, far beyond any buffer a browser holds.
+
+use std::borrow::Cow;
+
+use serde::{Serialize, Serializer};
+
+/// Serializes bytes as a `Uint8Array` rather than an array of numbers.
+#[allow(clippy::ptr_arg)] // serde hands `serialize_with` a reference to the field type.
+fn as_bytes<S: Serializer>(bytes: &Cow<'_, [u8]>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bytes(bytes)
+}
+
+/// A byte range `[start, end)`, absolute in the decoded buffer or stream.
+pub type ByteRange = [f64; 2];
+
+/// Where each field of a frame lies, absolute in the buffer or stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldRanges {
+    /// Byte 0: FIN, RSV1-3 and the opcode.
+    pub flags_and_opcode: ByteRange,
+    /// Byte 1: the mask bit and the 7-bit length.
+    pub mask_bit_and_length: ByteRange,
+    /// The 16- or 64-bit extended length, when present.
+    pub extended_length: Option<ByteRange>,
+    /// The 4-byte masking key, when present.
+    pub mask_key: Option<ByteRange>,
+    /// The payload as declared by the header (it may extend past a truncated frame).
+    pub payload: ByteRange,
+}
+
+/// A rule of RFC 6455 that a frame breaks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Violation {
+    /// The core's name for the rule, such as `UnmaskedClientFrame`.
+    pub rule: String,
+    /// What is wrong, in a sentence.
+    pub message: String,
+    /// Absolute offset of the offending byte.
+    pub offset: f64,
+    /// The close code a receiver answers with.
+    pub close_code: u16,
+}
+
+/// A close frame's payload, when it parses.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloseInfo {
+    /// The status code, absent for an empty payload.
+    pub code: Option<u16>,
+    /// The code's registered meaning (`no status code` when absent).
+    pub meaning: String,
+    /// The UTF-8 reason, possibly empty.
+    pub reason: String,
+}
+
+/// Everything known about one frame.
+///
+/// New fields may be added (for example `compressed` and `inflated` once
+/// permessage-deflate is inspected); consumers ignore fields they do not know.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FrameReport<'a> {
+    /// Position of the frame among those decoded by the same decoder, from 0.
+    pub index: f64,
+    /// Absolute offset of the frame's first byte.
+    pub offset: f64,
+    /// Total length on the wire: header plus payload.
+    pub length: f64,
+    /// Header length in bytes (2 to 14).
+    pub header_length: u8,
+    /// Final fragment of its message.
+    pub fin: bool,
+    /// Reserved bit 1.
+    pub rsv1: bool,
+    /// Reserved bit 2.
+    pub rsv2: bool,
+    /// Reserved bit 3.
+    pub rsv3: bool,
+    /// The 4-bit opcode.
+    pub opcode: u8,
+    /// The opcode's name (`text`, `close`, `reserved data`, ...).
+    pub opcode_name: &'static str,
+    /// Close, ping, pong or a reserved control opcode.
+    pub control: bool,
+    /// The mask bit.
+    pub masked: bool,
+    /// The masking key, when the mask bit is set.
+    pub mask_key: Option<[u8; 4]>,
+    /// The declared payload length.
+    pub payload_length: f64,
+    /// How the length was written: 7, 16 or 64 bits.
+    pub length_encoding: u8,
+    /// Byte ranges of the fields.
+    pub ranges: FieldRanges,
+    /// The frame's bytes as on the wire (cut short when `truncated`).
+    #[serde(serialize_with = "as_bytes")]
+    pub bytes: Cow<'a, [u8]>,
+    /// The payload as on the wire, still masked when `masked`.
+    #[serde(serialize_with = "as_bytes")]
+    pub masked_payload: Cow<'a, [u8]>,
+    /// The payload unmasked.
+    #[serde(serialize_with = "as_bytes")]
+    pub payload: Cow<'a, [u8]>,
+    /// True when only the start of the payload was kept (stream buffer limit).
+    pub truncated: bool,
+    /// The payload as text, for text data when it is valid UTF-8 by itself.
+    pub text: Option<String>,
+    /// The parsed close payload, for a close frame whose payload is valid.
+    pub close: Option<CloseInfo>,
+    /// Every rule this frame breaks, in wire order.
+    pub violations: Vec<Violation>,
+}
+
+/// A frame whose bytes have not all arrived.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Incomplete {
+    /// Absolute offset of its first byte.
+    pub offset: f64,
+    /// Bytes of it present.
+    pub available: f64,
+    /// Bytes still missing (a lower bound while the header is incomplete).
+    pub needed: f64,
+    /// True when the whole header is present.
+    pub header_complete: bool,
+}
+
+/// The result of decoding a whole buffer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BufferReport<'a> {
+    /// The complete frames, in order.
+    pub frames: Vec<FrameReport<'a>>,
+    /// Bytes taken by the complete frames.
+    pub consumed: f64,
+    /// The unfinished frame at the end, if any.
+    pub incomplete: Option<Incomplete>,
+}
