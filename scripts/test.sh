@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# THE test command of framewire: installs what is missing (scripts/setup.sh), then runs every
+# check and test in order, stopping at the first failure. Prints a timed summary at the end.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+LOG_DIR=$TARGET_DIR/test-logs
+mkdir -p "$LOG_DIR"
+
+summary=()
+total_start=$(date +%s)
+
+print_summary() {
+    printf '\n==== test.sh summary ====\n'
+    for line in "${summary[@]}"; do
+        printf '  %s\n' "$line"
+    done
+    printf '  total: %ss\n' "$(($(date +%s) - total_start))"
+}
+
+# step NAME COMMAND...: runs COMMAND, records its time, stops everything when it fails.
+# COMMAND runs where `set -e` does not apply, so the functions below return their failures.
+step() {
+    local name=$1 start status=0
+    shift
+    printf '\n==> test: %s\n' "$name"
+    start=$(date +%s)
+    "$@" || status=$?
+    local took=$(($(date +%s) - start))
+    if [ "$status" -ne 0 ]; then
+        summary+=("FAILED  $name (${took}s, exit status $status)")
+        print_summary
+        printf '\ntest.sh FAILED at step: %s\n' "$name" >&2
+        exit 1
+    fi
+    summary+=("ok      $name (${took}s)${step_note:+: $step_note}")
+    step_note=
+}
+step_note=
+
+# sum_passed LOG: total of "N passed" over the "test result:" lines of a test log.
+sum_passed() {
+    grep -Eo 'test result: ok\. [0-9]+ passed' "$1" | awk '{n += $4} END {print n + 0}'
+}
+
+cargo_tests() {
+    local log=$LOG_DIR/cargo-test.log
+    cargo test --workspace 2>&1 | tee "$log" || return 1
+    step_note="$(sum_passed "$log") tests passed"
+}
+
+build_wasm_bundle() {
+    if [ -f scripts/build-wasm.sh ]; then
+        scripts/build-wasm.sh
+    else
+        echo "scripts/build-wasm.sh is not in the repository yet; the browser bundle is not built"
+        step_note="skipped: no scripts/build-wasm.sh"
+    fi
+}
+
+core_without_tokio() {
+    local tree
+    tree=$(cargo tree -p framewire-core -e normal --target all) || return 1
+    if grep -Eq '^[^a-z]*(tokio|mio|async-std|smol)[ -]' <<<"$tree"; then
+        grep -E '(tokio|mio|async-std|smol)' <<<"$tree" >&2
+        echo "framewire-core must not depend on an async runtime or sockets (see above)" >&2
+        return 1
+    fi
+    step_note="none of tokio/mio/async-std/smol among its normal dependencies (all targets)"
+}
+
+wasm_browser_tests() {
+    local log=$LOG_DIR/wasm-pack-test.log passed
+    wasm-pack test --headless --firefox wasm-client 2>&1 | tee "$log" || return 1
+    passed=$(sum_passed "$log")
+    if [ "$passed" -eq 0 ]; then
+        echo "wasm-pack test ran no test (no 'test result: ok. N passed' with N > 0)" >&2
+        return 1
+    fi
+    step_note="$passed tests passed in headless Firefox"
+}
+
+autobahn() {
+    local log=$LOG_DIR/autobahn.log status=0
+    tests/autobahn/run.sh all 2>&1 | tee "$log" || status=$?
+    step_note=$(grep -E '^autobahn (server|client): ' "$log" | paste -sd ';' - | sed 's/;/; /g')
+    return "$status"
+}
+
+benchmarks_once() {
+    # criterion's --test mode runs every benchmark once, without measuring.
+    cargo bench -p framewire-core -- --test
+}
+
+step "setup (scripts/setup.sh)" scripts/setup.sh
+step "cargo fmt --all --check" cargo fmt --all --check
+step "cargo clippy --workspace --all-targets -- -D warnings" cargo clippy --workspace --all-targets -- -D warnings
+step "cargo build --release -p framewire-server" cargo build --release -p framewire-server
+step "wasm bundle for the browser tests (scripts/build-wasm.sh)" build_wasm_bundle
+step "cargo test --workspace" cargo_tests
+step "cargo build -p framewire-core --target wasm32-unknown-unknown" cargo build -p framewire-core --target wasm32-unknown-unknown
+step "framewire-core has no tokio in its dependency tree" core_without_tokio
+step "wasm-pack test --headless --firefox wasm-client" wasm_browser_tests
+step "Autobahn testsuite, server and client (tests/autobahn/run.sh)" autobahn
+step "benchmarks, once each (cargo bench -p framewire-core -- --test)" benchmarks_once
+
+print_summary
+printf '\ntest.sh: all steps passed\n'
