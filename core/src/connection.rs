@@ -8,6 +8,7 @@ use rand_core::SeedableRng;
 
 use crate::close::{parse_close_payload, CloseCode};
 use crate::config::Config;
+use crate::deflate::{Compressor, Decompressor, DeflateConfig, Negotiated};
 use crate::error::ProtocolError;
 use crate::frame::{decode_frame, Decoded, FrameHeader};
 use crate::mask::apply_mask;
@@ -74,6 +75,7 @@ struct Partial {
     kind: DataKind,
     fragments: u32,
     utf8: Utf8Validator,
+    compressed: bool,
 }
 
 /// Where the last returned event's bytes live, released at the next poll.
@@ -116,6 +118,7 @@ pub struct Connection {
     held: Held,
     partial: Option<Partial>,
     message: Vec<u8>,
+    inflater: Option<Decompressor>,
     failure: Option<ProtocolError>,
     timers: Timers,
     tx: Sender,
@@ -148,6 +151,7 @@ impl Connection {
             held: Held::Nothing,
             partial: None,
             message: Vec::new(),
+            inflater: None,
             failure: None,
             timers: Timers::default(),
             tx,
@@ -307,7 +311,7 @@ impl Connection {
         let op = header.opcode().unwrap_or(OpCode::Binary);
         let data = &self.input.buf[payload.clone()];
         let ready = match op {
-            OpCode::Text | OpCode::Binary if header.fin => {
+            OpCode::Text | OpCode::Binary if header.fin && !header.rsv1 => {
                 if header.payload_len > limits.max_message {
                     return Err(self.fail(ProtocolError::MessageTooBig {
                         len: header.payload_len,
@@ -331,60 +335,16 @@ impl Connection {
                 })
             }
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
-                let mut partial = match self.partial.take() {
-                    Some(p) => p,
-                    None => Partial {
-                        kind: if op == OpCode::Text {
-                            DataKind::Text
-                        } else {
-                            DataKind::Binary
-                        },
-                        fragments: 0,
-                        utf8: Utf8Validator::new(),
-                    },
-                };
-                partial.fragments += 1;
-                if partial.fragments > limits.max_fragments {
-                    return Err(self.fail(ProtocolError::TooManyFragments {
-                        limit: limits.max_fragments,
-                    }));
-                }
-                let total = (self.message.len() + data.len()) as u64;
-                if total > limits.max_message {
-                    return Err(self.fail(ProtocolError::MessageTooBig {
-                        len: total,
-                        limit: limits.max_message,
-                    }));
-                }
-                if partial.kind == DataKind::Text {
-                    let checked = partial.utf8.feed(data).and_then(|()| {
-                        if header.fin {
-                            partial.utf8.finish()
-                        } else {
-                            Ok(())
+                return match self.handle_fragment(header, op, payload) {
+                    Ok(ready) => {
+                        self.input.start += len;
+                        if ready.is_some() {
+                            self.held = Held::Message;
                         }
-                    });
-                    if let Err(e) = checked {
-                        return Err(self.fail(ProtocolError::InvalidUtf8 { offset: e.offset }));
+                        Ok(ready)
                     }
-                }
-                self.message.extend_from_slice(data);
-                if header.fin {
-                    let kind = match partial.kind {
-                        DataKind::Text => ReadyKind::Text,
-                        DataKind::Binary => ReadyKind::Binary,
-                    };
-                    let range = 0..self.message.len();
-                    self.input.start += len;
-                    self.held = Held::Message;
-                    return Ok(Some(Ready {
-                        kind,
-                        source: Source::Message,
-                        range,
-                    }));
-                }
-                self.partial = Some(partial);
-                None
+                    Err(e) => Err(self.fail(e)),
+                };
             }
             OpCode::Ping => {
                 if self.tx.state == CloseState::Open {
@@ -436,6 +396,94 @@ impl Connection {
                 Ok(None)
             }
         }
+    }
+
+    /// Adds a fragment (or a compressed single-frame message) to the message being reassembled.
+    fn handle_fragment(
+        &mut self,
+        header: &FrameHeader,
+        op: OpCode,
+        payload: Range<usize>,
+    ) -> Result<Option<Ready>, ProtocolError> {
+        let limits = self.config.limits;
+        let mut partial = match self.partial.take() {
+            Some(p) => p,
+            None => Partial {
+                kind: if op == OpCode::Text {
+                    DataKind::Text
+                } else {
+                    DataKind::Binary
+                },
+                fragments: 0,
+                utf8: Utf8Validator::new(),
+                compressed: header.rsv1,
+            },
+        };
+        partial.fragments += 1;
+        if partial.fragments > limits.max_fragments {
+            return Err(ProtocolError::TooManyFragments {
+                limit: limits.max_fragments,
+            });
+        }
+        let data = &self.input.buf[payload];
+        let before = self.message.len();
+        if partial.compressed {
+            let inflater = self
+                .inflater
+                .as_mut()
+                .ok_or(ProtocolError::ReservedBits { bits: 0b100 })?;
+            inflater.inflate(data, &mut self.message, limits.max_message)?;
+            if header.fin {
+                inflater.finish(&mut self.message, limits.max_message)?;
+            }
+        } else {
+            let total = (before + data.len()) as u64;
+            if total > limits.max_message {
+                return Err(ProtocolError::MessageTooBig {
+                    len: total,
+                    limit: limits.max_message,
+                });
+            }
+            self.message.extend_from_slice(data);
+        }
+        if partial.kind == DataKind::Text {
+            partial.utf8.feed(&self.message[before..])?;
+            if header.fin {
+                partial.utf8.finish()?;
+            }
+        }
+        if !header.fin {
+            self.partial = Some(partial);
+            return Ok(None);
+        }
+        let kind = match partial.kind {
+            DataKind::Text => ReadyKind::Text,
+            DataKind::Binary => ReadyKind::Binary,
+        };
+        Ok(Some(Ready {
+            kind,
+            source: Source::Message,
+            range: 0..self.message.len(),
+        }))
+    }
+
+    /// Turns on permessage-deflate as negotiated in the handshake.
+    pub fn enable_deflate(&mut self, agreed: Negotiated, cfg: &DeflateConfig) {
+        self.set_rsv_on_message_start(0b100);
+        self.inflater = Some(Decompressor::new(agreed.decompress_no_context_takeover));
+        self.tx.enable_deflate(
+            Compressor::new(
+                cfg.level,
+                agreed.compress_window_bits,
+                agreed.compress_no_context_takeover,
+            ),
+            cfg.min_size,
+        );
+    }
+
+    /// True when permessage-deflate is on.
+    pub fn deflate_enabled(&self) -> bool {
+        self.inflater.is_some()
     }
 
     /// Frees what the last event borrowed.

@@ -85,6 +85,9 @@ pub enum ProtocolError {
     /// A malformed close payload.
     #[error("{0}")]
     InvalidClose(#[from] ClosePayloadError),
+    /// A compressed message could not be inflated within the limits.
+    #[error("{0}")]
+    Inflate(#[from] crate::deflate::InflateError),
     /// The peer stopped answering.
     #[error("no data from the peer for {millis} ms (idle timeout)")]
     IdleTimeout {
@@ -93,17 +96,25 @@ pub enum ProtocolError {
     },
 }
 
+impl From<crate::utf8::Utf8Error> for ProtocolError {
+    fn from(e: crate::utf8::Utf8Error) -> Self {
+        Self::InvalidUtf8 { offset: e.offset }
+    }
+}
+
 impl ProtocolError {
     /// The close code to send for this violation.
     pub fn close_code(&self) -> CloseCode {
         match self {
             Self::FrameTooBig { .. }
             | Self::MessageTooBig { .. }
-            | Self::TooManyFragments { .. } => CloseCode::TOO_BIG,
+            | Self::TooManyFragments { .. }
+            | Self::Inflate(crate::deflate::InflateError::TooBig { .. }) => CloseCode::TOO_BIG,
             Self::InvalidUtf8 { .. } | Self::InvalidClose(ClosePayloadError::InvalidReason(_)) => {
                 CloseCode::INVALID_PAYLOAD
             }
             Self::IdleTimeout { .. } => CloseCode::GOING_AWAY,
+            Self::Inflate(_) => CloseCode::INVALID_PAYLOAD,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }

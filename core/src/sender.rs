@@ -4,6 +4,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::RngCore;
 
 use crate::close::CloseCode;
+use crate::deflate::Compressor;
 use crate::frame::{encode_frame, FrameHeader};
 use crate::opcode::{DataKind, OpCode};
 use crate::utf8::Utf8Validator;
@@ -61,13 +62,30 @@ pub enum CloseState {
     Closed,
 }
 
+/// A fragmented message being sent.
+#[derive(Debug)]
+struct OpenMessage {
+    kind: DataKind,
+    utf8: Utf8Validator,
+    compressed: bool,
+}
+
+/// Outgoing compression state.
+#[derive(Debug)]
+struct Deflate {
+    compressor: Compressor,
+    min_size: usize,
+    scratch: Vec<u8>,
+}
+
 /// Queues outgoing frames. Reached through [`crate::Connection`].
 #[derive(Debug)]
 pub struct Sender {
     pub(crate) out: Vec<u8>,
     out_start: usize,
     mask_rng: Option<ChaCha8Rng>,
-    open_message: Option<(DataKind, Utf8Validator)>,
+    open_message: Option<OpenMessage>,
+    deflate: Option<Deflate>,
     pub(crate) state: CloseState,
     pub(crate) close_needs_timer: bool,
     max_pending: usize,
@@ -81,6 +99,7 @@ impl Sender {
             out_start: 0,
             mask_rng,
             open_message: None,
+            deflate: None,
             state: CloseState::Open,
             close_needs_timer: false,
             max_pending,
@@ -122,6 +141,8 @@ impl Sender {
     }
 
     /// Queues one fragment of a message; the first fragment opens it, `fin` ends it.
+    ///
+    /// With permessage-deflate on, a fragmented message is compressed as a whole.
     pub fn send_fragment(
         &mut self,
         kind: DataKind,
@@ -129,30 +150,41 @@ impl Sender {
         fin: bool,
     ) -> Result<(), SendError> {
         self.check_can_send()?;
-        let opcode = match &mut self.open_message {
-            Some((open, _)) if *open != kind => {
+        let (opcode, open) = match self.open_message.take() {
+            Some(open) if open.kind != kind => {
+                let open_kind = open.kind;
+                self.open_message = Some(open);
                 return Err(SendError::KindMismatch {
-                    open: *open,
+                    open: open_kind,
                     got: kind,
-                })
+                });
             }
-            Some(_) => OpCode::Continuation,
-            None => {
-                self.open_message = Some((kind, Utf8Validator::new()));
-                kind.opcode()
-            }
+            Some(open) => (OpCode::Continuation, open),
+            None => (
+                kind.opcode(),
+                OpenMessage {
+                    kind,
+                    utf8: Utf8Validator::new(),
+                    compressed: self.deflate.is_some(),
+                },
+            ),
         };
-        if let Some((DataKind::Text, utf8)) = &mut self.open_message {
-            let valid = utf8.feed(data).is_ok() && (!fin || utf8.finish().is_ok());
+        let mut open = open;
+        if kind == DataKind::Text {
+            let valid = open.utf8.feed(data).is_ok() && (!fin || open.utf8.finish().is_ok());
             if !valid {
-                self.open_message = None;
                 return Err(SendError::InvalidUtf8);
             }
         }
-        if fin {
-            self.open_message = None;
+        let rsv1 = open.compressed && opcode != OpCode::Continuation;
+        if open.compressed {
+            self.write_compressed(opcode, fin, rsv1, data);
+        } else {
+            self.write_frame(opcode, fin, data);
         }
-        self.write_frame(opcode, fin, data);
+        if !fin {
+            self.open_message = Some(open);
+        }
         Ok(())
     }
 
@@ -201,7 +233,10 @@ impl Sender {
         if self.open_message.is_some() {
             return Err(SendError::MessageInProgress);
         }
-        self.write_frame(opcode, true, data);
+        match &self.deflate {
+            Some(d) if data.len() >= d.min_size => self.write_compressed(opcode, true, true, data),
+            _ => self.write_frame(opcode, true, data),
+        }
         Ok(())
     }
 
@@ -229,12 +264,46 @@ impl Sender {
     }
 
     pub(crate) fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        self.write_frame_rsv1(opcode, fin, false, payload);
+    }
+
+    fn write_frame_rsv1(&mut self, opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) {
         let mask = self
             .mask_rng
             .as_mut()
             .map(|rng| rng.next_u32().to_ne_bytes());
-        let header = FrameHeader::new(fin, opcode, mask, payload.len() as u64);
+        let mut header = FrameHeader::new(fin, opcode, mask, payload.len() as u64);
+        header.rsv1 = rsv1;
         encode_frame(&header, payload, &mut self.out);
+    }
+
+    /// Compresses `data` as (part of) a message and writes it as one frame.
+    fn write_compressed(&mut self, opcode: OpCode, fin: bool, rsv1: bool, data: &[u8]) {
+        let Some(d) = self.deflate.as_mut() else {
+            return self.write_frame(opcode, fin, data);
+        };
+        let mut scratch = std::mem::take(&mut d.scratch);
+        scratch.clear();
+        d.compressor.compress(data, fin, &mut scratch);
+        if fin && scratch.is_empty() {
+            // An empty message compresses to nothing; RFC 7692 sends a single 0x00 byte.
+            scratch.push(0);
+        }
+        self.write_frame_rsv1(opcode, fin, rsv1, &scratch);
+        if let Some(d) = self.deflate.as_mut() {
+            if scratch.capacity() <= KEEP_CAPACITY {
+                d.scratch = scratch;
+            }
+        }
+    }
+
+    /// Compresses outgoing messages of at least `min_size` bytes from now on.
+    pub(crate) fn enable_deflate(&mut self, compressor: Compressor, min_size: usize) {
+        self.deflate = Some(Deflate {
+            compressor,
+            min_size,
+            scratch: Vec::new(),
+        });
     }
 }
 

@@ -28,7 +28,7 @@ fn tutorial_request_in_one_byte_chunks() {
     assert_eq!(up.protocols, ["chat", "superchat"]);
     let cfg = ServerHandshakeConfig {
         protocols: vec!["superchat".into(), "chat".into()],
-        allowed_origins: None,
+        ..ServerHandshakeConfig::default()
     };
     let a = accept(&up, &cfg).unwrap();
     assert_eq!(
@@ -119,6 +119,7 @@ fn origins() {
     let cfg = ServerHandshakeConfig {
         protocols: vec![],
         allowed_origins: Some(vec!["http://other.example".into()]),
+        ..ServerHandshakeConfig::default()
     };
     let err = accept(&up, &cfg).unwrap_err();
     assert_eq!(err.status(), 403);
@@ -139,7 +140,7 @@ fn client_round_trip_and_response_checks() {
     let up = validate_request(&parse_request(&bytes, 1 << 14).unwrap().unwrap().0).unwrap();
     let cfg = ServerHandshakeConfig {
         protocols: vec!["chat".into()],
-        allowed_origins: None,
+        ..ServerHandshakeConfig::default()
     };
     let answer = accept(&up, &cfg).unwrap().response;
     let (resp, n) = parse_response(&answer, 1 << 14).unwrap().unwrap();

@@ -5,6 +5,7 @@ use base64::Engine;
 use super::extensions::{format_extensions, parse_extensions, ExtensionOffer};
 use super::http::{has_token, header_tokens, own_headers, parse_error, single, MAX_HEADERS};
 use super::{accept_key, HandshakeError};
+use crate::deflate::{client_accept, Negotiated, EXTENSION_NAME};
 
 /// What a client asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -113,6 +114,8 @@ pub struct Accepted {
     pub protocol: Option<String>,
     /// The extensions, as answered.
     pub extensions: Vec<ExtensionOffer>,
+    /// permessage-deflate as agreed, to pass to [`crate::Connection::enable_deflate`].
+    pub deflate: Option<Negotiated>,
 }
 
 /// Checks the server's answer to `request` sent with `key` (RFC 6455 section 4.1).
@@ -158,13 +161,23 @@ pub fn validate_response(
             .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-extensions"))
             .map(|(_, v)| v.as_str()),
     )?;
+    let mut deflate = None;
     for e in &extensions {
-        if !request.extensions.iter().any(|o| o.name == e.name) {
+        let Some(offer) = request.extensions.iter().find(|o| o.name == e.name) else {
             return Err(HandshakeError::ExtensionNotOffered(e.name.clone()));
+        };
+        if e.name == EXTENSION_NAME {
+            if deflate.is_some() {
+                return Err(HandshakeError::DuplicateHeader("permessage-deflate answer"));
+            }
+            let agreed = client_accept(e, offer)
+                .map_err(|err| HandshakeError::ExtensionRefused(err.to_string()))?;
+            deflate = Some(agreed);
         }
     }
     Ok(Accepted {
         protocol,
         extensions,
+        deflate,
     })
 }

@@ -7,6 +7,7 @@ use super::http::{
     has_token, header_tokens, is_token, own_headers, parse_error, single, Headers, MAX_HEADERS,
 };
 use super::{accept_key, HandshakeError};
+use crate::deflate::{server_negotiate, DeflateConfig, Negotiated};
 
 /// A parsed HTTP request head.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,6 +149,8 @@ pub struct ServerHandshakeConfig {
     pub protocols: Vec<String>,
     /// Origins allowed; `None` allows any (and requests without Origin).
     pub allowed_origins: Option<Vec<String>>,
+    /// permessage-deflate preferences; `None` declines compression.
+    pub deflate: Option<DeflateConfig>,
 }
 
 /// A successful negotiation: the 101 response and what was chosen.
@@ -157,6 +160,8 @@ pub struct Accept {
     pub protocol: Option<String>,
     /// The extensions accepted, as answered.
     pub extensions: Vec<ExtensionOffer>,
+    /// permessage-deflate as agreed, to pass to [`crate::Connection::enable_deflate`].
+    pub deflate: Option<Negotiated>,
     /// The response head to write.
     pub response: Vec<u8>,
 }
@@ -175,7 +180,14 @@ pub fn accept(req: &UpgradeRequest, cfg: &ServerHandshakeConfig) -> Result<Accep
         .iter()
         .find(|p| req.protocols.iter().any(|o| o == *p))
         .cloned();
-    let extensions = negotiate_extensions(&req.extensions);
+    let deflate = cfg
+        .deflate
+        .as_ref()
+        .and_then(|d| server_negotiate(&req.extensions, d));
+    let (extensions, deflate) = match deflate {
+        Some((answer, agreed)) => (vec![answer], Some(agreed)),
+        None => (Vec::new(), None),
+    };
     let mut response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
         accept_key(&req.key)
@@ -193,13 +205,9 @@ pub fn accept(req: &UpgradeRequest, cfg: &ServerHandshakeConfig) -> Result<Accep
     Ok(Accept {
         protocol,
         extensions,
+        deflate,
         response: response.into_bytes(),
     })
-}
-
-/// The extension negotiation point: the answers to the offers this build supports.
-fn negotiate_extensions(_offers: &[ExtensionOffer]) -> Vec<ExtensionOffer> {
-    Vec::new()
 }
 
 /// An HTTP error response for a refused handshake, with a plain-text body that says why.

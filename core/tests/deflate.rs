@@ -1,0 +1,378 @@
+//! permessage-deflate (RFC 7692): negotiation and compressed messages through the state machine.
+
+use framewire_core::deflate::{
+    client_accept, client_offer, server_negotiate, DeflateConfig, DeflateParamError, DeflateParams,
+    Negotiated,
+};
+use framewire_core::frame::{decode_frame, Decoded};
+use framewire_core::handshake::{
+    accept, parse_extensions, parse_request, parse_response, validate_request, validate_response,
+    ClientRequest, HandshakeError, ServerHandshakeConfig,
+};
+use framewire_core::{Config, Connection, DataKind, Event, Limits, Message, ProtocolError};
+
+fn offers(header: &str) -> Vec<framewire_core::handshake::ExtensionOffer> {
+    parse_extensions([header]).unwrap()
+}
+
+#[test]
+fn parameters_are_parsed_and_checked() {
+    let p = DeflateParams::parse(
+        &offers("permessage-deflate; client_max_window_bits; server_max_window_bits=10")[0],
+    )
+    .unwrap();
+    assert_eq!(p.client_max_window_bits, Some(None));
+    assert_eq!(p.server_max_window_bits, Some(10));
+    let bad = [
+        (
+            "permessage-deflate; foo",
+            DeflateParamError::Unknown("foo".into()),
+        ),
+        (
+            "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+            DeflateParamError::Duplicate("server_no_context_takeover"),
+        ),
+        (
+            "permessage-deflate; server_max_window_bits=7",
+            DeflateParamError::InvalidValue {
+                name: "server_max_window_bits",
+                value: "7".into(),
+            },
+        ),
+        (
+            "permessage-deflate; client_max_window_bits=016",
+            DeflateParamError::InvalidValue {
+                name: "client_max_window_bits",
+                value: "016".into(),
+            },
+        ),
+        (
+            "permessage-deflate; server_max_window_bits",
+            DeflateParamError::MissingValue("server_max_window_bits"),
+        ),
+        (
+            "permessage-deflate; client_no_context_takeover=1",
+            DeflateParamError::UnexpectedValue("client_no_context_takeover"),
+        ),
+    ];
+    for (h, err) in bad {
+        assert_eq!(DeflateParams::parse(&offers(h)[0]), Err(err), "{h}");
+    }
+}
+
+#[test]
+fn server_takes_the_first_acceptable_offer() {
+    let cfg = DeflateConfig::default();
+    // The first offer is invalid and declined; the second is answered.
+    let o = offers("permessage-deflate; server_max_window_bits=20, permessage-deflate; client_max_window_bits; server_no_context_takeover");
+    let (answer, agreed) = server_negotiate(&o, &cfg).unwrap();
+    assert_eq!(
+        framewire_core::handshake::format_extensions(&[answer]),
+        "permessage-deflate; server_no_context_takeover"
+    );
+    assert_eq!(
+        agreed,
+        Negotiated {
+            compress_window_bits: 15,
+            compress_no_context_takeover: true,
+            decompress_no_context_takeover: false
+        }
+    );
+    // Window bits asked by the client are honoured; the server's own limit is stated.
+    let cfg = DeflateConfig {
+        client_max_window_bits: 10,
+        ..DeflateConfig::default()
+    };
+    let o = offers("permessage-deflate; server_max_window_bits=9; client_max_window_bits");
+    let (answer, agreed) = server_negotiate(&o, &cfg).unwrap();
+    assert_eq!(
+        framewire_core::handshake::format_extensions(&[answer]),
+        "permessage-deflate; server_max_window_bits=9; client_max_window_bits=10"
+    );
+    assert_eq!(agreed.compress_window_bits, 9);
+    // client_max_window_bits is never answered when not offered.
+    let (answer, _) = server_negotiate(&offers("permessage-deflate"), &cfg).unwrap();
+    assert!(answer.params.is_empty());
+    assert!(server_negotiate(&offers("x-webkit-deflate-frame"), &cfg).is_none());
+}
+
+#[test]
+fn client_checks_the_answer() {
+    let cfg = DeflateConfig {
+        server_no_context_takeover: true,
+        ..DeflateConfig::default()
+    };
+    let offer = client_offer(&cfg);
+    assert_eq!(
+        framewire_core::handshake::format_extensions(std::slice::from_ref(&offer)),
+        "permessage-deflate; server_no_context_takeover; client_max_window_bits"
+    );
+    let ok = client_accept(
+        &offers("permessage-deflate; server_no_context_takeover; client_max_window_bits=12")[0],
+        &offer,
+    )
+    .unwrap();
+    assert_eq!(
+        ok,
+        Negotiated {
+            compress_window_bits: 12,
+            compress_no_context_takeover: false,
+            decompress_no_context_takeover: true
+        }
+    );
+    assert!(
+        client_accept(&offers("permessage-deflate")[0], &offer).is_err(),
+        "server_no_context_takeover not confirmed"
+    );
+    let plain = client_offer(&DeflateConfig::default());
+    let no_window = DeflateParams {
+        client_max_window_bits: None,
+        ..DeflateParams::parse(&plain).unwrap()
+    }
+    .to_offer();
+    assert!(client_accept(
+        &offers("permessage-deflate; client_max_window_bits=10")[0],
+        &no_window
+    )
+    .is_err());
+    assert!(client_accept(&offers("permessage-deflate; bogus")[0], &plain).is_err());
+}
+
+/// Negotiates through real handshake heads and returns both connected ends.
+fn pair(
+    server_cfg: DeflateConfig,
+    client_cfg: DeflateConfig,
+    limits: Limits,
+) -> (Connection, Connection) {
+    let request = ClientRequest {
+        host: "localhost".into(),
+        path: "/".into(),
+        extensions: vec![client_offer(&client_cfg)],
+        ..ClientRequest::default()
+    };
+    let key = "dGhlIHNhbXBsZSBub25jZQ==";
+    let head = request.encode(key);
+    let up = validate_request(&parse_request(&head, 1 << 14).unwrap().unwrap().0).unwrap();
+    let hs = ServerHandshakeConfig {
+        deflate: Some(server_cfg),
+        ..ServerHandshakeConfig::default()
+    };
+    let acc = accept(&up, &hs).unwrap();
+    let resp = parse_response(&acc.response, 1 << 14).unwrap().unwrap().0;
+    let accepted = validate_response(&resp, key, &request).unwrap();
+    let config = Config {
+        limits,
+        ..Config::default()
+    };
+    let mut server = Connection::server(config.clone());
+    server.enable_deflate(acc.deflate.unwrap(), &server_cfg);
+    let mut client = Connection::client_with_seed(config, [9; 32]);
+    client.enable_deflate(accepted.deflate.unwrap(), &client_cfg);
+    (server, client)
+}
+
+fn deliver(
+    from: &mut Connection,
+    to: &mut Connection,
+) -> (Vec<u8>, Vec<Message>, Option<ProtocolError>) {
+    let wire = from.pending_output().to_vec();
+    from.consume_output(wire.len());
+    to.feed(&wire);
+    let mut events = Vec::new();
+    loop {
+        match to.poll_event() {
+            Ok(Some(e)) => events.push(e.to_message()),
+            Ok(None) => return (wire, events, None),
+            Err(e) => return (wire, events, Some(e)),
+        }
+    }
+}
+
+const JSON: &str = r#"{"id":1234,"type":"update","user":{"name":"alice","roles":["admin","dev"]},"items":[{"sku":"A-1","qty":2,"price":9.99},{"sku":"B-7","qty":1,"price":19.5}],"note":"the quick brown fox jumps over the lazy dog"}"#;
+
+#[test]
+fn compressed_messages_both_ways() {
+    let (mut server, mut client) = pair(
+        DeflateConfig::default(),
+        DeflateConfig::default(),
+        Limits::default(),
+    );
+    client.send_text(JSON).unwrap();
+    let (wire, events, err) = deliver(&mut client, &mut server);
+    assert_eq!(err, None);
+    assert_eq!(events, vec![Message::Text(JSON.into())]);
+    assert_eq!(wire[0], 0xC1, "FIN + RSV1 + text");
+    assert!(wire.len() < JSON.len());
+    // Context takeover: the same message again is much smaller.
+    client.send_text(JSON).unwrap();
+    let (again, events, _) = deliver(&mut client, &mut server);
+    assert!(
+        again.len() < wire.len() / 2,
+        "{} vs {}",
+        again.len(),
+        wire.len()
+    );
+    assert_eq!(events, vec![Message::Text(JSON.into())]);
+    // Server to client, and small messages stay uncompressed.
+    server.send_binary(JSON.as_bytes()).unwrap();
+    server.send_text("hi").unwrap();
+    server
+        .send_ping(b"control frames are never compressed")
+        .unwrap();
+    let (wire, events, err) = deliver(&mut server, &mut client);
+    assert_eq!(err, None);
+    assert_eq!(
+        events,
+        vec![
+            Message::Binary(JSON.as_bytes().to_vec()),
+            Message::Text("hi".into()),
+            Message::Ping(b"control frames are never compressed".to_vec())
+        ]
+    );
+    assert_eq!(wire[0], 0xC2);
+    let Decoded::Frame(f) = decode_frame(&wire) else {
+        panic!()
+    };
+    assert_eq!(wire[f.len], 0x81, "small text goes out without RSV1");
+}
+
+#[test]
+fn fragmented_message_is_compressed_as_a_whole() {
+    let (mut server, mut client) = pair(
+        DeflateConfig::default(),
+        DeflateConfig::default(),
+        Limits::default(),
+    );
+    let (a, b) = JSON.split_at(100);
+    client
+        .send_fragment(DataKind::Text, a.as_bytes(), false)
+        .unwrap();
+    client.send_ping(b"between").unwrap();
+    client
+        .send_fragment(DataKind::Text, b.as_bytes(), true)
+        .unwrap();
+    let (wire, events, err) = deliver(&mut client, &mut server);
+    assert_eq!(err, None);
+    assert_eq!(
+        events,
+        vec![
+            Message::Ping(b"between".to_vec()),
+            Message::Text(JSON.into())
+        ]
+    );
+    assert_eq!(wire[0], 0x41, "first fragment: RSV1, no FIN");
+}
+
+#[test]
+fn no_context_takeover_and_small_windows() {
+    for bits in [8, 9, 12, 15] {
+        let cfg = DeflateConfig {
+            server_no_context_takeover: true,
+            client_no_context_takeover: true,
+            server_max_window_bits: bits,
+            client_max_window_bits: bits,
+            ..DeflateConfig::default()
+        };
+        let (mut server, mut client) = pair(cfg, cfg, Limits::default());
+        let big: String = (0..2000)
+            .map(|i| format!("{} {}", i % 37, &JSON[i % 50..i % 50 + 20]))
+            .collect();
+        for _ in 0..3 {
+            client.send_text(&big).unwrap();
+            let (_, events, err) = deliver(&mut client, &mut server);
+            assert_eq!(err, None, "window {bits}");
+            assert_eq!(events, vec![Message::Text(big.clone())]);
+            server.send_text(&big).unwrap();
+            let (_, events, err) = deliver(&mut server, &mut client);
+            assert_eq!(err, None);
+            assert_eq!(events, vec![Message::Text(big.clone())]);
+        }
+    }
+}
+
+#[test]
+fn decompression_bomb_gets_1009() {
+    let limits = Limits {
+        max_message: 1 << 20,
+        ..Limits::default()
+    };
+    let (mut server, mut client) = pair(DeflateConfig::default(), DeflateConfig::default(), limits);
+    client.send_binary(&vec![0u8; 8 << 20]).unwrap();
+    let (wire, _, err) = deliver(&mut client, &mut server);
+    assert!(
+        wire.len() < 20_000,
+        "8 MiB of zeros is a small frame: {}",
+        wire.len()
+    );
+    assert_eq!(
+        err.as_ref().map(|e| e.close_code().0),
+        Some(1009),
+        "{err:?}"
+    );
+    assert!(err.unwrap().to_string().contains("inflates to more than"));
+}
+
+#[test]
+fn rsv1_outside_a_message_start_is_refused() {
+    let (mut server, mut client) = pair(
+        DeflateConfig::default(),
+        DeflateConfig::default(),
+        Limits::default(),
+    );
+    client.send_ping(b"p").unwrap();
+    let mut wire = client.pending_output().to_vec();
+    wire[0] |= 0x40;
+    server.feed(&wire);
+    assert_eq!(
+        server.poll_event(),
+        Err(ProtocolError::ReservedBits { bits: 0b100 })
+    );
+    // Without negotiation RSV1 on a text frame is refused too.
+    let mut plain = Connection::server(Config::default());
+    plain.feed(&[0xC1, 0x80, 0, 0, 0, 0]);
+    assert_eq!(
+        plain.poll_event(),
+        Err(ProtocolError::ReservedBits { bits: 0b100 })
+    );
+}
+
+#[test]
+fn invalid_utf8_inside_compressed_text_gets_1007() {
+    let (mut server, mut client) = pair(
+        DeflateConfig::default(),
+        DeflateConfig::default(),
+        Limits::default(),
+    );
+    // Compressed binary bytes re-labelled as text.
+    client.send_binary(&[0xFFu8; 100]).unwrap();
+    let mut wire = client.pending_output().to_vec();
+    wire[0] = (wire[0] & 0xF0) | 0x1;
+    server.feed(&wire);
+    let err = server.poll_event().unwrap_err();
+    assert_eq!(err.close_code().0, 1007);
+}
+
+#[test]
+fn server_offer_answer_through_handshake_is_optional() {
+    let request = ClientRequest {
+        host: "h".into(),
+        extensions: vec![client_offer(&DeflateConfig::default())],
+        ..ClientRequest::default()
+    };
+    let head = request.encode("dGhlIHNhbXBsZSBub25jZQ==");
+    let up = validate_request(&parse_request(&head, 1 << 14).unwrap().unwrap().0).unwrap();
+    let acc = accept(&up, &ServerHandshakeConfig::default()).unwrap();
+    assert!(acc.deflate.is_none(), "no deflate configured: declined");
+    assert!(!String::from_utf8(acc.response.clone())
+        .unwrap()
+        .contains("Extensions"));
+    let resp = parse_response(&acc.response, 1 << 14).unwrap().unwrap().0;
+    assert_eq!(
+        validate_response(&resp, "dGhlIHNhbXBsZSBub25jZQ==", &request)
+            .unwrap()
+            .deflate,
+        None
+    );
+    let _ = HandshakeError::MissingKey;
+    let _ = Event::Pong(b"");
+}
