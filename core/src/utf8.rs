@@ -74,10 +74,11 @@ impl Utf8Validator {
     /// Ends the text: an unfinished character is an error.
     pub fn finish(&mut self) -> Result<(), Utf8Error> {
         let pending = u64::from(self.partial_len);
+        let seen = self.seen;
         *self = Self::default();
         if pending > 0 {
             return Err(Utf8Error {
-                offset: self.seen.saturating_sub(pending),
+                offset: seen.saturating_sub(pending),
             });
         }
         Ok(())
@@ -144,5 +145,13 @@ mod tests {
         let mut v = Utf8Validator::new();
         v.feed(&[0xE2, 0x82]).unwrap();
         assert_eq!(v.finish(), Err(Utf8Error { offset: 0 }));
+    }
+
+    #[test]
+    fn unfinished_character_offset_counts_earlier_text() {
+        let mut v = Utf8Validator::new();
+        v.feed(b"abc").unwrap();
+        v.feed(&[0xE2]).unwrap();
+        assert_eq!(v.finish(), Err(Utf8Error { offset: 3 }));
     }
 }
