@@ -137,7 +137,9 @@ fn role(name: &str) -> Result<Option<Role>, JsError> {
 
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible().serialize_bytes_as_arrays(false))
+        .serialize(
+            &serde_wasm_bindgen::Serializer::json_compatible().serialize_bytes_as_arrays(false),
+        )
         .map_err(|e| JsError::new(&format!("cannot convert the result: {e}")))
 }
 
