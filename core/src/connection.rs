@@ -78,6 +78,14 @@ struct Partial {
     compressed: bool,
 }
 
+/// What is known of the incomplete text frame at the start of the input: how much
+/// of its payload is unmasked in place and validated, and the validator after it.
+#[derive(Debug)]
+struct TextPeek {
+    unmasked: usize,
+    utf8: Utf8Validator,
+}
+
 /// Where the last returned event's bytes live, released at the next poll.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Held {
@@ -117,6 +125,7 @@ pub struct Connection {
     input: Input,
     held: Held,
     partial: Option<Partial>,
+    peek: Option<TextPeek>,
     message: Vec<u8>,
     inflater: Option<Decompressor>,
     failure: Option<ProtocolError>,
@@ -150,6 +159,7 @@ impl Connection {
             input: Input::default(),
             held: Held::Nothing,
             partial: None,
+            peek: None,
             message: Vec::new(),
             inflater: None,
             failure: None,
@@ -240,6 +250,7 @@ impl Connection {
                 Decoded::Incomplete { .. } => return Ok(None),
                 Decoded::HeaderOnly { header, .. } => {
                     self.check(&header)?;
+                    self.check_partial_text(&header)?;
                     return Ok(None);
                 }
                 Decoded::Frame(f) => (f.header, f.len),
@@ -247,12 +258,51 @@ impl Connection {
             self.check(&header)?;
             let at = self.input.start;
             let payload = at + header.header_len()..at + len;
+            let unmasked = self.peek.take().map_or(0, |p| p.unmasked);
             if let Some(key) = header.mask {
-                apply_mask(&mut self.input.buf[payload.clone()], key, 0);
+                apply_mask(
+                    &mut self.input.buf[payload.start + unmasked..payload.end],
+                    key,
+                    unmasked,
+                );
             }
             if let Some(ready) = self.handle_frame(&header, payload, len)? {
                 return Ok(Some(self.event_for(ready)));
             }
+        }
+    }
+
+    /// Validates the part of an incomplete, uncompressed text frame that has arrived,
+    /// so invalid UTF-8 fails the connection as soon as the bytes proving it are in,
+    /// not when the frame ends.
+    fn check_partial_text(&mut self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        let is_text = match header.opcode() {
+            Some(OpCode::Text) => !header.rsv1,
+            Some(OpCode::Continuation) => self
+                .partial
+                .as_ref()
+                .is_some_and(|p| p.kind == DataKind::Text && !p.compressed),
+            _ => false,
+        };
+        if !is_text {
+            return Ok(());
+        }
+        let start = self.input.start + header.header_len();
+        let partial = &self.partial;
+        let peek = self.peek.get_or_insert_with(|| TextPeek {
+            unmasked: 0,
+            utf8: partial
+                .as_ref()
+                .map_or_else(Utf8Validator::new, |p| p.utf8.clone()),
+        });
+        let arrived = &mut self.input.buf[start + peek.unmasked..self.input.end];
+        if let Some(key) = header.mask {
+            apply_mask(arrived, key, peek.unmasked);
+        }
+        peek.unmasked += arrived.len();
+        match peek.utf8.feed(arrived) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(e.into())),
         }
     }
 
