@@ -1,0 +1,328 @@
+//! The `framewire` command line: `serve` (the default), `client` and `decode`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use framewire_core::deflate::DeflateConfig;
+use framewire_core::handshake::ServerHandshakeConfig;
+use framewire_core::{Config, Limits};
+
+use crate::decode_cmd::SenderRole;
+use crate::server::{default_www, ServerConfig};
+
+/// framewire: a WebSocket (RFC 6455) server, client and frame decoder.
+///
+/// Without a subcommand, `framewire` runs `serve` with its defaults: a server on
+/// 127.0.0.1:9090 with the frame inspector at http://127.0.0.1:9090/.
+#[derive(Debug, Parser)]
+#[command(name = "framewire", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of `serve`, when no subcommand is given.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the WebSocket endpoints and the inspector page.
+    ///
+    /// Endpoints (one port): `/` greets with "socket ok", logs and echoes each
+    /// message; `/echo` echoes exactly; `/chat` relays each message to every
+    /// other client; `/__wire?tap=TOKEN` streams the raw bytes of the
+    /// connection opened with the same `?tap=TOKEN`. Plain GETs get files
+    /// from the www directory.
+    Serve(ServeArgs),
+    /// Talk to a WebSocket server from the terminal, like websocat.
+    ///
+    /// Each line of stdin is sent as a text message; incoming text is printed
+    /// to stdout (binary as hex). End of input (Ctrl-D) closes with 1000 and
+    /// waits for the server's close. Works in a pipe.
+    Client(ClientArgs),
+    /// Decode WebSocket frame bytes and explain every field and rule violation.
+    ///
+    /// Input is hex in any common layout (spaces or not, 0x prefixes, colons,
+    /// commas, \x escapes, Wireshark / hexdump -C / xxd dumps with offsets and
+    /// ASCII column), from the arguments, a file or stdin; or raw bytes with --raw.
+    Decode(DecodeArgs),
+}
+
+/// Options of `framewire serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9090")]
+    pub addr: String,
+    /// Directory of the inspector page [default: ./www if present, else the source tree's www/].
+    #[arg(long, value_name = "DIR")]
+    pub www: Option<PathBuf>,
+    /// Largest frame payload accepted (bytes; suffixes k, KiB, M, MiB, G, GiB).
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_size)]
+    pub max_frame: u64,
+    /// Largest message accepted, after reassembly.
+    #[arg(long, value_name = "SIZE", default_value = "32MiB", value_parser = parse_size)]
+    pub max_message: u64,
+    /// Most frames in one fragmented message.
+    #[arg(long, value_name = "N", default_value_t = 65_536)]
+    pub max_fragments: u32,
+    /// Largest opening-handshake request head (431 beyond).
+    #[arg(long, value_name = "SIZE", default_value = "16KiB", value_parser = parse_size)]
+    pub max_handshake_bytes: u64,
+    /// Time a client has to send its request head before it is dropped.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub handshake_timeout: Duration,
+    /// Close a connection (1001) after this long without data from the client; "off" disables.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_optional_duration)]
+    pub idle_timeout: OptionalDuration,
+    /// Ping a client after this long without data from it; "off" disables.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_optional_duration)]
+    pub ping_interval: OptionalDuration,
+    /// Connections served at once; more are answered 503.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// An Origin allowed to connect (repeatable); without it any origin may.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
+    /// A subprotocol offered (repeatable, most preferred first).
+    #[arg(long = "protocol", value_name = "NAME")]
+    pub protocols: Vec<String>,
+    /// Accept permessage-deflate (RFC 7692) compression when a client offers it.
+    #[arg(long)]
+    pub deflate: bool,
+    /// Log filter: error, warn, info, debug, trace, or a tracing directive.
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Worker threads; 1 runs everything on one thread (fastest for small messages).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: u16,
+    /// On Ctrl-C or SIGTERM, how long to wait for clients to finish closing.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+}
+
+impl ServeArgs {
+    /// The server configuration these options describe.
+    pub fn config(&self) -> ServerConfig {
+        let limits = Limits {
+            max_frame_payload: self.max_frame,
+            max_message: self.max_message,
+            max_fragments: self.max_fragments,
+            max_handshake_bytes: usize::try_from(self.max_handshake_bytes).unwrap_or(usize::MAX),
+            ..Limits::default()
+        };
+        ServerConfig {
+            www: self.www.clone().unwrap_or_else(default_www),
+            ws: Config {
+                limits,
+                ping_interval: self.ping_interval.0,
+                idle_timeout: self.idle_timeout.0,
+                ..Config::default()
+            },
+            handshake: ServerHandshakeConfig {
+                protocols: self.protocols.clone(),
+                allowed_origins: (!self.allowed_origins.is_empty())
+                    .then(|| self.allowed_origins.clone()),
+                deflate: self.deflate.then(DeflateConfig::default),
+            },
+            handshake_timeout: self.handshake_timeout,
+            max_connections: self.max_connections,
+            shutdown_timeout: self.shutdown_timeout,
+        }
+    }
+}
+
+/// Options of `framewire client`.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// The server, such as ws://127.0.0.1:9090/echo.
+    pub url: String,
+    /// A subprotocol to offer (repeatable).
+    #[arg(long = "protocol", value_name = "NAME")]
+    pub protocols: Vec<String>,
+    /// Send a ping at this interval (e.g. 10s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub ping: Option<Duration>,
+    /// The Origin header to send.
+    #[arg(long, value_name = "ORIGIN")]
+    pub origin: Option<String>,
+}
+
+/// Options of `framewire decode`.
+#[derive(Debug, Clone, Args)]
+pub struct DecodeArgs {
+    /// Hex bytes (all arguments are joined); without them, stdin (or --file) is read.
+    pub hex: Vec<String>,
+    /// Read the input from this file instead of stdin.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// The input is raw bytes, not hex.
+    #[arg(long)]
+    pub raw: bool,
+    /// Who sent the frames: decides whether they must be masked.
+    #[arg(long, value_enum, default_value = "any")]
+    pub role: SenderRole,
+    /// Payload bytes shown per frame.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub show: usize,
+}
+
+/// Parses a byte size: `1024`, `64k`, `64KiB`, `16M`, `16MiB`, `1G`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| {
+        format!(
+            "{s:?} is not a size: use a number of bytes, optionally with k, KiB, M, MiB, G or GiB"
+        )
+    })?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?} in {s:?}: use k, KiB, M, MiB, G or GiB"
+            ))
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
+/// Parses a duration: `500ms`, `10s`, `2m`, `1h`, or a number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration: use e.g. 500ms, 10s, 2m or 1h"))?;
+    let d = match unit.trim() {
+        "ms" => Duration::from_millis(n),
+        "" | "s" => Duration::from_secs(n),
+        "m" | "min" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?} in {s:?}: use ms, s, m or h"
+            ))
+        }
+    };
+    Ok(d)
+}
+
+/// A duration that can be switched off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionalDuration(pub Option<Duration>);
+
+/// Like [`parse_duration`], with `off`, `none` or `0` meaning disabled.
+pub fn parse_optional_duration(s: &str) -> Result<OptionalDuration, String> {
+    match s.trim() {
+        "off" | "none" | "0" => Ok(OptionalDuration(None)),
+        _ => parse_duration(s).map(|d| OptionalDuration(Some(d))),
+    }
+}
+
+/// Runs the command line.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        None => crate::serve_cmd::run(&cli.serve),
+        Some(Command::Serve(args)) => crate::serve_cmd::run(&args),
+        Some(Command::Client(args)) => crate::client_cmd::run(&args),
+        Some(Command::Decode(args)) => crate::decode_cmd::run(&args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_subcommand_means_serve_with_defaults() {
+        let cli = Cli::try_parse_from(["framewire"]).unwrap();
+        assert!(cli.command.is_none());
+        let cfg = cli.serve.config();
+        assert_eq!(cli.serve.addr, "127.0.0.1:9090");
+        assert_eq!(cfg.ws.limits.max_frame_payload, 16 << 20);
+        assert_eq!(cfg.handshake_timeout, Duration::from_secs(10));
+        assert_eq!(cfg.ws.idle_timeout, Some(Duration::from_secs(60)));
+        assert_eq!(cfg.max_connections, 10_000);
+        assert!(cfg.handshake.allowed_origins.is_none());
+        let cli = Cli::try_parse_from([
+            "framewire",
+            "--addr",
+            "127.0.0.1:0",
+            "--idle-timeout",
+            "off",
+        ])
+        .unwrap();
+        assert_eq!(cli.serve.config().ws.idle_timeout, None);
+    }
+
+    #[test]
+    fn serve_options() {
+        let cli = Cli::try_parse_from([
+            "framewire",
+            "serve",
+            "--max-frame",
+            "1MiB",
+            "--protocol",
+            "chat",
+            "--protocol",
+            "superchat",
+            "--allowed-origin",
+            "http://a",
+            "--threads",
+            "4",
+            "--ping-interval",
+            "500ms",
+        ])
+        .unwrap();
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("not serve")
+        };
+        let cfg = args.config();
+        assert_eq!(cfg.ws.limits.max_frame_payload, 1 << 20);
+        assert_eq!(cfg.handshake.protocols, ["chat", "superchat"]);
+        assert_eq!(
+            cfg.handshake.allowed_origins,
+            Some(vec!["http://a".to_owned()])
+        );
+        assert_eq!(args.threads, 4);
+        assert_eq!(cfg.ws.ping_interval, Some(Duration::from_millis(500)));
+        assert!(Cli::try_parse_from(["framewire", "serve", "--threads", "0"]).is_err());
+        assert!(Cli::try_parse_from(["framewire", "serve", "--max-frame", "12 parsecs"]).is_err());
+    }
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("64k"), Ok(65536));
+        assert_eq!(parse_size("16MiB"), Ok(16 << 20));
+        assert!(parse_size("x").unwrap_err().contains("not a size"));
+        assert!(parse_size("3 furlongs")
+            .unwrap_err()
+            .contains("unknown size unit"));
+        assert!(parse_size("99999999999G")
+            .unwrap_err()
+            .contains("too large"));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("7 days").is_err());
+        assert_eq!(parse_optional_duration("off"), Ok(OptionalDuration(None)));
+    }
+}

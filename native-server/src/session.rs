@@ -1,0 +1,257 @@
+//! The server's WebSocket loop: read, let the core decode, answer, write.
+//!
+//! One loop serves every endpoint. Events are answered straight from the
+//! core's buffers (the echo copies nothing but into the output queue), and
+//! everything queued is written once per batch of events.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use framewire_core::{CloseCode, Connection, Event, Sender};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use crate::chat::{ChatInbox, Relay, Seat};
+use crate::clock;
+use crate::wire::{Direction, Tap, WireInbox, WireItem};
+
+/// The smallest read; reads grow while they fill the buffer.
+const MIN_READ: usize = 4 * 1024;
+
+/// The largest read.
+const MAX_READ: usize = 256 * 1024;
+
+/// How long a write may stall when no idle timeout is configured.
+const DEFAULT_WRITE_STALL: Duration = Duration::from_secs(60);
+
+/// Longest message text quoted in the log.
+const LOG_TEXT: usize = 200;
+
+/// What the endpoint does with messages.
+#[derive(Debug)]
+pub(crate) enum Endpoint {
+    /// `/`: greets with `socket ok`, logs and echoes.
+    Greet,
+    /// `/echo`: echoes exactly, sends nothing else.
+    Echo,
+    /// `/chat`: relays to the other members.
+    Chat(Seat, ChatInbox),
+    /// `/__wire`: streams another connection's bytes.
+    Wire(WireInbox),
+}
+
+/// An upgraded connection ready to run.
+pub(crate) struct Session {
+    pub io: TcpStream,
+    pub conn: Connection,
+    pub endpoint: Endpoint,
+    pub tap: Option<Tap>,
+    pub peer: SocketAddr,
+}
+
+/// Something other than the peer that wants attention.
+enum Outside {
+    Chat(Option<Relay>),
+    Wire(Option<WireItem>),
+}
+
+impl Session {
+    /// Runs the connection to its end; returns why it ended.
+    pub(crate) async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> String {
+        let peer = self.peer;
+        let mut reason = None;
+        let mut closing = *shutdown.borrow();
+        if closing {
+            let _ = self
+                .conn
+                .close(CloseCode::GOING_AWAY, "server shutting down");
+        }
+        if matches!(self.endpoint, Endpoint::Greet) {
+            let _ = self.conn.send_text("socket ok");
+        }
+        let write_stall = self
+            .conn
+            .config()
+            .idle_timeout
+            .unwrap_or(DEFAULT_WRITE_STALL);
+        let mut read_size = MIN_READ;
+        let sleep = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(sleep);
+        let mut armed = None;
+        loop {
+            loop {
+                match self.conn.poll_event_and_sender() {
+                    Ok(Some((event, tx))) => {
+                        if let Some(r) = on_event(&self.endpoint, event, tx, peer) {
+                            reason.get_or_insert(r);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::debug!(%peer, "protocol violation: {e}");
+                        reason.get_or_insert(format!("protocol violation by the client: {e}"));
+                        break;
+                    }
+                }
+            }
+            if !self.conn.pending_output().is_empty() {
+                if let Err(e) = self.write_out(write_stall).await {
+                    reason.get_or_insert(e);
+                    break;
+                }
+            }
+            if self.conn.is_closed() {
+                break;
+            }
+            let want = self.conn.poll_timeout();
+            if want != armed {
+                if let Some(at) = want {
+                    sleep.as_mut().reset(clock::deadline(at));
+                }
+                armed = want;
+            }
+            let buf = self.conn.input_buffer(read_size);
+            let room = buf.len();
+            tokio::select! {
+                read = self.io.read(buf) => match read {
+                    Ok(0) => {
+                        reason.get_or_insert("the client ended the TCP connection without a close handshake".into());
+                        break;
+                    }
+                    Ok(n) => {
+                        if let Some(tap) = &self.tap {
+                            tap.record(Direction::ClientToServer, &self.conn.input_buffer(0)[..n]);
+                        }
+                        self.conn.commit_input(n);
+                        read_size = if n == room { (room * 2).min(MAX_READ) } else { MIN_READ };
+                    }
+                    Err(e) => {
+                        reason.get_or_insert(format!("read error: {e}"));
+                        break;
+                    }
+                },
+                () = &mut sleep, if armed.is_some() => {
+                    armed = None;
+                    self.conn.handle_timeout(clock::now());
+                }
+                outside = next_outside(&mut self.endpoint) => self.on_outside(outside),
+                changed = shutdown.changed(), if !closing => {
+                    closing = true;
+                    if changed.is_ok() {
+                        reason.get_or_insert("server shutting down".into());
+                        let _ = self.conn.close(CloseCode::GOING_AWAY, "server shutting down");
+                    }
+                }
+            }
+        }
+        let _ = self.io.shutdown().await;
+        let reason = reason.unwrap_or_else(|| "closed".into());
+        if let Some(tap) = &self.tap {
+            tap.closed(&reason).await;
+        }
+        reason
+    }
+
+    /// Writes all pending output: one non-blocking attempt, then a bounded wait.
+    async fn write_out(&mut self, stall: Duration) -> Result<(), String> {
+        let out = self.conn.pending_output();
+        if let Some(tap) = &self.tap {
+            tap.record(Direction::ServerToClient, out);
+        }
+        let n = match self.io.try_write(out) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+            Err(e) => return Err(format!("write error: {e}")),
+        };
+        if n < out.len() {
+            match tokio::time::timeout(stall, self.io.write_all(&out[n..])).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(format!("write error: {e}")),
+                Err(_) => return Err(format!("the client did not read for {stall:?}")),
+            }
+        }
+        let len = out.len();
+        self.conn.consume_output(len);
+        Ok(())
+    }
+
+    fn on_outside(&mut self, outside: Outside) {
+        let sent = match outside {
+            Outside::Chat(Some(Relay::Text(t))) => self.conn.send_text(&t),
+            Outside::Chat(Some(Relay::Binary(b))) => self.conn.send_binary(&b),
+            Outside::Wire(Some(WireItem::Text(t))) => self.conn.send_text(&t),
+            Outside::Wire(Some(WireItem::Chunk(c))) => self.conn.send_binary(&c),
+            Outside::Chat(None) => {
+                self.endpoint = Endpoint::Echo;
+                self.conn.close(
+                    CloseCode::POLICY_VIOLATION,
+                    "too slow for the chat: messages were dropped",
+                )
+            }
+            Outside::Wire(None) => {
+                self.endpoint = Endpoint::Echo;
+                self.conn.close(CloseCode::NORMAL, "wire view replaced")
+            }
+        };
+        if let Err(e) = sent {
+            tracing::debug!(peer = %self.peer, "relay not sent: {e}");
+        }
+    }
+}
+
+/// Waits for the endpoint's outside source; never resolves for endpoints without one.
+async fn next_outside(endpoint: &mut Endpoint) -> Outside {
+    match endpoint {
+        Endpoint::Chat(_, inbox) => Outside::Chat(inbox.next().await),
+        Endpoint::Wire(inbox) => Outside::Wire(inbox.next().await),
+        Endpoint::Greet | Endpoint::Echo => std::future::pending().await,
+    }
+}
+
+/// Answers one event; returns the end reason for a close.
+fn on_event(
+    endpoint: &Endpoint,
+    event: Event<'_>,
+    tx: &mut Sender,
+    peer: SocketAddr,
+) -> Option<String> {
+    let sent = match (endpoint, event) {
+        (_, Event::Close { code, reason }) => {
+            let code = code.map_or_else(|| "no code".to_owned(), |c| c.to_string());
+            tracing::debug!(%peer, "client closed: {code} {reason:?}");
+            return Some(format!("client closed: {code} {reason:?}"));
+        }
+        (Endpoint::Echo, Event::Text(t)) => tx.send_text(t),
+        (Endpoint::Echo, Event::Binary(b)) => tx.send_binary(b),
+        (Endpoint::Greet, Event::Text(t)) => {
+            tracing::info!(%peer, "received text ({} bytes): {}", t.len(), clip(t));
+            tx.send_text(t)
+        }
+        (Endpoint::Greet, Event::Binary(b)) => {
+            tracing::info!(%peer, "received binary ({} bytes)", b.len());
+            tx.send_binary(b)
+        }
+        (Endpoint::Chat(seat, _), Event::Text(t)) => {
+            seat.broadcast(Relay::Text(t.into()));
+            Ok(())
+        }
+        (Endpoint::Chat(seat, _), Event::Binary(b)) => {
+            seat.broadcast(Relay::Binary(b.into()));
+            Ok(())
+        }
+        (_, Event::Ping(_) | Event::Pong(_)) | (Endpoint::Wire(..), _) => Ok(()),
+    };
+    if let Err(e) = sent {
+        tracing::debug!(%peer, "answer not sent: {e}");
+    }
+    None
+}
+
+/// The first characters of `t`, for the log.
+fn clip(t: &str) -> String {
+    match t.char_indices().nth(LOG_TEXT) {
+        Some((i, _)) => format!("{:?}…", &t[..i]),
+        None => format!("{t:?}"),
+    }
+}
