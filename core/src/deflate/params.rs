@@ -9,7 +9,8 @@ pub const EXTENSION_NAME: &str = "permessage-deflate";
 /// Local preferences for permessage-deflate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeflateConfig {
-    /// Compression level, 0 (none) to 9 (best). Default 6.
+    /// Compression level, 0 (none) to 9 (best). Default 1: on 1 KiB JSON it is ten times
+    /// faster than 6 for 10.5% instead of 8.1% of the bytes (see `benches/deflate.rs`).
     pub level: u32,
     /// Messages shorter than this go out uncompressed. Default 64 bytes.
     pub min_size: usize,
@@ -26,7 +27,7 @@ pub struct DeflateConfig {
 impl Default for DeflateConfig {
     fn default() -> Self {
         Self {
-            level: 6,
+            level: 1,
             min_size: 64,
             server_no_context_takeover: false,
             client_no_context_takeover: false,
