@@ -296,7 +296,11 @@ fn decompression_bomb_gets_1009() {
         max_message: 1 << 20,
         ..Limits::default()
     };
-    let (mut server, mut client) = pair(DeflateConfig::default(), DeflateConfig::default(), limits);
+    let best = DeflateConfig {
+        level: 9,
+        ..DeflateConfig::default()
+    };
+    let (mut server, mut client) = pair(best, best, limits);
     client.send_binary(&vec![0u8; 8 << 20]).unwrap();
     let (wire, _, err) = deliver(&mut client, &mut server);
     assert!(
