@@ -1,0 +1,104 @@
+//! Opening a client connection: TCP connect, upgrade with framewire-core's handshake, done.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use framewire_core::handshake::{generate_key, parse_response, validate_response, ClientRequest};
+use framewire_core::{Config, Connection, Limits};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::BenchError;
+
+/// Largest message the load generator accepts back: 64 MiB.
+pub const MAX_MESSAGE: u64 = 64 << 20;
+
+/// How long connecting plus the opening handshake may take.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The configuration of every load-generator connection: 64 MiB limits, no timers.
+pub fn client_config() -> Config {
+    Config {
+        limits: Limits {
+            max_frame_payload: MAX_MESSAGE,
+            max_message: MAX_MESSAGE,
+            max_pending_output: 2 * MAX_MESSAGE as usize,
+            ..Limits::default()
+        },
+        ..Config::default()
+    }
+}
+
+/// Where to connect.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The server's address (loopback).
+    pub addr: SocketAddr,
+    /// The request path, e.g. `/echo`.
+    pub path: String,
+}
+
+impl Target {
+    /// A target; refuses addresses that are not loopback.
+    pub fn new(addr: SocketAddr, path: &str) -> Result<Self, BenchError> {
+        if !addr.ip().is_loopback() {
+            return Err(BenchError::BadOption(format!(
+                "{addr} is not a loopback address: the bench only sends to 127.0.0.1 or ::1"
+            )));
+        }
+        if !path.starts_with('/') {
+            return Err(BenchError::BadOption(format!(
+                "path {path:?} must start with '/'"
+            )));
+        }
+        Ok(Self {
+            addr,
+            path: path.to_owned(),
+        })
+    }
+}
+
+/// Connects and upgrades; bytes the server sent after its response are already fed to the connection.
+pub async fn open(target: &Target) -> Result<(TcpStream, Connection), BenchError> {
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, open_inner(target))
+        .await
+        .map_err(|_| BenchError::Timeout("connect and opening handshake"))?
+}
+
+async fn open_inner(target: &Target) -> Result<(TcpStream, Connection), BenchError> {
+    let mut stream = TcpStream::connect(target.addr)
+        .await
+        .map_err(BenchError::io("connect"))?;
+    stream
+        .set_nodelay(true)
+        .map_err(BenchError::io("set TCP_NODELAY"))?;
+    let request = ClientRequest {
+        host: target.addr.to_string(),
+        path: target.path.clone(),
+        ..ClientRequest::default()
+    };
+    let key = generate_key()?;
+    stream
+        .write_all(&request.encode(&key))
+        .await
+        .map_err(BenchError::io("write the upgrade request"))?;
+    let mut buf = [0u8; 2048];
+    let mut filled = 0;
+    let (response, used) = loop {
+        let n = stream
+            .read(&mut buf[filled..])
+            .await
+            .map_err(BenchError::io("read the upgrade response"))?;
+        if n == 0 {
+            return Err(BenchError::HandshakeEof);
+        }
+        filled += n;
+        if let Some(done) = parse_response(&buf[..filled], buf.len() - 1)? {
+            break done;
+        }
+    };
+    validate_response(&response, &key, &request)?;
+    let mut conn = Connection::client(client_config())?;
+    conn.feed(&buf[used..filled]);
+    Ok((stream, conn))
+}

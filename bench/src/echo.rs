@@ -1,0 +1,275 @@
+//! Echo mode: C connections, P messages in flight on each, S-byte messages, for a bounded time.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use framewire_core::{CloseCode, Connection, Event};
+use hdrhistogram::Histogram;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::client::{open, Target};
+use crate::procstat::CpuWindow;
+use crate::summary::{latency_histogram, record, ResultLine};
+use crate::BenchError;
+
+/// How long in-flight messages may take to come back after the run ends.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// The largest read.
+const MAX_READ: usize = 256 * 1024;
+
+/// What an echo run does.
+#[derive(Debug, Clone)]
+pub struct EchoOptions {
+    /// Where to connect.
+    pub target: Target,
+    /// Connections.
+    pub conns: usize,
+    /// Messages in flight on each connection.
+    pub in_flight: usize,
+    /// Bytes per message.
+    pub size: usize,
+    /// Binary messages instead of text.
+    pub binary: bool,
+    /// How long to measure.
+    pub duration: Duration,
+    /// The server's pid, to report its CPU use.
+    pub server_pid: Option<u32>,
+}
+
+/// What an echo run measured.
+#[derive(Debug)]
+pub struct EchoReport {
+    /// Messages echoed back within the measured window.
+    pub messages: u64,
+    /// The window's length.
+    pub wall: Duration,
+    /// Bytes per message.
+    pub size: usize,
+    /// Connections that failed, messages that came back wrong or not at all.
+    pub errors: u64,
+    /// Round-trip latency in µs.
+    pub latency: Histogram<u64>,
+    /// Fraction of a core this process used.
+    pub client_cpu: f64,
+    /// Fraction of a core the server used, when its pid was given.
+    pub server_cpu: Option<f64>,
+}
+
+impl EchoReport {
+    /// Messages per second.
+    pub fn msgs_per_sec(&self) -> f64 {
+        self.messages as f64 / self.wall.as_secs_f64().max(1e-9)
+    }
+
+    /// Payload megabytes (10^6 bytes) per second, one direction.
+    pub fn mb_per_sec(&self) -> f64 {
+        self.msgs_per_sec() * self.size as f64 / 1e6
+    }
+
+    /// The human-readable summary and the `RESULT` line.
+    pub fn render(&self) -> String {
+        let p50 = self.latency.value_at_quantile(0.5);
+        let p99 = self.latency.value_at_quantile(0.99);
+        let server = self
+            .server_cpu
+            .map_or_else(|| "n/a".to_owned(), |c| format!("{:.0}%", c * 100.0));
+        let line = ResultLine::new("echo")
+            .num("msgs_per_s", self.msgs_per_sec(), 0)
+            .num("mb_per_s", self.mb_per_sec(), 1)
+            .num("p50_us", p50 as f64, 0)
+            .num("p99_us", p99 as f64, 0)
+            .num("errors", self.errors as f64, 0)
+            .num("client_cpu", self.client_cpu * 100.0, 0)
+            .num("server_cpu", self.server_cpu.unwrap_or(-0.01) * 100.0, 0)
+            .finish();
+        format!(
+            "echo: {} messages in {:.2} s: {:.0} msg/s, {:.1} MB/s; latency p50 {} us, p99 {} us; errors {}\n\
+             cpu: load generator {:.0}% of a core, server {}\n{line}",
+            self.messages,
+            self.wall.as_secs_f64(),
+            self.msgs_per_sec(),
+            self.mb_per_sec(),
+            p50,
+            p99,
+            self.errors,
+            self.client_cpu * 100.0,
+            server,
+        )
+    }
+}
+
+/// Per-connection counts.
+struct ConnStats {
+    messages: u64,
+    errors: u64,
+    latency: Histogram<u64>,
+}
+
+/// Runs the echo load: opens every connection, then measures for `duration`.
+pub async fn run(opts: &EchoOptions) -> Result<EchoReport, BenchError> {
+    if opts.conns == 0 || opts.in_flight == 0 {
+        return Err(BenchError::BadOption(
+            "--conns and --in-flight must be at least 1".into(),
+        ));
+    }
+    let mut opened = Vec::with_capacity(opts.conns);
+    for _ in 0..opts.conns {
+        opened.push(open(&opts.target).await?);
+    }
+    let payload = vec![b'x'; opts.size];
+    let cpu = CpuWindow::start(opts.server_pid);
+    let start = Instant::now();
+    let end = start + opts.duration;
+    let local = tokio::task::LocalSet::new();
+    let results = local
+        .run_until(async {
+            let payload: std::rc::Rc<[u8]> = payload.into();
+            let tasks: Vec<_> = opened
+                .into_iter()
+                .map(|(stream, conn)| {
+                    let payload = payload.clone();
+                    let opts = opts.clone();
+                    tokio::task::spawn_local(async move {
+                        drive(stream, conn, &opts, &payload, end).await
+                    })
+                })
+                .collect();
+            let mut all = Vec::with_capacity(tasks.len());
+            for t in tasks {
+                all.push(t.await);
+            }
+            all
+        })
+        .await;
+    let (client_cpu, server_cpu) = cpu.finish(opts.duration);
+    let mut report = EchoReport {
+        messages: 0,
+        wall: opts.duration,
+        size: opts.size,
+        errors: 0,
+        latency: latency_histogram(),
+        client_cpu,
+        server_cpu,
+    };
+    for r in results {
+        match r {
+            Ok(s) => {
+                report.messages += s.messages;
+                report.errors += s.errors;
+                let _ = report.latency.add(&s.latency);
+            }
+            Err(_) => report.errors += 1,
+        }
+    }
+    Ok(report)
+}
+
+/// Keeps `in_flight` messages going on one connection until `end`, then drains and closes.
+async fn drive(
+    mut stream: TcpStream,
+    mut conn: Connection,
+    opts: &EchoOptions,
+    payload: &[u8],
+    end: Instant,
+) -> ConnStats {
+    let mut stats = ConnStats {
+        messages: 0,
+        errors: 0,
+        latency: latency_histogram(),
+    };
+    let text = std::str::from_utf8(payload).unwrap_or_default();
+    let read_size = (opts.size + 14).clamp(4096, MAX_READ);
+    let mut sent: VecDeque<Instant> = VecDeque::with_capacity(opts.in_flight);
+    let now = Instant::now();
+    for _ in 0..opts.in_flight {
+        if send(&mut conn, opts.binary, payload, text).is_err() {
+            stats.errors += 1;
+            return stats;
+        }
+        sent.push_back(now);
+    }
+    let give_up = end + DRAIN;
+    'run: loop {
+        if flush(&mut stream, &mut conn).await.is_err() {
+            stats.errors += 1 + sent.len() as u64;
+            return stats;
+        }
+        if sent.is_empty() {
+            break;
+        }
+        let buf = conn.input_buffer(read_size);
+        let n = match tokio::time::timeout_at(give_up, stream.read(buf)).await {
+            Ok(Ok(n)) if n > 0 => n,
+            _ => {
+                stats.errors += sent.len() as u64;
+                return stats;
+            }
+        };
+        conn.commit_input(n);
+        let now = Instant::now();
+        let mut replies = 0;
+        loop {
+            match conn.poll_event() {
+                Ok(Some(Event::Text(t))) if !opts.binary && t.len() == opts.size => replies += 1,
+                Ok(Some(Event::Binary(b))) if opts.binary && b.len() == opts.size => replies += 1,
+                Ok(Some(Event::Ping(_) | Event::Pong(_))) => {}
+                Ok(Some(_)) | Err(_) => {
+                    stats.errors += 1 + sent.len() as u64;
+                    break 'run;
+                }
+                Ok(None) => break,
+            }
+        }
+        for _ in 0..replies {
+            let Some(at) = sent.pop_front() else {
+                stats.errors += 1;
+                continue;
+            };
+            if now <= end {
+                stats.messages += 1;
+                record(&mut stats.latency, now - at);
+                if send(&mut conn, opts.binary, payload, text).is_err() {
+                    stats.errors += 1;
+                    break 'run;
+                }
+                sent.push_back(now);
+            }
+        }
+    }
+    let _ = conn.close(CloseCode::NORMAL, "");
+    let _ = flush(&mut stream, &mut conn).await;
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+        let mut sink = [0u8; 1024];
+        while let Ok(n) = stream.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+    stats
+}
+
+fn send(conn: &mut Connection, binary: bool, payload: &[u8], text: &str) -> Result<(), ()> {
+    let sent = if binary {
+        conn.send_binary(payload)
+    } else {
+        conn.send_text(text)
+    };
+    sent.map_err(|_| ())
+}
+
+/// Writes everything the connection has queued.
+pub(crate) async fn flush(stream: &mut TcpStream, conn: &mut Connection) -> std::io::Result<()> {
+    let out = conn.pending_output();
+    if out.is_empty() {
+        return Ok(());
+    }
+    stream.write_all(out).await?;
+    let n = out.len();
+    conn.consume_output(n);
+    Ok(())
+}

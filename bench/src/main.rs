@@ -1,0 +1,172 @@
+//! `framewire-bench`: load generator for WebSocket echo servers (echo, handshake and idle modes).
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use framewire_bench::client::Target;
+use framewire_bench::{echo, handshake, idle, BenchError};
+
+/// Load generator for WebSocket servers on this machine (loopback only).
+#[derive(Debug, Parser)]
+#[command(name = "framewire-bench")]
+struct Args {
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+/// Where to connect, shared by every mode.
+#[derive(Debug, clap::Args)]
+struct TargetArgs {
+    /// Server address (127.0.0.1 or ::1 only).
+    #[arg(long, default_value = "127.0.0.1:9001")]
+    addr: SocketAddr,
+    /// WebSocket path.
+    #[arg(long, default_value = "/echo")]
+    path: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum Mode {
+    /// C connections x P messages in flight x S bytes, for a bounded time.
+    Echo {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Connections.
+        #[arg(long, short = 'c', default_value_t = 100)]
+        conns: usize,
+        /// Messages in flight per connection.
+        #[arg(long, short = 'p', default_value_t = 4)]
+        in_flight: usize,
+        /// Bytes per message.
+        #[arg(long, short = 's', default_value_t = 20)]
+        size: usize,
+        /// Send binary messages (default: text).
+        #[arg(long)]
+        binary: bool,
+        /// Seconds to measure (at most 600).
+        #[arg(long, default_value_t = 5.0)]
+        secs: f64,
+        /// The server's pid, to report its CPU use.
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
+    /// Connect + upgrade + close cycles per second, C at a time.
+    Handshake {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Clients cycling at once.
+        #[arg(long, short = 'c', default_value_t = 16)]
+        conns: usize,
+        /// Seconds to measure (at most 600).
+        #[arg(long, default_value_t = 5.0)]
+        secs: f64,
+        /// The server's pid, to report its CPU use.
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
+    /// Open N connections, hold them, report the server's RSS per connection.
+    Idle {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Connections to hold.
+        #[arg(long, short = 'c', default_value_t = 2000)]
+        conns: usize,
+        /// Seconds to hold them before reading the RSS (at most 600).
+        #[arg(long, default_value_t = 1.0)]
+        hold: f64,
+        /// The server's pid (its /proc/PID/status VmRSS is read).
+        #[arg(long)]
+        server_pid: u32,
+    },
+}
+
+fn seconds(name: &str, secs: f64) -> Result<Duration, BenchError> {
+    if !(secs.is_finite() && secs > 0.0 && secs <= 600.0) {
+        return Err(BenchError::BadOption(format!(
+            "{name} {secs}: give a number of seconds above 0 and at most 600"
+        )));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+async fn run(mode: Mode) -> Result<String, BenchError> {
+    match mode {
+        Mode::Echo {
+            target,
+            conns,
+            in_flight,
+            size,
+            binary,
+            secs,
+            server_pid,
+        } => {
+            let opts = echo::EchoOptions {
+                target: Target::new(target.addr, &target.path)?,
+                conns,
+                in_flight,
+                size,
+                binary,
+                duration: seconds("--secs", secs)?,
+                server_pid,
+            };
+            Ok(echo::run(&opts).await?.render())
+        }
+        Mode::Handshake {
+            target,
+            conns,
+            secs,
+            server_pid,
+        } => {
+            let opts = handshake::HandshakeOptions {
+                target: Target::new(target.addr, &target.path)?,
+                concurrency: conns,
+                duration: seconds("--secs", secs)?,
+                server_pid,
+            };
+            Ok(handshake::run(&opts).await?.render())
+        }
+        Mode::Idle {
+            target,
+            conns,
+            hold,
+            server_pid,
+        } => {
+            let opts = idle::IdleOptions {
+                target: Target::new(target.addr, &target.path)?,
+                conns,
+                hold: seconds("--hold", hold)?,
+                server_pid,
+            };
+            Ok(idle::run(&opts).await?.render())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("framewire-bench: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(args.mode)) {
+        Ok(text) => {
+            let mut out = std::io::stdout().lock();
+            // A closed stdout (piped into `head`) is not an error of the bench.
+            let _ = writeln!(out, "{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("framewire-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

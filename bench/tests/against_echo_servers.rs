@@ -1,0 +1,114 @@
+//! Every load mode against every reference echo server, briefly, on loopback.
+//! Asserts that messages flow and nothing fails; never asserts speed.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use framewire_bench::client::Target;
+use framewire_bench::servers::{serve_listener, Impl};
+use framewire_bench::{echo, handshake, idle};
+
+const ALL: [Impl; 4] = [
+    Impl::Tungstenite,
+    Impl::Fastwebsockets,
+    Impl::TokioWebsockets,
+    Impl::FramewireCore,
+];
+
+/// Starts `imp` on a free loopback port in a background thread.
+fn start(imp: Impl) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || serve_listener(imp, listener));
+    addr
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn echo_mode_gets_every_message_back_from_every_server() {
+    for imp in ALL {
+        for (size, binary) in [(20, false), (70_000, true)] {
+            let opts = echo::EchoOptions {
+                target: Target::new(start(imp), "/echo").unwrap(),
+                conns: 3,
+                in_flight: 2,
+                size,
+                binary,
+                duration: Duration::from_millis(300),
+                server_pid: Some(std::process::id()),
+            };
+            let report = runtime().block_on(echo::run(&opts)).unwrap();
+            assert_eq!(report.errors, 0, "{imp:?} size {size}");
+            assert!(
+                report.messages > 0,
+                "{imp:?} size {size}: no message came back"
+            );
+            assert_eq!(report.latency.len(), report.messages, "{imp:?}");
+            let text = report.render();
+            assert!(text.contains("RESULT mode=echo msgs_per_s="), "{text}");
+            assert!(report.server_cpu.is_some());
+        }
+    }
+}
+
+#[test]
+fn handshake_mode_completes_cycles_on_every_server() {
+    for imp in ALL {
+        let opts = handshake::HandshakeOptions {
+            target: Target::new(start(imp), "/echo").unwrap(),
+            concurrency: 2,
+            duration: Duration::from_millis(300),
+            server_pid: None,
+        };
+        let report = runtime().block_on(handshake::run(&opts)).unwrap();
+        assert_eq!(report.errors, 0, "{imp:?}");
+        assert!(report.cycles > 0, "{imp:?}: no handshake completed");
+        assert!(report.render().contains("RESULT mode=handshake per_s="));
+    }
+}
+
+#[test]
+fn idle_mode_holds_connections_and_reads_the_rss() {
+    let opts = idle::IdleOptions {
+        target: Target::new(start(Impl::FramewireCore), "/echo").unwrap(),
+        conns: 50,
+        hold: Duration::from_millis(100),
+        server_pid: std::process::id(),
+    };
+    let report = runtime().block_on(idle::run(&opts)).unwrap();
+    assert_eq!(report.conns, 50);
+    assert!(report.rss_before_kib > 0 && report.rss_after_kib > 0);
+    assert!(report.render().contains("RESULT mode=idle conns=50"));
+}
+
+#[test]
+fn a_non_loopback_target_is_refused() {
+    let err = Target::new("10.1.2.3:80".parse().unwrap(), "/").unwrap_err();
+    assert!(err.to_string().contains("not a loopback address"), "{err}");
+    let err = Target::new("127.0.0.1:80".parse().unwrap(), "echo").unwrap_err();
+    assert!(err.to_string().contains("must start with '/'"), "{err}");
+}
+
+#[test]
+fn a_closed_port_is_a_clear_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let opts = echo::EchoOptions {
+        target: Target::new(addr, "/echo").unwrap(),
+        conns: 1,
+        in_flight: 1,
+        size: 1,
+        binary: false,
+        duration: Duration::from_millis(50),
+        server_pid: None,
+    };
+    let err = runtime().block_on(echo::run(&opts)).unwrap_err();
+    assert!(err.to_string().starts_with("connect:"), "{err}");
+}
