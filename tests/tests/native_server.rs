@@ -258,10 +258,7 @@ async fn wire_view_streams_the_raw_bytes() {
         attached.contains("\"response\":\"HTTP/1.1 101 Switching Protocols\\r\\n"),
         "{attached}"
     );
-    assert!(
-        attached.contains(&format!("\"peer\":\"127.0.0.1:")),
-        "{attached}"
-    );
+    assert!(attached.contains("\"peer\":\"127.0.0.1:"), "{attached}");
 
     let mut from_client = Vec::new();
     let mut from_server = Vec::new();

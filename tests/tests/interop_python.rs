@@ -1,0 +1,41 @@
+//! Python's `websockets` as a client against our server (tests/interop/ws_client.py).
+
+#[path = "native_util/mod.rs"]
+mod util;
+
+use std::path::Path;
+
+use util::TestServer;
+
+#[tokio::test]
+async fn python_websockets_client() {
+    let server = TestServer::default().await;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/ws_client.py");
+    let child = tokio::process::Command::new("python3")
+        .arg(&script)
+        .arg(server.url(""))
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), child)
+        .await
+        .expect("python client finished within 60 s")
+        .expect("python3 is installed (run scripts/setup.sh)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(
+        out.status.code(),
+        Some(3),
+        "Python package `websockets` is missing: run scripts/setup.sh \
+         (python3 -m pip install -r tests/interop/requirements.txt)\n{stderr}"
+    );
+    assert!(
+        out.status.success(),
+        "python interop failed:\n{stdout}\n{stderr}"
+    );
+    for check in ["greeting", "echo", "ping", "close_codes", "chat"] {
+        assert!(
+            stdout.contains(&format!("ok {check}\n")),
+            "missing {check}:\n{stdout}"
+        );
+    }
+}
