@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# The comparative load bench: `framewire serve` against echo servers on tokio-tungstenite,
+# fastwebsockets and tokio-websockets (and a minimal loop on framewire-core), interleaved,
+# several rounds, medians with ratios against framewire. Loopback only.
+#
+# Each (round, scenario, server) starts a fresh server pinned to CPU 0; the load generator
+# runs pinned to CPU 1. Scenarios:
+#   small      100 connections x 4 in flight x 20-byte text messages
+#   large      10 connections x 1 in flight x 64 KiB binary messages
+#   handshake  connect + upgrade + close cycles per second, 8 clients at once
+#   idle       server RSS per connection with 2,000 idle connections
+#
+# Environment:
+#   BENCH_ROUNDS=3       rounds (each round runs every server once per scenario)
+#   BENCH_SECS=4         seconds measured per timed run
+#   BENCH_IDLE_CONNS=2000
+#   BENCH_SERVERS="framewire fastwebsockets tokio-websockets tungstenite framewire-core"
+#   BENCH_SCENARIOS="small large handshake idle"
+#   BENCH_NO_BUILD=1     use the release binaries already built
+# Writes target/bench/results.md (the table) and target/bench/raw.txt (every run).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN=$TARGET_DIR/release
+OUT_DIR=$TARGET_DIR/bench
+ROUNDS=${BENCH_ROUNDS:-3}
+SECS=${BENCH_SECS:-4}
+IDLE_CONNS=${BENCH_IDLE_CONNS:-2000}
+SERVERS=${BENCH_SERVERS:-"framewire fastwebsockets tokio-websockets tungstenite framewire-core"}
+SCENARIOS=${BENCH_SCENARIOS:-"small large handshake idle"}
+BASE_PORT=${BENCH_PORT:-19300}
+
+die() {
+    echo "bench.sh: $*" >&2
+    exit 2
+}
+
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS=$ROUNDS: give a whole number of rounds, at least 1"
+[[ $SECS =~ ^[0-9]+([.][0-9]+)?$ ]] || die "BENCH_SECS=$SECS: give a number of seconds"
+awk -v s="$SECS" 'BEGIN { exit !(s > 0 && s <= 60) }' || die "BENCH_SECS=$SECS: must be above 0 and at most 60"
+[[ $IDLE_CONNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_IDLE_CONNS=$IDLE_CONNS: give a whole number, at least 1"
+for s in $SERVERS; do
+    case $s in
+    framewire | fastwebsockets | tokio-websockets | tungstenite | framewire-core) ;;
+    *) die "BENCH_SERVERS: unknown server '$s' (known: framewire fastwebsockets tokio-websockets tungstenite framewire-core)" ;;
+    esac
+done
+for s in $SCENARIOS; do
+    case $s in
+    small | large | handshake | idle) ;;
+    *) die "BENCH_SCENARIOS: unknown scenario '$s' (known: small large handshake idle)" ;;
+    esac
+done
+
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+    echo "==> cargo build --release -p framewire-server -p framewire-bench"
+    cargo build --release -p framewire-server -p framewire-bench
+fi
+for b in framewire framewire-bench bench-echo; do
+    [ -x "$BIN/$b" ] || die "$BIN/$b is missing: build with cargo build --release -p framewire-server -p framewire-bench"
+done
+
+# Pinning: server on CPU 0, load on CPU 1, when taskset and two CPUs are there.
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    PIN_SERVER=(taskset -c 0)
+    PIN_LOAD=(taskset -c 1)
+    PINNING="server on CPU 0, load generator on CPU 1"
+else
+    PIN_SERVER=()
+    PIN_LOAD=()
+    PINNING="not pinned (taskset or a second CPU is missing)"
+fi
+
+# 2,000 idle connections need that many descriptors in each process (plus the listener).
+want_fds=$((IDLE_CONNS + 512))
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want_fds" ]; then
+    hard=$(ulimit -Hn)
+    if [ "$hard" = unlimited ] || [ "$hard" -ge "$want_fds" ]; then
+        ulimit -n "$want_fds"
+    else
+        die "ulimit -n is $(ulimit -n) (hard limit $hard): $IDLE_CONNS idle connections need $want_fds; lower BENCH_IDLE_CONNS"
+    fi
+fi
+
+mkdir -p "$OUT_DIR"
+RAW=$OUT_DIR/raw.txt
+: >"$RAW"
+SERVER_PID=
+SERVER_LOG=$OUT_DIR/server.log
+
+stop_server() {
+    if [ -n "$SERVER_PID" ]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=
+    fi
+}
+trap stop_server EXIT
+
+# start_server NAME PORT: starts it pinned, waits until it accepts connections.
+start_server() {
+    local name=$1 port=$2
+    case $name in
+    framewire)
+        "${PIN_SERVER[@]}" "$BIN/framewire" serve --addr "127.0.0.1:$port" --log-level warn \
+            --max-frame 64MiB --max-message 64MiB >"$SERVER_LOG" 2>&1 &
+        ;;
+    *)
+        "${PIN_SERVER[@]}" "$BIN/bench-echo" --impl "$name" --addr "127.0.0.1:$port" >"$SERVER_LOG" 2>&1 &
+        ;;
+    esac
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            cat "$SERVER_LOG" >&2
+            die "$name did not start on port $port"
+        fi
+        sleep 0.05
+    done
+    die "$name did not accept connections on port $port within 5 s"
+}
+
+# run_one ROUND SCENARIO SERVER PORT: one measured run, its RESULT line appended to raw.txt.
+run_one() {
+    local round=$1 scenario=$2 server=$3 port=$4 out
+    start_server "$server" "$port"
+    local common=(--addr "127.0.0.1:$port" --path /echo --server-pid "$SERVER_PID")
+    case $scenario in
+    small) out=$("${PIN_LOAD[@]}" "$BIN/framewire-bench" echo "${common[@]}" -c 100 -p 4 -s 20 --secs "$SECS") ;;
+    large) out=$("${PIN_LOAD[@]}" "$BIN/framewire-bench" echo "${common[@]}" -c 10 -p 1 -s 65536 --binary --secs "$SECS") ;;
+    handshake) out=$("${PIN_LOAD[@]}" "$BIN/framewire-bench" handshake "${common[@]}" -c 8 --secs "$SECS") ;;
+    idle) out=$("${PIN_LOAD[@]}" "$BIN/framewire-bench" idle "${common[@]}" -c "$IDLE_CONNS" --hold 1) ;;
+    esac
+    stop_server
+    local result
+    result=$(grep '^RESULT ' <<<"$out") || die "no RESULT line from $server $scenario: $out"
+    printf 'round=%s scenario=%s server=%s %s\n' "$round" "$scenario" "$server" "${result#RESULT }" >>"$RAW"
+    printf '  round %s  %-9s %-17s %s\n' "$round" "$scenario" "$server" "$(head -1 <<<"$out")"
+}
+
+start=$(date +%s)
+echo "==> $ROUNDS rounds x scenarios ($SCENARIOS) x servers ($SERVERS), ${SECS}s each; $PINNING"
+port=$BASE_PORT
+read -r -a server_list <<<"$SERVERS"
+for round in $(seq "$ROUNDS"); do
+    # Rotate the order every round so no server always runs first or last.
+    n=${#server_list[@]}
+    shift_by=$(((round - 1) % n))
+    order=("${server_list[@]:shift_by}" "${server_list[@]:0:shift_by}")
+    for scenario in $SCENARIOS; do
+        for server in "${order[@]}"; do
+            port=$((port + 1))
+            run_one "$round" "$scenario" "$server" "$port"
+        done
+    done
+done
+
+# median SCENARIO SERVER KEY: the median of KEY over the rounds ("" when absent).
+median() {
+    grep " scenario=$1 server=$2 " "$RAW" | tr ' ' '\n' | sed -n "s/^$3=//p" | sort -g |
+        awk '{ v[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# ratio A B: A / B to two decimals, or "-".
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'
+}
+
+fmt() {
+    awk -v v="$1" -v d="$2" 'BEGIN { if (v == "") print "-"; else printf "%.*f", d, v }'
+}
+
+base=framewire
+grep -qw framewire <<<"$SERVERS" || base=${server_list[0]}
+b_small=$(median small "$base" msgs_per_s)
+b_large=$(median large "$base" mb_per_s)
+b_hs=$(median handshake "$base" per_s)
+b_idle=$(median idle "$base" kib_per_conn)
+
+RESULTS=$OUT_DIR/results.md
+{
+    echo "Medians of $ROUNDS rounds, ${SECS} s per timed run; $PINNING; $(nproc) CPUs; $(date -u +%Y-%m-%d)."
+    echo "\"$base x\" is $base's figure over the row's (higher is better for $base; for memory: the row's KiB over $base's)."
+    echo
+    echo "| server | small msgs/s | $base x | small p50 / p99 us | 64 KiB MB/s | $base x | handshakes/s | $base x | idle KiB/conn | $base x |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for s in "${server_list[@]}"; do
+        small=$(median small "$s" msgs_per_s)
+        large=$(median large "$s" mb_per_s)
+        hs=$(median handshake "$s" per_s)
+        idle=$(median idle "$s" kib_per_conn)
+        printf '| %s | %s | %s | %s / %s | %s | %s | %s | %s | %s | %s |\n' "$s" \
+            "$(fmt "$small" 0)" "$(ratio "$b_small" "$small")" \
+            "$(fmt "$(median small "$s" p50_us)" 0)" "$(fmt "$(median small "$s" p99_us)" 0)" \
+            "$(fmt "$large" 0)" "$(ratio "$b_large" "$large")" \
+            "$(fmt "$hs" 0)" "$(ratio "$b_hs" "$hs")" \
+            "$(fmt "$idle" 2)" "$(ratio "$idle" "$b_idle")"
+    done
+    echo
+    echo "CPU use during the timed runs (median % of one core: load generator / server), and errors (sum over rounds):"
+    echo
+    echo "| server | small | 64 KiB | handshakes | errors |"
+    echo "| --- | ---: | ---: | ---: | ---: |"
+    for s in "${server_list[@]}"; do
+        errors=$(grep " server=$s " "$RAW" | tr ' ' '\n' | sed -n 's/^errors=//p' | awk '{ n += $1 } END { print n + 0 }')
+        printf '| %s | %s / %s | %s / %s | %s / %s | %s |\n' "$s" \
+            "$(fmt "$(median small "$s" client_cpu)" 0)" "$(fmt "$(median small "$s" server_cpu)" 0)" \
+            "$(fmt "$(median large "$s" client_cpu)" 0)" "$(fmt "$(median large "$s" server_cpu)" 0)" \
+            "$(fmt "$(median handshake "$s" client_cpu)" 0)" "$(fmt "$(median handshake "$s" server_cpu)" 0)" \
+            "$errors"
+    done
+} >"$RESULTS"
+
+echo
+cat "$RESULTS"
+echo
+echo "bench.sh: wrote $RESULTS and $RAW in $(($(date +%s) - start)) s"
