@@ -508,3 +508,97 @@ async fn split_halves_stream_with_backpressure() {
     let mut wr = writer.await.unwrap();
     wr.close(CloseCode::NORMAL, "").await.unwrap();
 }
+
+#[tokio::test]
+async fn keepalive_pings_and_idle_timeout() {
+    let server = TestServer::start(ServerConfig {
+        ws: framewire_core::Config {
+            ping_interval: Some(Duration::from_millis(150)),
+            idle_timeout: Some(Duration::from_millis(600)),
+            close_timeout: Duration::from_millis(300),
+            ..framewire_core::Config::default()
+        },
+        ..ServerConfig::default()
+    })
+    .await;
+    // A live client answers the pings while it waits, and outlives the idle timeout.
+    let mut live = connect(&server.url("/echo"), &ClientConfig::default())
+        .await
+        .unwrap();
+    let mut pings = 0;
+    let until = tokio::time::Instant::now() + Duration::from_millis(1500);
+    while let Ok(msg) = tokio::time::timeout_at(until, live.recv()).await {
+        match msg {
+            Some(Ok(Message::Ping(_))) => pings += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(pings >= 3, "only {pings} keepalive pings in 1.5 s");
+    live.send_text("still here").await.unwrap();
+    assert_eq!(recv(&mut live).await, Message::Text("still here".into()));
+
+    // A client that never answers is pinged, then closed with 1001, then dropped.
+    let mut mute = RawClient::connect(server.addr, "/echo").await;
+    let start = std::time::Instant::now();
+    let raw = mute.read_to_end().await;
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(500),
+        "dropped after {elapsed:?}"
+    );
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while let Decoded::Frame(f) = decode_frame(&raw[at..]) {
+        frames.push((f.header.opcode, f.payload.to_vec()));
+        at += f.len;
+    }
+    assert_eq!(
+        frames.first().map(|f| f.0),
+        Some(0x9),
+        "a ping first: {frames:?}"
+    );
+    let (op, payload) = frames.last().unwrap();
+    assert_eq!(*op, 0x8);
+    assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), 1001);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_chat_member_is_closed_with_1008() {
+    let server = TestServer::default().await;
+    let cfg = ClientConfig::default();
+    let mut fast = connect(&server.url("/chat"), &cfg).await.unwrap();
+    let mut slow = connect(&server.url("/chat"), &cfg).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let chunk = vec![0x5au8; 1 << 20];
+    for _ in 0..48 {
+        fast.send_binary(&chunk).await.unwrap();
+    }
+    // Now the slow member reads: what was queued, then the policy close.
+    let mut received = 0;
+    let code = loop {
+        match recv(&mut slow).await {
+            Message::Binary(b) => {
+                assert_eq!(b.len(), 1 << 20);
+                received += 1;
+            }
+            Message::Close(code, reason) => {
+                assert!(reason.contains("too slow"), "{reason}");
+                break code;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(code, Some(CloseCode::POLICY_VIOLATION));
+    assert!(
+        received < 48,
+        "every message arrived: the queue was not bounded"
+    );
+    // The fast member is unaffected.
+    let mut other = connect(&server.url("/chat"), &cfg).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    fast.send_text("still chatting").await.unwrap();
+    assert_eq!(
+        recv(&mut other).await,
+        Message::Text("still chatting".into())
+    );
+}
