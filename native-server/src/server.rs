@@ -207,16 +207,7 @@ async fn handle(
         tracing::debug!(%peer, method = %request.method, path = %request.path, "file request");
         return static_files::serve(&mut stream, &request, &cfg.www).await;
     }
-    upgrade(
-        stream,
-        peer,
-        &state,
-        request,
-        &buf[..used],
-        &buf[used..],
-        stop,
-    )
-    .await;
+    upgrade(stream, peer, &state, request, buf, used, stop).await;
 }
 
 async fn upgrade(
@@ -224,8 +215,8 @@ async fn upgrade(
     peer: SocketAddr,
     state: &Arc<State>,
     request: Request,
-    head: &[u8],
-    leftover: &[u8],
+    buf: Vec<u8>,
+    used: usize,
     stop: watch::Receiver<bool>,
 ) {
     let cfg = &state.cfg;
@@ -265,7 +256,7 @@ async fn upgrade(
         tap.attached(
             &path,
             &peer.to_string(),
-            &String::from_utf8_lossy(head),
+            &String::from_utf8_lossy(&buf[..used]),
             &String::from_utf8_lossy(&accepted.response),
         );
     }
@@ -278,10 +269,13 @@ async fn upgrade(
     if let (Some(agreed), Some(deflate)) = (accepted.deflate, &cfg.handshake.deflate) {
         conn.enable_deflate(agreed, deflate);
     }
+    let leftover = &buf[used..];
     if let Some(tap) = &tap {
         tap.record(crate::wire::Direction::ClientToServer, leftover);
     }
     conn.feed(leftover);
+    // The request head is not needed any more: keep idle connections small.
+    drop(buf);
     conn.handle_timeout(clock::now());
     let session = Session {
         io: stream,

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use framewire_core::{CloseCode, Connection, Event, Sender};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
@@ -111,26 +111,13 @@ impl Session {
                 }
                 armed = want;
             }
-            let buf = self.conn.input_buffer(read_size);
-            let room = buf.len();
             tokio::select! {
-                read = self.io.read(buf) => match read {
-                    Ok(0) => {
-                        reason.get_or_insert("the client ended the TCP connection without a close handshake".into());
+                ready = self.io.readable() => {
+                    if let Err(e) = ready.and_then(|()| self.read_some(&mut read_size)) {
+                        reason.get_or_insert(e.to_string());
                         break;
                     }
-                    Ok(n) => {
-                        if let Some(tap) = &self.tap {
-                            tap.record(Direction::ClientToServer, &self.conn.input_buffer(0)[..n]);
-                        }
-                        self.conn.commit_input(n);
-                        read_size = if n == room { (room * 2).min(MAX_READ) } else { MIN_READ };
-                    }
-                    Err(e) => {
-                        reason.get_or_insert(format!("read error: {e}"));
-                        break;
-                    }
-                },
+                }
                 () = &mut sleep, if armed.is_some() => {
                     armed = None;
                     self.conn.handle_timeout(clock::now());
@@ -151,6 +138,34 @@ impl Session {
             tap.closed(&reason).await;
         }
         reason
+    }
+
+    /// Reads what the socket has into the core's input buffer (allocated only
+    /// once data arrives, so idle connections hold none).
+    fn read_some(&mut self, read_size: &mut usize) -> std::io::Result<()> {
+        let buf = self.conn.input_buffer(*read_size);
+        let room = buf.len();
+        let n = match self.io.try_read(buf) {
+            Ok(0) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the client ended the TCP connection without a close handshake",
+                ))
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if let Some(tap) = &self.tap {
+            tap.record(Direction::ClientToServer, &self.conn.input_buffer(0)[..n]);
+        }
+        self.conn.commit_input(n);
+        *read_size = if n == room {
+            (room * 2).min(MAX_READ)
+        } else {
+            MIN_READ
+        };
+        Ok(())
     }
 
     /// Writes all pending output: one non-blocking attempt, then a bounded wait.
