@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Builds the inspector's wasm bundle (crate framewire-wasm) for the web into www/pkg/,
-# then shrinks it with Debian's wasm-opt (package binaryen) when that is installed.
-# Installs the wasm32 target, wasm-pack and wasm-bindgen-cli when they are missing.
-# Prints the bundle's size, raw and gzipped.
+# Builds the inspector's wasm bundle (crate framewire-wasm) for the web into www/pkg/:
+# cargo build for wasm32-unknown-unknown, then wasm-bindgen --target web. Then shrinks it
+# with wasm-opt -Oz when binaryen is installed, keeping the result only if it still works
+# (checked by loading it in node; Debian 12's binaryen 108 mis-writes wasm-bindgen's
+# externref table, and that output is refused). Installs the wasm32 target and
+# wasm-bindgen-cli when missing. Prints the bundle's size, raw and gzipped.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 WASM_BINDGEN_VERSION=0.2.130
 OUT_DIR=www/pkg
@@ -17,30 +21,59 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     step "installing the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
 fi
-if ! command -v wasm-pack >/dev/null 2>&1; then
-    step "installing wasm-pack"
-    cargo install --locked wasm-pack
-fi
-# wasm-pack uses the wasm-bindgen on PATH only when its version matches the crate's pin;
-# otherwise it would try to download one.
+# The CLI must match the crate's wasm-bindgen pin exactly.
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
     step "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
     cargo install --locked wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force ||
         cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-step "wasm-pack build wasm-client --target web --release --out-dir ../$OUT_DIR"
-wasm-pack build wasm-client --target web --release --out-dir "../$OUT_DIR" --no-pack
+step "cargo build --release -p framewire-wasm --target wasm32-unknown-unknown"
+cargo build --release -p framewire-wasm --target wasm32-unknown-unknown
 
-if command -v wasm-opt >/dev/null 2>&1; then
+step "wasm-bindgen --target web --out-dir $OUT_DIR"
+rm -rf "$OUT_DIR"
+wasm-bindgen --target web --remove-name-section --remove-producers-section \
+    --out-dir "$OUT_DIR" "$TARGET_DIR/wasm32-unknown-unknown/release/framewire_wasm.wasm"
+
+# works WASM_FILE: loads the bundle's JS with WASM_FILE in node and decodes RFC 6455's masked "Hello".
+works() {
+    local dir
+    dir=$(mktemp -d)
+    cp "$OUT_DIR/framewire_wasm.js" "$dir/fw.mjs"
+    cat >"$dir/check.mjs" <<'JS'
+import { readFileSync } from "node:fs";
+import { initSync, decodeFrames } from "./fw.mjs";
+initSync({ module: readFileSync(process.argv[2]) });
+const r = decodeFrames(Uint8Array.of(0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58), "client");
+if (r.frames[0].text !== "Hello") throw new Error("decoded " + JSON.stringify(r.frames[0].text));
+JS
+    local status=0
+    node "$dir/check.mjs" "$1" >/dev/null 2>&1 || status=$?
+    rm -rf "$dir"
+    return "$status"
+}
+
+if ! command -v wasm-opt >/dev/null 2>&1; then
+    step "wasm-opt not found (apt-get install binaryen): bundle left unoptimized"
+elif ! command -v node >/dev/null 2>&1; then
+    step "node not found: wasm-opt's output cannot be checked, bundle left unoptimized"
+else
     step "wasm-opt -Oz ($(wasm-opt --version))"
-    # Rust enables these proposals by default for wasm32; every current browser has them.
     wasm-opt -Oz --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
         --enable-sign-ext --enable-reference-types --enable-multivalue \
         "$WASM" -o "$WASM.opt"
-    mv "$WASM.opt" "$WASM"
-else
-    step "wasm-opt not found (apt-get install binaryen): bundle left unoptimized"
+    if works "$WASM.opt"; then
+        mv "$WASM.opt" "$WASM"
+        step "wasm-opt output checked in node: kept"
+    else
+        rm -f "$WASM.opt"
+        step "wasm-opt output does not load (binaryen too old for externref tables): kept the unoptimized bundle"
+    fi
+fi
+if command -v node >/dev/null 2>&1 && ! works "$WASM"; then
+    echo "build-wasm: the bundle in $OUT_DIR does not decode a frame in node" >&2
+    exit 1
 fi
 
 raw=$(wc -c <"$WASM")

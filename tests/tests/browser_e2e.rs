@@ -1,0 +1,497 @@
+//! The frame inspector in real browsers over WebDriver: headless Firefox ESR through
+//! geckodriver, and headless Chromium through chromedriver.
+//!
+//! Each test starts `framewire serve` on a free loopback port, opens the page,
+//! connects, sends `hello`, and checks that the frame table shows the browser's
+//! masked frame (mask bit, key, payload unmasked) and the server's unmasked echo;
+//! then pastes an RFC 6455 example into the decode pane and checks its fields.
+//! Screenshots go to `target/inspector-e2e.png` (Firefox) and
+//! `target/inspector-e2e-chromium.png`.
+//!
+//! Needs: the `framewire` binary (`cargo build --release -p framewire-server`), the wasm
+//! bundle (`scripts/build-wasm.sh`), geckodriver + firefox-esr and chromium +
+//! chromium-driver (`scripts/setup.sh` installs them all). A missing piece fails the
+//! test with a message saying what to run.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::FutureExt;
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Map, Value};
+
+/// Longest wait for any one thing in the page.
+const WAIT: Duration = Duration::from_secs(30);
+/// One browser at a time: the machine is small and both tests are heavy.
+static ONE_BROWSER: Mutex<()> = Mutex::new(());
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
+}
+
+/// The first of `names` found on PATH.
+fn on_path(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|p| p.is_file())
+}
+
+fn require(names: &[&str], what: &str) -> PathBuf {
+    on_path(names).unwrap_or_else(|| {
+        panic!(
+            "{what} not found on PATH (looked for {names:?}): run scripts/setup.sh, \
+             which installs it (see the report of scripts/test.sh)"
+        )
+    })
+}
+
+/// The `framewire` binary: $FRAMEWIRE_BIN, else the newest of target/{release,debug}.
+fn framewire_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("FRAMEWIRE_BIN") {
+        return PathBuf::from(p);
+    }
+    ["release", "debug"]
+        .iter()
+        .map(|profile| target_dir().join(profile).join("framewire"))
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .max()
+        .map(|(_, p)| p)
+        .unwrap_or_else(|| {
+            panic!(
+                "no framewire binary in {}/{{release,debug}}: run \
+                 `cargo build --release -p framewire-server` (scripts/test.sh does) or set FRAMEWIRE_BIN",
+                target_dir().display()
+            )
+        })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+fn wait_for_port(port: u16, what: &str, child: &mut Child) {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let start = Instant::now();
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited ({status}) before listening on {addr}");
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "{what} did not listen on {addr} within {WAIT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A child process killed when the test ends, pass or fail.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server() -> (Proc, u16) {
+    let www = workspace().join("www");
+    let bundle = www.join("pkg").join("framewire_wasm_bg.wasm");
+    assert!(
+        bundle.is_file(),
+        "the wasm bundle {} is missing: run scripts/build-wasm.sh (scripts/test.sh does)",
+        bundle.display()
+    );
+    let port = free_port();
+    let mut child = Command::new(framewire_bin())
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--www"])
+        .arg(&www)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("framewire starts");
+    wait_for_port(port, "framewire serve", &mut child);
+    (Proc(child), port)
+}
+
+enum Browser {
+    Firefox,
+    Chromium,
+}
+
+/// Starts the browser's WebDriver on a free port and opens a session.
+async fn open_browser(browser: &Browser, profile: &Path) -> (Proc, Client) {
+    let port = free_port();
+    let (driver, caps) = match browser {
+        Browser::Firefox => {
+            let driver = require(&["geckodriver"], "geckodriver");
+            let firefox = require(&["firefox-esr", "firefox"], "Firefox (firefox-esr)");
+            let child = Command::new(driver)
+                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("geckodriver starts");
+            let caps = json!({
+                "moz:firefoxOptions": {
+                    "binary": firefox,
+                    "args": ["-headless", "-width=1280", "-height=2400"],
+                    "prefs": { "browser.shell.checkDefaultBrowser": false }
+                }
+            });
+            (child, caps)
+        }
+        Browser::Chromium => {
+            let driver = require(&["chromedriver"], "chromedriver (chromium-driver)");
+            let chromium = require(&["chromium", "chromium-browser"], "Chromium");
+            let child = Command::new(driver)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver starts");
+            let caps = json!({
+                "goog:chromeOptions": {
+                    "binary": chromium,
+                    "args": [
+                        "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update",
+                        "--disable-sync", "--window-size=1280,2400",
+                        format!("--user-data-dir={}", profile.display()),
+                    ]
+                }
+            });
+            (child, caps)
+        }
+    };
+    let mut driver = Proc(driver);
+    wait_for_port(port, "the WebDriver", &mut driver.0);
+    let caps: Map<String, Value> = match caps {
+        Value::Object(m) => m,
+        _ => unreachable!("capabilities are an object"),
+    };
+    let client = ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a WebDriver session");
+    (driver, client)
+}
+
+async fn js(c: &Client, script: &str) -> Value {
+    c.execute(script, vec![]).await.expect("script runs")
+}
+
+/// Runs `script` until it returns something other than null/false, or fails after [`WAIT`].
+async fn wait_js(c: &Client, script: &str, what: &str) -> Value {
+    let start = Instant::now();
+    loop {
+        let v = js(c, script).await;
+        if !(v.is_null() || v == Value::Bool(false)) {
+            return v;
+        }
+        if start.elapsed() > WAIT {
+            let status = js(
+                c,
+                "return ['load-status','conn-status','wire-status'].map(i => document.getElementById(i).textContent).join(' | ')",
+            )
+            .await;
+            panic!("timed out waiting for {what}; page status: {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn set_value(c: &Client, css: &str, text: &str) {
+    let e = c.find(Locator::Css(css)).await.expect(css);
+    e.clear().await.expect("clear");
+    e.send_keys(text).await.expect("type");
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .expect(css)
+        .click()
+        .await
+        .expect("click");
+}
+
+const ROWS: &str =
+    "return [...document.querySelectorAll('#frame-rows tr.frame-row')].map(tr => ({ \
+    dir: tr.dataset.dir, fin: tr.querySelector('.c-fin').textContent, \
+    op: tr.querySelector('.c-op').textContent, mask: tr.querySelector('.c-mask').textContent, \
+    len: tr.querySelector('.c-len').textContent, \
+    payload: tr.querySelector('.c-payload span').textContent }))";
+
+fn find_row<'a>(rows: &'a Value, dir: &str, op: &str, payload: &str) -> Option<&'a Value> {
+    rows.as_array()?
+        .iter()
+        .find(|r| r["dir"] == dir && r["op"] == op && r["payload"] == payload)
+}
+
+async fn inspector_flow(c: &Client, port: u16, screenshot: &Path) {
+    c.goto(&format!("http://127.0.0.1:{port}/"))
+        .await
+        .expect("page opens");
+    let ready = wait_js(
+        c,
+        "return document.body.dataset.ready || null",
+        "the wasm decoder to load",
+    )
+    .await;
+    if ready != "true" {
+        let status = js(
+            c,
+            "return document.getElementById('load-status').textContent",
+        )
+        .await;
+        panic!("the page could not load the wasm bundle (www/pkg): {status}");
+    }
+    let url = js(c, "return document.getElementById('url').value").await;
+    assert_eq!(url, format!("ws://127.0.0.1:{port}/echo"));
+
+    click(c, "#connect").await;
+    wait_js(
+        c,
+        "return !document.getElementById('send-text').disabled",
+        "the connection to open",
+    )
+    .await;
+    wait_js(
+        c,
+        "return document.getElementById('wire-status').textContent.includes('attached') || null",
+        "the wire view to attach",
+    )
+    .await;
+    set_value(c, "#text", "hello").await;
+    click(c, "#send-text").await;
+
+    let script = format!(
+        "const rows = (() => {{ {ROWS} }})(); \
+         return rows.filter(r => r.payload === 'hello').length >= 2 ? rows : null"
+    );
+    let rows = wait_js(c, &script, "the hello frames in the table").await;
+    let sent = find_row(&rows, "c2s", "0x1 text", "hello").expect("the browser's frame");
+    let mask = sent["mask"].as_str().unwrap();
+    assert!(mask.starts_with("1 · "), "mask bit set: {mask}");
+    let key = &mask["1 · ".len()..];
+    assert!(
+        key.len() == 8 && key.chars().all(|ch| ch.is_ascii_hexdigit()),
+        "a 4-byte mask key: {key}"
+    );
+    assert_eq!(sent["fin"], "1");
+    assert_eq!(sent["len"], "5 (7-bit)");
+    let echo = find_row(&rows, "s2c", "0x1 text", "hello").expect("the server's echo");
+    assert_eq!(echo["mask"], "0", "the server's echo is not masked");
+
+    // The detail pane of the browser's frame: the key, the masked and unmasked payload.
+    js(
+        c,
+        "document.querySelector('#frame-rows tr.frame-row[data-dir=c2s]').click(); return null",
+    )
+    .await;
+    let detail = wait_js(
+        c,
+        "const d = document.getElementById('frame-detail'); \
+         const t = d.querySelector('dd[data-k=text]'); if (!t) return null; \
+         return { text: t.textContent, mask: d.querySelector('dd[data-k=mask]').textContent, \
+           keyBytes: d.querySelectorAll('.byte.f-key').length, \
+           payloadBytes: d.querySelectorAll('.byte.f-payload').length, \
+           dds: [...d.querySelectorAll('dt')].map(dt => [dt.textContent, dt.nextElementSibling.textContent]) }",
+        "the frame detail",
+    )
+    .await;
+    assert_eq!(detail["text"], "hello");
+    assert_eq!(detail["keyBytes"], 4);
+    assert_eq!(detail["payloadBytes"], 5);
+    let dds = detail["dds"].as_array().unwrap();
+    let field = |name: &str| {
+        dds.iter()
+            .find(|p| p[0] == name)
+            .map(|p| p[1].as_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("no {name} in the detail pane: {dds:?}"))
+    };
+    assert_eq!(field("Payload unmasked"), "68 65 6c 6c 6f");
+    assert_ne!(field("Payload on the wire (masked)"), "68 65 6c 6c 6f");
+    let spaced: Vec<String> = (0..4).map(|i| key[i * 2..i * 2 + 2].to_owned()).collect();
+    assert_eq!(detail["mask"], format!("1, key {}", spaced.join(" ")));
+
+    // The native WebSocket events: open, then the echo.
+    let events = js(
+        c,
+        "return [...document.querySelectorAll('#event-log li')].map(li => li.textContent)",
+    )
+    .await;
+    let events: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(events.iter().any(|e| e.contains("open")), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("message") && e.contains("hello")),
+        "{events:?}"
+    );
+
+    // The decode pane: an RFC 6455 section 5.7 example in Wireshark's layout.
+    set_value(
+        c,
+        "#decode-input",
+        "0000   81 85 37 fa 21 3d 7f 9f 4d 51 58                ..7.!=..MQX",
+    )
+    .await;
+    js(
+        c,
+        "document.getElementById('decode-role').value = 'client'; return null",
+    )
+    .await;
+    click(c, "#decode-button").await;
+    let decoded = wait_js(
+        c,
+        "const o = document.getElementById('decode-output'); if (!o.querySelector('article')) return null; \
+         const k = n => (o.querySelector(`dd[data-k=${n}]`) || {}).textContent; \
+         return { summary: o.querySelector('.summary').textContent, fin: k('fin'), rsv: k('rsv'), \
+           opcode: k('opcode'), mask: k('mask'), length: k('length'), text: k('text'), \
+           ok: !!o.querySelector('.ok'), rules: o.querySelectorAll('.violations li').length }",
+        "the decoded RFC example",
+    )
+    .await;
+    assert_eq!(decoded["summary"], "1 frame in 11 bytes.");
+    assert_eq!(decoded["fin"], "1");
+    assert_eq!(decoded["rsv"], "000");
+    assert_eq!(decoded["opcode"], "0x1 text");
+    assert_eq!(decoded["mask"], "1, key 37 fa 21 3d");
+    assert_eq!(decoded["length"], "5 (7-bit)");
+    assert_eq!(decoded["text"], "Hello");
+    assert_eq!(decoded["ok"], true);
+    assert_eq!(decoded["rules"], 0);
+
+    // The unmasked RFC example, claimed to come from a client, breaks the masking rule.
+    set_value(c, "#decode-input", "81 05 48 65 6c 6c 6f").await;
+    click(c, "#decode-button").await;
+    let rules = wait_js(
+        c,
+        "const l = [...document.querySelectorAll('#decode-output .violations li')]; \
+         return l.length ? l.map(li => li.dataset.rule) : null",
+        "the masking rule to be reported",
+    )
+    .await;
+    assert_eq!(rules, json!(["UnmaskedClientFrame"]));
+
+    // Back to the browser's frame for the screenshot.
+    set_value(
+        c,
+        "#decode-input",
+        "0000   81 85 37 fa 21 3d 7f 9f 4d 51 58",
+    )
+    .await;
+    click(c, "#decode-button").await;
+    js(c, "document.querySelector('#frame-rows tr.frame-row[data-dir=c2s]').click(); window.scrollTo(0, 0); return null").await;
+    let png = c.screenshot().await.expect("a screenshot");
+    std::fs::create_dir_all(screenshot.parent().unwrap()).expect("target dir");
+    std::fs::write(screenshot, png).expect("screenshot written");
+
+    // Closing with a code and reason: the close frames both ways and the close event.
+    set_value(c, "#close-code", "4000").await;
+    set_value(c, "#close-reason", "done").await;
+    click(c, "#close").await;
+    let close = wait_js(
+        c,
+        "const l = [...document.querySelectorAll('#event-log li.ev-close')]; return l.length ? l[0].textContent : null",
+        "the close event",
+    )
+    .await;
+    assert!(close.as_str().unwrap().contains("code 4000"), "{close}");
+    let rows = wait_js(
+        c,
+        &format!(
+            "const rows = (() => {{ {ROWS} }})(); \
+             return rows.filter(r => r.op === '0x8 close').length >= 2 ? rows : null"
+        ),
+        "the close frames",
+    )
+    .await;
+    let closing = find_row(&rows, "c2s", "0x8 close", "4000 private use: done");
+    assert!(closing.is_some(), "the browser's close frame: {rows}");
+    assert!(closing.unwrap()["mask"]
+        .as_str()
+        .unwrap()
+        .starts_with("1 · "));
+
+    // A server without a wire view (nothing listens): the page says so.
+    let dead = free_port();
+    set_value(c, "#url", &format!("ws://127.0.0.1:{dead}/echo")).await;
+    click(c, "#connect").await;
+    wait_js(
+        c,
+        "return document.getElementById('wire-status').textContent.includes('unavailable') || null",
+        "the wire view to be reported unavailable",
+    )
+    .await;
+    wait_js(
+        c,
+        "return [...document.querySelectorAll('#event-log li.ev-close')].some(li => li.textContent.includes('1006')) || null",
+        "the failed connection's close event",
+    )
+    .await;
+}
+
+fn run(browser: Browser, screenshot: &str) {
+    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let (_server, port) = start_server();
+    let profile = std::env::temp_dir().join(format!(
+        "framewire-e2e-profile-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    let screenshot = target_dir().join(screenshot);
+    let rt = tokio::runtime::Runtime::new().expect("a runtime");
+    rt.block_on(async {
+        let (_driver, client) = open_browser(&browser, &profile).await;
+        let flow = tokio::time::timeout(
+            Duration::from_secs(180),
+            inspector_flow(&client, port, &screenshot),
+        );
+        let outcome = AssertUnwindSafe(flow).catch_unwind().await;
+        // End the session (and so the browser) before the driver is killed, even on failure.
+        let _ = client.close().await;
+        match outcome {
+            Ok(done) => done.expect("the whole browser flow within 180 s"),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(screenshot.is_file());
+}
+
+#[test]
+fn firefox_inspector_end_to_end() {
+    run(Browser::Firefox, "inspector-e2e.png");
+}
+
+#[test]
+fn chromium_inspector_end_to_end() {
+    run(Browser::Chromium, "inspector-e2e-chromium.png");
+}
