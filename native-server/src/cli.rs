@@ -23,7 +23,10 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Options of `serve`, when no subcommand is given.
-    #[command(flatten)]
+    #[command(
+        flatten,
+        next_help_heading = "Server options (serve is the default command)"
+    )]
     pub serve: ServeArgs,
 }
 
