@@ -81,6 +81,10 @@ fi
 
 # --- Debian packages: browsers, their drivers, wasm-opt ---------------------
 
+# A C compiler builds the Autobahn suite's Python 2.7 extensions; pip installs `websockets`.
+command -v cc >/dev/null 2>&1 || APT_PACKAGES+=(build-essential)
+python3 -m pip --version >/dev/null 2>&1 || APT_PACKAGES+=(python3-pip)
+
 missing_packages=()
 for package in "${APT_PACKAGES[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
@@ -108,7 +112,7 @@ if python3 -c "import sys, websockets; sys.exit(websockets.__version__ != '$PY_W
     step "python3 websockets $PY_WEBSOCKETS_VERSION: present"
 else
     step "python3 websockets $PY_WEBSOCKETS_VERSION: installing"
-    python3 -m pip --version >/dev/null 2>&1 || fail "python3 has no pip; install python3-pip"
+    python3 -m pip --version >/dev/null 2>&1 || fail "python3 has no pip (python3-pip did not install)"
     # Debian's own python3 refuses system-wide pip installs (PEP 668) unless told otherwise.
     python3 -m pip install -q "websockets==$PY_WEBSOCKETS_VERSION" 2>/dev/null ||
         python3 -m pip install -q --break-system-packages "websockets==$PY_WEBSOCKETS_VERSION"
