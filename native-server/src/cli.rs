@@ -153,6 +153,9 @@ pub struct ClientArgs {
     /// The Origin header to send.
     #[arg(long, value_name = "ORIGIN")]
     pub origin: Option<String>,
+    /// Offer permessage-deflate (RFC 7692) compression.
+    #[arg(long)]
+    pub deflate: bool,
 }
 
 /// Options of `framewire decode`.

@@ -35,6 +35,7 @@ async fn client(args: &ClientArgs) -> ExitCode {
     let cfg = ClientConfig {
         protocols: args.protocols.clone(),
         origin: args.origin.clone(),
+        deflate: args.deflate.then(Default::default),
         ..ClientConfig::default()
     };
     let ws = match connect(&args.url, &cfg).await {

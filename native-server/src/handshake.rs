@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use framewire_core::deflate::{client_offer, DeflateConfig};
 use framewire_core::handshake::{
     self, generate_key, parse_response, validate_response, ClientRequest, HandshakeError, Request,
     ServerHandshakeConfig,
@@ -45,6 +46,8 @@ pub struct ClientConfig {
     pub origin: Option<String>,
     /// How long connecting and the handshake may take.
     pub handshake_timeout: Duration,
+    /// Offer permessage-deflate with these preferences; `None` does not offer it.
+    pub deflate: Option<DeflateConfig>,
 }
 
 impl Default for ClientConfig {
@@ -53,6 +56,7 @@ impl Default for ClientConfig {
             ws: Config::default(),
             protocols: Vec::new(),
             origin: None,
+            deflate: None,
             handshake_timeout: Duration::from_secs(10),
         }
     }
@@ -154,7 +158,7 @@ where
         host: url.authority.clone(),
         path: url.path.clone(),
         protocols: cfg.protocols.clone(),
-        extensions: Vec::new(),
+        extensions: cfg.deflate.iter().map(client_offer).collect(),
         origin: cfg.origin.clone(),
         headers: Vec::new(),
     };
@@ -171,6 +175,10 @@ where
     .await
     .map_err(|_| Error::HandshakeTimeout(cfg.handshake_timeout))??;
     let accepted = validate_response(&response, &key, &request)?;
+    let mut conn = conn;
+    if let (Some(agreed), Some(deflate)) = (accepted.deflate, &cfg.deflate) {
+        conn.enable_deflate(agreed, deflate);
+    }
     let info = HandshakeInfo {
         path: url.path.clone(),
         protocol: accepted.protocol,

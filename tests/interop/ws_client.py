@@ -36,6 +36,8 @@ def expect(name, got, want):
 
 async def greeting(base):
     async with connect(base + "/") as ws:
+        ext = ws.response.headers.get("Sec-WebSocket-Extensions") or "none"
+        print(f"extensions {ext}", flush=True)
         expect("greeting", await ws.recv(), "socket ok")
         await ws.send("hello from python")
         expect("echo on /", await ws.recv(), "hello from python")

@@ -5,11 +5,27 @@ mod util;
 
 use std::path::Path;
 
+use framewire_server::ServerConfig;
 use util::TestServer;
 
 #[tokio::test]
 async fn node_ws_client() {
-    let server = TestServer::default().await;
+    run(TestServer::default().await, false).await;
+}
+
+/// The same with permessage-deflate on: `ws` offers it by default.
+#[tokio::test]
+async fn node_ws_client_with_deflate() {
+    run(TestServer::start(deflate_config()).await, true).await;
+}
+
+fn deflate_config() -> ServerConfig {
+    let mut cfg = ServerConfig::default();
+    cfg.handshake.deflate = Some(Default::default());
+    cfg
+}
+
+async fn run(server: TestServer, deflate: bool) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/node/client.mjs");
     let child = tokio::process::Command::new("node")
         .arg(&script)
@@ -30,6 +46,11 @@ async fn node_ws_client() {
     assert!(
         out.status.success(),
         "node interop failed:\n{stdout}\n{stderr}"
+    );
+    let negotiated = stdout.contains("extensions permessage-deflate");
+    assert_eq!(
+        negotiated, deflate,
+        "permessage-deflate negotiated: {negotiated}, expected {deflate}\n{stdout}"
     );
     for check in ["greeting", "echo", "ping", "closeCodes", "chat"] {
         assert!(

@@ -5,11 +5,27 @@ mod util;
 
 use std::path::Path;
 
+use framewire_server::ServerConfig;
 use util::TestServer;
 
 #[tokio::test]
 async fn python_websockets_client() {
-    let server = TestServer::default().await;
+    run(TestServer::default().await, false).await;
+}
+
+/// The same with permessage-deflate on: `websockets` offers it by default.
+#[tokio::test]
+async fn python_websockets_client_with_deflate() {
+    run(TestServer::start(deflate_config()).await, true).await;
+}
+
+fn deflate_config() -> ServerConfig {
+    let mut cfg = ServerConfig::default();
+    cfg.handshake.deflate = Some(Default::default());
+    cfg
+}
+
+async fn run(server: TestServer, deflate: bool) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/ws_client.py");
     let child = tokio::process::Command::new("python3")
         .arg(&script)
@@ -31,6 +47,11 @@ async fn python_websockets_client() {
     assert!(
         out.status.success(),
         "python interop failed:\n{stdout}\n{stderr}"
+    );
+    let negotiated = stdout.contains("extensions permessage-deflate");
+    assert_eq!(
+        negotiated, deflate,
+        "permessage-deflate negotiated: {negotiated}, expected {deflate}\n{stdout}"
     );
     for check in ["greeting", "echo", "ping", "close_codes", "chat"] {
         assert!(

@@ -602,3 +602,43 @@ async fn slow_chat_member_is_closed_with_1008() {
         Message::Text("still chatting".into())
     );
 }
+
+#[tokio::test]
+async fn permessage_deflate_between_our_client_and_server() {
+    let mut cfg = ServerConfig::default();
+    cfg.handshake.deflate = Some(Default::default());
+    let server = TestServer::start(cfg).await;
+    let client = ClientConfig {
+        deflate: Some(Default::default()),
+        ..ClientConfig::default()
+    };
+    let mut wire = connect(&server.url("/__wire?tap=z"), &ClientConfig::default())
+        .await
+        .unwrap();
+    let mut ws = connect(&server.url("/echo?tap=z"), &client).await.unwrap();
+    let ext = ws
+        .handshake()
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("sec-websocket-extensions"))
+        .map(|(_, v)| v.clone());
+    assert!(ext.is_some_and(|v| v.starts_with("permessage-deflate")));
+    let text = "all work and no play makes jack a dull boy. ".repeat(5000);
+    ws.send_text(&text).await.unwrap();
+    assert_eq!(recv(&mut ws).await, Message::Text(text.clone()));
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    let mut on_wire = 0;
+    loop {
+        match recv(&mut wire).await {
+            Message::Binary(b) => on_wire += b.len() - 9,
+            Message::Text(t) if t.contains("\"closed\"") => break,
+            Message::Text(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(
+        on_wire < text.len() / 20,
+        "{on_wire} bytes on the wire for 2 x {} of text",
+        text.len()
+    );
+}

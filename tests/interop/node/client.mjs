@@ -45,6 +45,7 @@ function expect(name, got, want) {
 
 async function greeting(base) {
   const ws = await open(base + '/');
+  console.log(`extensions ${ws.extensions || 'none'}`);
   const first = await ws.next();
   expect('greeting', first.data.toString(), 'socket ok');
   expect('greeting is text', first.isBinary, false);
