@@ -84,6 +84,7 @@ wasm_browser_tests() {
 
 autobahn() {
     local log=$LOG_DIR/autobahn.log status=0
+    python3 tests/autobahn/test_summarize.py || return 1
     tests/autobahn/run.sh all 2>&1 | tee "$log" || status=$?
     step_note=$(grep -E '^autobahn (server|client): ' "$log" | paste -sd ';' - | sed 's/;/; /g')
     return "$status"
