@@ -77,7 +77,6 @@ function addFrameRow(dir, time, f) {
       class: `frame-row dir-${dir === 0 ? "c2s" : "s2c"}${f.violations.length ? " broken" : ""}`,
       "data-dir": dir === 0 ? "c2s" : "s2c",
       tabindex: $("frame-rows").querySelector("tr.frame-row") ? "-1" : "0",
-      "aria-selected": "false",
     },
     el("td", { class: "c-index" }, String(++rowCount)),
     el("td", { class: "c-dir" }, DIRS[dir]),
@@ -102,10 +101,10 @@ function addFrameRow(dir, time, f) {
 function selectRow(tr, focus = true) {
   if (!tr || !rowFrames.has(tr)) return;
   for (const r of $("frame-rows").querySelectorAll("tr.frame-row")) {
-    r.setAttribute("aria-selected", "false");
+    r.removeAttribute("aria-current");
     r.tabIndex = -1;
   }
-  tr.setAttribute("aria-selected", "true");
+  tr.setAttribute("aria-current", "true");
   tr.tabIndex = 0;
   if (focus) tr.focus();
   selectedRow = tr;

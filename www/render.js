@@ -108,7 +108,7 @@ export function fieldsOf(f) {
       name: "masking key",
       range: rel(f.ranges.maskKey),
       explain:
-        `Masking key ${hex(f.maskKey)}: payload byte i is XORed with key byte i mod 4. ` +
+        `${hex(f.maskKey)}. Payload byte i is XORed with key byte i mod 4. ` +
         "Clients mask every frame with a fresh random key.",
     });
   }
@@ -142,6 +142,8 @@ function hideTip() {
   if (t) t.hidden = true;
 }
 
+window.addEventListener("resize", hideTip);
+
 /** A hex dump of the frame, each field in its own colour, with explanations on hover and focus. */
 export function hexDump(f) {
   const fields = fieldsOf(f);
@@ -151,6 +153,11 @@ export function hexDump(f) {
   const dump = el("div", { class: "hexdump", role: "group", "aria-label": "Frame bytes, by field" });
   const explain = el("p", { class: "field-explain", "aria-live": "polite" }, "Hover or focus a field to see what it means.");
   const spans = [];
+  const fieldBytes = (field) => {
+    const end = Math.min(field.range[1], shown, field.range[0] + 16);
+    const more = field.range[1] > end ? " …" : "";
+    return hex(f.bytes.subarray(field.range[0], end)) + more;
+  };
   const highlight = (field, on) => {
     for (const s of spans) {
       if (s.dataset.field === field.id) s.classList.toggle("hl", on);
@@ -168,7 +175,7 @@ export function hexDump(f) {
           class: `byte f-${field ? field.id : "none"}${bad.has(i) ? " bad" : ""}`,
           "data-field": field ? field.id : "",
           tabindex: first ? "0" : null,
-          "aria-label": first ? `${field.name}: ${field.explain}` : null,
+          "aria-label": first ? `${field.name}, bytes ${fieldBytes(field)}: ${field.explain}` : null,
         },
         hex([f.bytes[i]]),
       );

@@ -400,6 +400,21 @@ async fn inspector_flow(c: &Client, port: u16, screenshot: &Path) {
     .await;
     assert_eq!(rules, json!(["UnmaskedClientFrame"]));
 
+    // The opening handshake as the server saw it, checked by the core.
+    let checks = js(
+        c,
+        "return ['hs-request-check', 'hs-response-check'].map(id => document.getElementById(id).textContent)",
+    )
+    .await;
+    assert!(
+        checks[0].as_str().unwrap().contains("Valid request."),
+        "{checks}"
+    );
+    assert!(
+        checks[1].as_str().unwrap().contains("Valid response."),
+        "{checks}"
+    );
+
     // Back to the browser's frame for the screenshot.
     set_value(
         c,
@@ -409,9 +424,44 @@ async fn inspector_flow(c: &Client, port: u16, screenshot: &Path) {
     .await;
     click(c, "#decode-button").await;
     js(c, "document.querySelector('#frame-rows tr.frame-row[data-dir=c2s]').click(); window.scrollTo(0, 0); return null").await;
+    // Focusing the masking key's first byte explains the field and highlights its bytes.
+    let explained = wait_js(
+        c,
+        "const b = document.querySelector('#frame-detail .byte.f-key[tabindex=\"0\"]'); if (!b) return null; \
+         b.focus(); const e = document.querySelector('#frame-detail .field-explain').textContent; \
+         return e.startsWith('masking key') ? { explain: e, lit: document.querySelectorAll('#frame-detail .byte.f-key.hl').length, \
+           label: b.getAttribute('aria-label') } : null",
+        "the masking key's explanation",
+    )
+    .await;
+    assert_eq!(explained["lit"], 4, "{explained}");
+    assert!(
+        explained["label"].as_str().unwrap().contains("XORed"),
+        "{explained}"
+    );
+    js(c, "window.scrollTo(0, 0); return null").await;
     let png = c.screenshot().await.expect("a screenshot");
     std::fs::create_dir_all(screenshot.parent().unwrap()).expect("target dir");
     std::fs::write(screenshot, png).expect("screenshot written");
+
+    // A narrow window: one column, and nothing wider than the window but the scrolling table.
+    c.set_window_size(420, 1600).await.expect("resize");
+    let overflow = wait_js(
+        c,
+        "if (document.documentElement.clientWidth > 440) return null; \
+         return [...document.querySelectorAll('main > section')].filter(s => s.getBoundingClientRect().right > document.documentElement.clientWidth + 1).map(s => s.id)",
+        "the narrow layout",
+    )
+    .await;
+    assert_eq!(overflow, json!([]), "sections wider than a narrow window");
+    js(
+        c,
+        "document.getElementById('wire').scrollIntoView(); return null",
+    )
+    .await;
+    let png = c.screenshot().await.expect("a narrow screenshot");
+    std::fs::write(screenshot.with_extension("narrow.png"), png).expect("screenshot written");
+    c.set_window_size(1280, 2400).await.expect("resize back");
 
     // Closing with a code and reason: the close frames both ways and the close event.
     set_value(c, "#close-code", "4000").await;

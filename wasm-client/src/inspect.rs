@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use framewire_core::close::{parse_close_payload, ClosePayloadError};
+use framewire_core::deflate::Decompressor;
 use framewire_core::frame::{decode_frame, Decoded, FrameHeader};
 use framewire_core::mask::apply_mask;
 use framewire_core::rules::{header_violations, RuleContext};
@@ -30,14 +31,29 @@ enum MessageState {
     Open(Option<DataKind>),
 }
 
+/// Default most bytes one compressed message may inflate to: 16 MiB.
+pub const DEFAULT_INFLATE_LIMIT: u64 = 16 << 20;
+
+/// permessage-deflate state of one direction.
+#[derive(Debug)]
+struct Inflation {
+    decompressor: Decompressor,
+    /// The open message is compressed (its first frame had RSV1).
+    active: bool,
+    /// Bytes the open message inflated to so far.
+    inflated: u64,
+    limit: u64,
+}
+
 /// Decodes a sequence of frames from one sender, remembering message state.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Inspector {
     sender: Option<Role>,
     message: MessageState,
     utf8: Option<Utf8Validator>,
     message_bytes: u64,
     frames: u64,
+    deflate: Option<Inflation>,
 }
 
 fn abs(x: u64) -> f64 {
@@ -77,7 +93,50 @@ impl Inspector {
             utf8: None,
             message_bytes: 0,
             frames: 0,
+            deflate: None,
         }
+    }
+
+    /// Treats RSV1 on a message's first frame as permessage-deflate (RFC 7692) and
+    /// inflates such messages, each to at most `limit` bytes. The decompressor keeps
+    /// its window across messages, which decodes both context-takeover modes.
+    pub fn enable_deflate(&mut self, limit: u64) {
+        self.deflate = Some(Inflation {
+            decompressor: Decompressor::new(false),
+            active: false,
+            inflated: 0,
+            limit,
+        });
+    }
+
+    /// True once [`Inspector::enable_deflate`] was called.
+    pub fn deflate_enabled(&self) -> bool {
+        self.deflate.is_some()
+    }
+
+    /// Inflates a compressed frame's payload (and the message trailer after its last frame).
+    fn inflate(&mut self, payload: &[u8], fin: bool) -> Result<Vec<u8>, ProtocolError> {
+        let Some(d) = self.deflate.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let room = d.limit.saturating_sub(d.inflated);
+        let mut out = Vec::new();
+        let mut result = d.decompressor.inflate(payload, &mut out, room);
+        if result.is_ok() && fin {
+            result = d.decompressor.finish(&mut out, room);
+        }
+        d.inflated += out.len() as u64;
+        if fin || result.is_err() {
+            d.inflated = 0;
+        }
+        result.map(|()| out).map_err(|e| match e {
+            framewire_core::deflate::InflateError::TooBig { .. } => {
+                ProtocolError::Inflate(framewire_core::deflate::InflateError::TooBig {
+                    limit: d.limit,
+                })
+            }
+            other => ProtocolError::Inflate(other),
+        })
     }
 
     /// Reports on one frame whose header is `header` and whose bytes start `bytes`
@@ -107,6 +166,7 @@ impl Inspector {
                 MessageState::Idle => Some(false),
                 MessageState::Open(_) => Some(true),
             },
+            rsv_on_message_start: if self.deflate.is_some() { 0b100 } else { 0 },
             ..RuleContext::default()
         };
         let mut violations: Vec<Violation> = header_violations(&header, &ctx)
@@ -119,6 +179,8 @@ impl Inspector {
         let payload_at = offset + header_len as u64;
         let mut kind = None;
         let mut close = None;
+        let mut compressed = false;
+        let mut inflated: Option<Vec<u8>> = None;
         match header.opcode() {
             Some(op @ (OpCode::Text | OpCode::Binary | OpCode::Continuation)) => {
                 kind = match op {
@@ -132,20 +194,43 @@ impl Inspector {
                 if op != OpCode::Continuation {
                     self.utf8 = (op == OpCode::Text).then(Utf8Validator::new);
                     self.message_bytes = 0;
+                    if let Some(d) = self.deflate.as_mut() {
+                        d.active = header.rsv1;
+                        d.inflated = 0;
+                    }
                 } else if kind != Some(DataKind::Text) {
                     self.utf8 = None;
                 }
+                compressed = self.deflate.as_ref().is_some_and(|d| d.active);
                 if truncated {
                     self.utf8 = None;
                 }
+                if compressed && !truncated {
+                    match self.inflate(&payload, header.fin) {
+                        Ok(out) => inflated = Some(out),
+                        Err(e) => {
+                            violations.push(violation(e, payload_at));
+                            self.utf8 = None;
+                        }
+                    }
+                } else if compressed {
+                    self.utf8 = None;
+                }
+                let content: &[u8] = inflated.as_deref().unwrap_or(&payload);
                 if let Some(v) = self.utf8.as_mut() {
                     let before = self.message_bytes;
-                    let mut result = v.feed(&payload);
+                    let mut result = v.feed(content);
                     if result.is_ok() && header.fin {
                         result = v.finish();
                     }
                     if let Err(e) = result {
-                        let at = payload_at + e.offset.saturating_sub(before);
+                        // In inflated text the offset is into the inflated bytes: point at the payload.
+                        let within = if inflated.is_some() {
+                            0
+                        } else {
+                            e.offset.saturating_sub(before)
+                        };
+                        let at = payload_at + within;
                         violations.push(violation(
                             ProtocolError::InvalidUtf8 { offset: e.offset },
                             at,
@@ -153,7 +238,12 @@ impl Inspector {
                         self.utf8 = None;
                     }
                 }
-                self.message_bytes += payload.len() as u64;
+                self.message_bytes += content.len() as u64;
+                if header.fin {
+                    if let Some(d) = self.deflate.as_mut() {
+                        d.active = false;
+                    }
+                }
                 self.message = if header.fin {
                     MessageState::Idle
                 } else {
@@ -181,11 +271,12 @@ impl Inspector {
             },
             _ => {}
         }
-        let text = (kind == Some(DataKind::Text))
-            .then(|| match std::str::from_utf8(&payload) {
+        let content: &[u8] = inflated.as_deref().unwrap_or(&payload);
+        let text = (kind == Some(DataKind::Text) && (!compressed || inflated.is_some()))
+            .then(|| match std::str::from_utf8(content) {
                 Ok(s) => Some(s.to_owned()),
                 Err(e) if truncated => {
-                    Some(String::from_utf8_lossy(&payload[..e.valid_up_to()]).into_owned())
+                    Some(String::from_utf8_lossy(&content[..e.valid_up_to()]).into_owned())
                 }
                 Err(_) => None,
             })
@@ -222,6 +313,8 @@ impl Inspector {
             masked_payload: Cow::Borrowed(wire_payload),
             payload,
             truncated,
+            compressed,
+            inflated: inflated.map(Cow::Owned),
             text,
             close,
             violations,
@@ -332,6 +425,45 @@ mod tests {
             (i.available, i.needed, i.header_complete),
             (7.0, 253.0, true)
         );
+    }
+
+    #[test]
+    fn deflate_context_carries_across_messages() {
+        use framewire_core::deflate::Compressor;
+        let mut c = Compressor::new(6, 15, false);
+        let mut wire = Vec::new();
+        for msg in ["hello hello hello", "hello hello hello"] {
+            let mut payload = Vec::new();
+            c.compress(msg.as_bytes(), true, &mut payload);
+            let mut header = framewire_core::frame::FrameHeader::new(
+                true,
+                OpCode::Text,
+                None,
+                payload.len() as u64,
+            );
+            header.rsv1 = true;
+            framewire_core::frame::encode_frame(&header, &payload, &mut wire);
+        }
+        let mut insp = Inspector::new(Some(Role::Server), Start::Connection);
+        insp.enable_deflate(DEFAULT_INFLATE_LIMIT);
+        let r = decode_buffer(&mut insp, &wire, 0);
+        assert_eq!(r.frames.len(), 2);
+        for f in &r.frames {
+            assert!(f.compressed && f.violations.is_empty(), "{f:?}");
+            assert_eq!(f.text.as_deref(), Some("hello hello hello"));
+        }
+        // The second message refers back to the first: shorter on the wire.
+        assert!(r.frames[1].payload.len() < r.frames[0].payload.len());
+    }
+
+    #[test]
+    fn inflate_limit_is_enforced() {
+        let one = [0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+        let mut insp = Inspector::new(None, Start::Connection);
+        insp.enable_deflate(3);
+        let r = decode_buffer(&mut insp, &one, 0);
+        assert_eq!(r.frames[0].violations[0].close_code, 1009);
+        assert!(r.frames[0].inflated.is_none());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::builder::{build_frame, random_mask_key, FrameSpec};
-use crate::inspect::{decode_buffer, Inspector, Start};
+use crate::inspect::{decode_buffer, Inspector, Start, DEFAULT_INFLATE_LIMIT};
 use crate::stream::{FrameStream, DEFAULT_BUFFER_LIMIT};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -73,7 +73,11 @@ export interface FrameReport {
   payload: Uint8Array;
   /** Only the start of the payload was kept (stream buffer limit). */
   truncated: boolean;
-  /** The payload as text, for text data that is valid UTF-8 by itself. */
+  /** Part of a permessage-deflate compressed message. */
+  compressed: boolean;
+  /** What this frame inflated to (the last frame includes the trailer flush); null if not compressed or inflating failed. */
+  inflated: Uint8Array | null;
+  /** The payload (inflated when compressed) as text, for text data that is valid UTF-8 by itself. */
   text: string | null;
   /** The parsed close payload, for a valid close frame. */
   close: { code: number | null; meaning: string; reason: string } | null;
@@ -143,25 +147,31 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
         .map_err(|e| JsError::new(&format!("cannot convert the result: {e}")))
 }
 
-/// Decodes every frame in `bytes`, sent by `role`.
+/// Decodes every frame in `bytes`, sent by `role`. With `deflate`, RSV1 on a
+/// message's first frame means permessage-deflate and such messages are inflated.
 #[wasm_bindgen(js_name = decodeFrames, unchecked_return_type = "BufferReport")]
 pub fn decode_frames(
     bytes: &[u8],
     #[wasm_bindgen(unchecked_param_type = "Role")] role: &str,
+    deflate: Option<bool>,
 ) -> Result<JsValue, JsError> {
     let mut inspector = Inspector::new(self::role(role)?, Start::Unknown);
+    if deflate == Some(true) {
+        inspector.enable_deflate(DEFAULT_INFLATE_LIMIT);
+    }
     to_js(&decode_buffer(&mut inspector, bytes, 0))
 }
 
 /// Parses hex in any common layout (plain, `0x`, colons, Wireshark or xxd dumps)
-/// and decodes the frames in it.
+/// and decodes the frames in it, as [`decode_frames`] does.
 #[wasm_bindgen(js_name = decodeHex, unchecked_return_type = "BufferReport")]
 pub fn decode_hex(
     text: &str,
     #[wasm_bindgen(unchecked_param_type = "Role")] role: &str,
+    deflate: Option<bool>,
 ) -> Result<JsValue, JsError> {
     let bytes = parse_hex(text)?;
-    decode_frames(&bytes, role)
+    decode_frames(&bytes, role, deflate)
 }
 
 /// Parses hex in any common layout into bytes.
@@ -195,6 +205,19 @@ impl StreamDecoder {
     #[wasm_bindgen(unchecked_return_type = "FrameReport[]")]
     pub fn push(&mut self, chunk: &[u8]) -> Result<JsValue, JsError> {
         to_js(&self.inner.push(chunk))
+    }
+
+    /// Reads the server's response head (the 101) and, when it agrees to
+    /// permessage-deflate, inflates compressed messages from now on. Returns
+    /// whether it did.
+    #[wasm_bindgen(js_name = enableDeflate)]
+    pub fn enable_deflate(&mut self, response: &str) -> Result<bool, JsError> {
+        let agreed =
+            handshake::deflate_agreed(response).map_err(|e| JsError::new(&e.to_string()))?;
+        if agreed {
+            self.inner.enable_deflate(DEFAULT_INFLATE_LIMIT);
+        }
+        Ok(agreed)
     }
 
     /// The unfinished frame at the end of the stream so far, if any.

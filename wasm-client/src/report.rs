@@ -13,6 +13,14 @@ fn as_bytes<S: Serializer>(bytes: &Cow<'_, [u8]>, s: S) -> Result<S::Ok, S::Erro
     s.serialize_bytes(bytes)
 }
 
+/// Serializes optional bytes as a `Uint8Array` or `null`.
+fn as_opt_bytes<S: Serializer>(bytes: &Option<Cow<'_, [u8]>>, s: S) -> Result<S::Ok, S::Error> {
+    match bytes {
+        Some(b) => s.serialize_bytes(b),
+        None => s.serialize_none(),
+    }
+}
+
 /// A byte range `[start, end)`, absolute in the decoded buffer or stream.
 pub type ByteRange = [f64; 2];
 
@@ -60,8 +68,7 @@ pub struct CloseInfo {
 
 /// Everything known about one frame.
 ///
-/// New fields may be added (for example `compressed` and `inflated` once
-/// permessage-deflate is inspected); consumers ignore fields they do not know.
+/// New fields may be added; consumers ignore fields they do not know.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FrameReport<'a> {
@@ -108,7 +115,15 @@ pub struct FrameReport<'a> {
     pub payload: Cow<'a, [u8]>,
     /// True when only the start of the payload was kept (stream buffer limit).
     pub truncated: bool,
-    /// The payload as text, for text data when it is valid UTF-8 by itself.
+    /// The frame belongs to a permessage-deflate compressed message.
+    pub compressed: bool,
+    /// What this frame's payload inflated to (for the last frame of a message,
+    /// including the flush of the implied trailer); `None` when not compressed or
+    /// when inflating failed.
+    #[serde(serialize_with = "as_opt_bytes")]
+    pub inflated: Option<Cow<'a, [u8]>>,
+    /// The payload (inflated, when compressed) as text, for text data that is valid
+    /// UTF-8 by itself.
     pub text: Option<String>,
     /// The parsed close payload, for a close frame whose payload is valid.
     pub close: Option<CloseInfo>,

@@ -18,7 +18,7 @@ pub struct LimitTooSmall(pub usize);
 ///
 /// It keeps at most `limit` bytes: a frame longer than that is reported once its
 /// first `limit` bytes are in, marked `truncated`, and the rest of it is skipped.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct FrameStream {
     inspector: Inspector,
     buf: Vec<u8>,
@@ -45,6 +45,11 @@ impl FrameStream {
             done: 0,
             skip: 0,
         })
+    }
+
+    /// Inflates permessage-deflate messages from now on (see [`Inspector::enable_deflate`]).
+    pub fn enable_deflate(&mut self, limit: u64) {
+        self.inspector.enable_deflate(limit);
     }
 
     /// The buffer limit in bytes.

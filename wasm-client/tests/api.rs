@@ -47,7 +47,7 @@ fn len(v: &JsValue, path: &str) -> u32 {
 }
 
 fn decode(wire: &[u8], role: &str) -> JsValue {
-    decode_frames(wire, role).unwrap_or_else(|_| panic!("decodeFrames failed"))
+    decode_frames(wire, role, None).unwrap_or_else(|_| panic!("decodeFrames failed"))
 }
 
 fn rules(report: &JsValue, frame: usize) -> Vec<(String, f64, f64)> {
@@ -144,13 +144,13 @@ fn rfc_16_and_64_bit_lengths() {
 
 #[wasm_bindgen_test]
 fn hex_layouts_including_wireshark() {
-    let plain = decode_hex("81 85 37 fa 21 3d 7f 9f 4d 51 58", "client")
+    let plain = decode_hex("81 85 37 fa 21 3d 7f 9f 4d 51 58", "client", None)
         .unwrap_or_else(|_| panic!("plain hex"));
     assert_eq!(bytes(&plain, "frames.0.payload"), b"Hello");
     let wireshark = "0000   81 85 37 fa 21 3d 7f 9f 4d 51 58               ..7.!=..MQX";
-    let r = decode_hex(wireshark, "client").unwrap_or_else(|_| panic!("wireshark hex"));
+    let r = decode_hex(wireshark, "client", None).unwrap_or_else(|_| panic!("wireshark hex"));
     assert_eq!(string(&r, "frames.0.text"), "Hello");
-    assert!(decode_hex("81 8g", "any").is_err());
+    assert!(decode_hex("81 8g", "any", None).is_err());
 }
 
 /// Header, payload bytes that follow, role, rule, its offset and close code.
@@ -214,7 +214,7 @@ fn malformed_header_rules() {
     for (header, n, role, rule, offset, code) in cases {
         let mut wire = header.to_vec();
         wire.resize(header.len() + n, 0);
-        let r = decode_frames(&wire, role).unwrap_or_else(|_| panic!("{rule}"));
+        let r = decode_frames(&wire, role, None).unwrap_or_else(|_| panic!("{rule}"));
         assert_eq!(len(&r, "frames"), 1, "{rule}");
         let found = rules(&r, 0);
         assert!(
@@ -288,7 +288,7 @@ fn trailing_incomplete_frame() {
     let r = decode(&[0x81], "any");
     assert!(!boolean(&r, "incomplete.headerComplete"));
     assert_eq!(num(&r, "incomplete.needed"), 1.0);
-    assert!(decode_frames(&[0x81], "browser").is_err());
+    assert!(decode_frames(&[0x81], "browser", None).is_err());
 }
 
 #[wasm_bindgen_test]
@@ -470,4 +470,49 @@ fn handshake_checks() {
     let r = check_handshake(&resp.replace("xOo=", "xOA="), Some(req.into()))
         .unwrap_or_else(|_| panic!("check"));
     assert!(string(&r, "problems.0.message").contains("does not match"));
+}
+
+#[wasm_bindgen_test]
+fn permessage_deflate_messages_are_inflated() {
+    // RFC 7692 section 7.2.3.1: "Hello" in one compressed frame, then in two fragments.
+    let one = [0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+    let r = decode_frames(&one, "server", Some(true)).unwrap_or_else(|_| panic!("decode"));
+    assert!(boolean(&r, "frames.0.compressed"));
+    assert_eq!(bytes(&r, "frames.0.inflated"), b"Hello");
+    assert_eq!(string(&r, "frames.0.text"), "Hello");
+    assert_eq!(len(&r, "frames.0.violations"), 0);
+    let two = [
+        0x41, 0x03, 0xf2, 0x48, 0xcd, 0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00,
+    ];
+    let r = decode_frames(&two, "server", Some(true)).unwrap_or_else(|_| panic!("decode"));
+    assert!(boolean(&r, "frames.1.compressed"));
+    let mut all = bytes(&r, "frames.0.inflated");
+    all.extend(bytes(&r, "frames.1.inflated"));
+    assert_eq!(all, b"Hello");
+    assert_eq!(
+        len(&r, "frames.0.violations") + len(&r, "frames.1.violations"),
+        0
+    );
+    // Without deflate, RSV1 is a broken rule and nothing is inflated.
+    let r = decode_frames(&one, "server", None).unwrap_or_else(|_| panic!("decode"));
+    assert_eq!(rules(&r, 0)[0].0, "ReservedBits");
+    assert!(get(&r, "frames.0.inflated").is_null());
+    // Corrupt compressed data.
+    let r = decode_frames(&[0xc1, 0x02, 0xff, 0xff], "server", Some(true))
+        .unwrap_or_else(|_| panic!("decode"));
+    assert_eq!(rules(&r, 0), [("Inflate".into(), 2.0, 1007.0)]);
+    // A stream decoder learns of deflate from the server's 101 response.
+    let mut d = StreamDecoder::new("server", None).unwrap_or_else(|_| panic!("new"));
+    let plain =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    assert!(!d.enable_deflate(plain).unwrap_or_else(|_| panic!("plain")));
+    let agreed = plain.replace(
+        "\r\n\r\n",
+        "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+    );
+    assert!(d
+        .enable_deflate(&agreed)
+        .unwrap_or_else(|_| panic!("agreed")));
+    let frames = d.push(&one).unwrap_or_else(|_| panic!("push"));
+    assert_eq!(string(&frames, "0.text"), "Hello");
 }
