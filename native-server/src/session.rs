@@ -79,6 +79,14 @@ impl Session {
         let sleep = tokio::time::sleep(Duration::from_secs(3600));
         tokio::pin!(sleep);
         let mut armed = None;
+        // One long-lived future: re-registering with the watch on every loop
+        // turn would cost a lock per batch of messages.
+        let stop = async move {
+            if !*shutdown.borrow_and_update() {
+                let _ = shutdown.changed().await;
+            }
+        };
+        tokio::pin!(stop);
         loop {
             loop {
                 match self.conn.poll_event_and_sender() {
@@ -123,12 +131,10 @@ impl Session {
                     self.conn.handle_timeout(clock::now());
                 }
                 outside = next_outside(&mut self.endpoint) => self.on_outside(outside),
-                changed = shutdown.changed(), if !closing => {
+                () = &mut stop, if !closing => {
                     closing = true;
-                    if changed.is_ok() {
-                        reason.get_or_insert("server shutting down".into());
-                        let _ = self.conn.close(CloseCode::GOING_AWAY, "server shutting down");
-                    }
+                    reason.get_or_insert("server shutting down".into());
+                    let _ = self.conn.close(CloseCode::GOING_AWAY, "server shutting down");
                 }
             }
         }
