@@ -90,6 +90,7 @@ function addFrameRow(dir, time, f) {
       "td",
       { class: "c-payload" },
       el("span", { class: p.binary ? "p-bin" : "p-text" }, p.text),
+      f.compressed ? el("span", { class: "tag", title: "permessage-deflate: shown inflated" }, " deflate") : null,
       f.violations.length ? el("span", { class: "warn" }, ` ⚠ ${f.violations.length} broken rule${f.violations.length > 1 ? "s" : ""}`) : null,
     ),
   );
@@ -163,7 +164,20 @@ function onWireText(text) {
     return;
   }
   if (msg.type === "attached") {
-    setStatus("wire-status", `Wire view attached to ${msg.path} (browser at ${msg.peer}).`, "ok");
+    let deflate = false;
+    if (decoders) {
+      try {
+        deflate = decoders.map((d) => d.enableDeflate(msg.response ?? "")).every(Boolean);
+      } catch (e) {
+        tableNote(`Cannot tell whether permessage-deflate is on: ${e.message ?? e}`, "warning");
+      }
+    }
+    setStatus(
+      "wire-status",
+      `Wire view attached to ${msg.path} (browser at ${msg.peer}).` +
+        (deflate ? " permessage-deflate is on: compressed messages are shown inflated." : ""),
+      "ok",
+    );
     $("hs-request").textContent = msg.request ?? "";
     $("hs-response").textContent = msg.response ?? "";
     if (fw) {
@@ -413,7 +427,7 @@ export function decodeInto(out, text, role) {
       renderHandshake(out, fw.checkHandshake(text));
       return;
     }
-    const r = fw.decodeHex(text, role);
+    const r = fw.decodeHex(text, role, $("decode-deflate").checked);
     out.append(
       el("p", { class: "summary" }, `${r.frames.length} frame${r.frames.length === 1 ? "" : "s"} in ${r.consumed} bytes.`),
     );

@@ -57,9 +57,10 @@ export function preview(f) {
     const t = f.text.length > PREVIEW_CHARS ? `${f.text.slice(0, PREVIEW_CHARS)}…` : f.text;
     return { text: t, binary: false };
   }
-  if (f.payload.length === 0) return { text: "(empty)", binary: true };
-  const more = f.payload.length > PREVIEW_BYTES ? " …" : "";
-  return { text: hex(f.payload.subarray(0, PREVIEW_BYTES)) + more, binary: true };
+  const content = f.inflated ?? f.payload;
+  if (content.length === 0) return { text: "(empty)", binary: true };
+  const more = content.length > PREVIEW_BYTES ? " …" : "";
+  return { text: hex(content.subarray(0, PREVIEW_BYTES)) + more, binary: true };
 }
 
 /** The fields of a frame, their byte ranges relative to the frame and what they mean. */
@@ -76,7 +77,10 @@ export function fieldsOf(f) {
       explain:
         `Byte 0x${hex([b0])} = ${b0.toString(2).padStart(8, "0")}. ` +
         `FIN ${b(f.fin)}: ${f.fin ? "final fragment of its message" : "more fragments follow"}. ` +
-        `RSV1-3 ${b(f.rsv1)}${b(f.rsv2)}${b(f.rsv3)}: reserved for extensions, 0 unless one is negotiated. ` +
+        `RSV1-3 ${b(f.rsv1)}${b(f.rsv2)}${b(f.rsv3)}: ` +
+        (f.compressed && f.rsv1
+          ? "RSV1 marks a permessage-deflate compressed message. "
+          : "reserved for extensions, 0 unless one is negotiated. ") +
         `Opcode 0x${f.opcode.toString(16)}: ${f.opcodeName}.`,
     },
     {
@@ -237,6 +241,10 @@ export function frameBreakdown(f, heading) {
   );
   if (f.masked) dl.append(...payloadBlock("Payload on the wire (masked)", f.maskedPayload));
   dl.append(...payloadBlock(f.masked ? "Payload unmasked" : "Payload", f.payload));
+  if (f.compressed) {
+    dl.append(el("dt", {}, "Compressed"), el("dd", { "data-k": "compressed" }, "yes: permessage-deflate (RFC 7692)"));
+    if (f.inflated) dl.append(...payloadBlock("Inflated", f.inflated));
+  }
   if (f.text !== null) dl.append(el("dt", {}, "Text"), el("dd", { "data-k": "text", class: "text" }, f.text));
   if (f.close) {
     const code = f.close.code === null ? "none" : `${f.close.code} (${f.close.meaning})`;

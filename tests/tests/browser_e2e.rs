@@ -112,7 +112,7 @@ impl Drop for Proc {
     }
 }
 
-fn start_server() -> (Proc, u16) {
+fn start_server(extra: &[&str]) -> (Proc, u16) {
     let www = workspace().join("www");
     let bundle = www.join("pkg").join("framewire_wasm_bg.wasm");
     assert!(
@@ -124,6 +124,7 @@ fn start_server() -> (Proc, u16) {
     let mut child = Command::new(framewire_bin())
         .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--www"])
         .arg(&www)
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -239,7 +240,8 @@ const ROWS: &str =
     "return [...document.querySelectorAll('#frame-rows tr.frame-row')].map(tr => ({ \
     dir: tr.dataset.dir, fin: tr.querySelector('.c-fin').textContent, \
     op: tr.querySelector('.c-op').textContent, mask: tr.querySelector('.c-mask').textContent, \
-    len: tr.querySelector('.c-len').textContent, \
+    len: tr.querySelector('.c-len').textContent, rsv: tr.querySelector('.c-rsv').textContent, \
+    compressed: !!tr.querySelector('.c-payload .tag'), \
     payload: tr.querySelector('.c-payload span').textContent }))";
 
 fn find_row<'a>(rows: &'a Value, dir: &str, op: &str, payload: &str) -> Option<&'a Value> {
@@ -248,7 +250,7 @@ fn find_row<'a>(rows: &'a Value, dir: &str, op: &str, payload: &str) -> Option<&
         .find(|r| r["dir"] == dir && r["op"] == op && r["payload"] == payload)
 }
 
-async fn inspector_flow(c: &Client, port: u16, screenshot: &Path) {
+async fn inspector_flow(c: &Client, port: u16, deflate_port: u16, screenshot: &Path) {
     c.goto(&format!("http://127.0.0.1:{port}/"))
         .await
         .expect("page opens");
@@ -490,6 +492,56 @@ async fn inspector_flow(c: &Client, port: u16, screenshot: &Path) {
         .unwrap()
         .starts_with("1 · "));
 
+    // A server that accepts permessage-deflate, which both browsers offer: the frames
+    // carry RSV1 and compressed payloads, and the table shows them inflated. (The server
+    // compresses messages of 64 bytes or more.)
+    let long = "hello ".repeat(12);
+    let long = long.trim_end();
+    set_value(c, "#url", &format!("ws://127.0.0.1:{deflate_port}/echo")).await;
+    click(c, "#connect").await;
+    wait_js(
+        c,
+        "return document.getElementById('wire-status').textContent.includes('permessage-deflate is on') || null",
+        "the wire view to report permessage-deflate",
+    )
+    .await;
+    wait_js(
+        c,
+        "return !document.getElementById('send-text').disabled",
+        "the deflate connection to open",
+    )
+    .await;
+    set_value(c, "#text", long).await;
+    click(c, "#send-text").await;
+    let rows = wait_js(
+        c,
+        &format!(
+            "const rows = (() => {{ {ROWS} }})(); \
+             return rows.filter(r => r.payload === '{long}').length >= 2 ? rows : null"
+        ),
+        "the inflated frames",
+    )
+    .await;
+    for dir in ["c2s", "s2c"] {
+        let row = find_row(&rows, dir, "0x1 text", long).expect("an inflated frame");
+        assert_eq!(row["rsv"], "100", "RSV1 marks compression: {row}");
+        assert_eq!(row["compressed"], true, "{row}");
+    }
+    let events = js(
+        c,
+        "return [...document.querySelectorAll('#event-log li.ev-open')].map(li => li.textContent)",
+    )
+    .await;
+    assert!(
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("permessage-deflate")),
+        "the browser reports the extension: {events}"
+    );
+    click(c, "#disconnect").await;
+
     // A server without a wire view (nothing listens): the page says so.
     let dead = free_port();
     set_value(c, "#url", &format!("ws://127.0.0.1:{dead}/echo")).await;
@@ -510,7 +562,8 @@ async fn inspector_flow(c: &Client, port: u16, screenshot: &Path) {
 
 fn run(browser: Browser, screenshot: &str) {
     let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
-    let (_server, port) = start_server();
+    let (_server, port) = start_server(&[]);
+    let (_deflate_server, deflate_port) = start_server(&["--deflate"]);
     let profile = std::env::temp_dir().join(format!(
         "framewire-e2e-profile-{}-{}",
         std::process::id(),
@@ -522,7 +575,7 @@ fn run(browser: Browser, screenshot: &str) {
         let (_driver, client) = open_browser(&browser, &profile).await;
         let flow = tokio::time::timeout(
             Duration::from_secs(180),
-            inspector_flow(&client, port, &screenshot),
+            inspector_flow(&client, port, deflate_port, &screenshot),
         );
         let outcome = AssertUnwindSafe(flow).catch_unwind().await;
         // End the session (and so the browser) before the driver is killed, even on failure.
