@@ -297,3 +297,20 @@ fn help_describes_every_command() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a size"));
 }
+
+#[tokio::test]
+async fn multi_thread_runtime_serves_too() {
+    let served = Served::start(&["--threads", "2"]);
+    let mut ws = connect(
+        &format!("ws://{}/echo", served.addr),
+        &ClientConfig::default(),
+    )
+    .await
+    .unwrap();
+    ws.send_text("threads").await.unwrap();
+    assert_eq!(
+        ws.recv().await.unwrap().unwrap(),
+        Message::Text("threads".into())
+    );
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+}
