@@ -20,6 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -54,8 +55,8 @@ fn on_path(names: &[&str]) -> Option<PathBuf> {
 fn require(names: &[&str], what: &str) -> PathBuf {
     on_path(names).unwrap_or_else(|| {
         panic!(
-            "{what} not found on PATH (looked for {names:?}): run scripts/setup.sh, \
-             which installs it (see the report of scripts/test.sh)"
+            "{what} not found on PATH (looked for {names:?}): run scripts/setup.sh, which installs \
+             geckodriver, firefox-esr, chromium and chromium-driver"
         )
     })
 }
@@ -112,6 +113,23 @@ impl Drop for Proc {
     }
 }
 
+/// Every file below `dir`.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
 fn start_server(extra: &[&str]) -> (Proc, u16) {
     let www = workspace().join("www");
     let bundle = www.join("pkg").join("framewire_wasm_bg.wasm");
@@ -120,6 +138,26 @@ fn start_server(extra: &[&str]) -> (Proc, u16) {
         "the wasm bundle {} is missing: run scripts/build-wasm.sh (scripts/test.sh does)",
         bundle.display()
     );
+    let built = bundle
+        .metadata()
+        .and_then(|m| m.modified())
+        .expect("bundle time");
+    let ws = workspace();
+    let newer = ["core/src", "wasm-client/src"]
+        .iter()
+        .flat_map(|dir| files_under(&ws.join(dir)))
+        .find(|f| {
+            f.metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t > built)
+        });
+    if let Some(source) = newer {
+        panic!(
+            "the wasm bundle {} is older than {}: run scripts/build-wasm.sh",
+            bundle.display(),
+            source.display()
+        );
+    }
     let port = free_port();
     let mut child = Command::new(framewire_bin())
         .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--www"])
@@ -337,6 +375,45 @@ async fn inspector_flow(c: &Client, port: u16, deflate_port: u16, screenshot: &P
     let spaced: Vec<String> = (0..4).map(|i| key[i * 2..i * 2 + 2].to_owned()).collect();
     assert_eq!(detail["mask"], format!("1, key {}", spaced.join(" ")));
 
+    // A binary message from hex.
+    set_value(c, "#binary-hex", "de:ad:be:ef").await;
+    click(c, "#send-binary").await;
+    let rows = wait_js(
+        c,
+        &format!(
+            "const rows = (() => {{ {ROWS} }})(); \
+             return rows.filter(r => r.payload === 'de ad be ef').length >= 2 ? rows : null"
+        ),
+        "the binary frames",
+    )
+    .await;
+    let bin = find_row(&rows, "c2s", "0x2 binary", "de ad be ef").expect("the binary frame");
+    assert!(bin["mask"].as_str().unwrap().starts_with("1 · "));
+    assert!(find_row(&rows, "s2c", "0x2 binary", "de ad be ef").is_some());
+
+    // The keyboard: from the first row, ArrowDown then Enter selects the echo.
+    let first = c
+        .find(Locator::Css("#frame-rows tr.frame-row"))
+        .await
+        .expect("a row");
+    js(
+        c,
+        "document.querySelector('#frame-rows tr.frame-row').focus(); return null",
+    )
+    .await;
+    first
+        .send_keys(&format!("{}{}", Key::Down, Key::Enter))
+        .await
+        .expect("keys");
+    let current = wait_js(
+        c,
+        "const r = document.querySelector('#frame-rows tr[aria-current=true]'); \
+         return r && r === document.activeElement ? r.dataset.dir : null",
+        "the keyboard selection",
+    )
+    .await;
+    assert_eq!(current, "s2c");
+
     // The native WebSocket events: open, then the echo.
     let events = js(
         c,
@@ -415,6 +492,66 @@ async fn inspector_flow(c: &Client, port: u16, deflate_port: u16, screenshot: &P
     assert!(
         checks[1].as_str().unwrap().contains("Valid response."),
         "{checks}"
+    );
+
+    // The frame builder: RFC 6455's masked ping, then a non-minimal length it flags.
+    js(
+        c,
+        "document.getElementById('b-opcode').value = '9'; return null",
+    )
+    .await;
+    set_value(c, "#b-key", "37 fa 21 3d").await;
+    set_value(c, "#b-payload", "Hello").await;
+    click(c, "#build").await;
+    let built = wait_js(
+        c,
+        "const b = document.querySelector('#builder-output pre'); return b ? b.textContent : null",
+        "the built frame",
+    )
+    .await;
+    assert_eq!(built, "89 85 37 fa 21 3d 7f 9f 4d 51 58");
+    js(c, "document.getElementById('b-length').value = '16'; document.getElementById('b-mask').click(); return null").await;
+    click(c, "#build").await;
+    let built = wait_js(
+        c,
+        "const b = document.querySelector('#builder-output pre'); \
+         return b && b.textContent.startsWith('89 7e') ? \
+           [b.textContent, [...document.querySelectorAll('#builder-output .violations li')].map(l => l.dataset.rule)] : null",
+        "the non-minimal frame",
+    )
+    .await;
+    assert_eq!(built[0], "89 7e 00 05 48 65 6c 6c 6f");
+    assert!(
+        built[1]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "NonMinimalLength"),
+        "{built}"
+    );
+
+    // A handshake pasted into the decode pane is checked by the core.
+    set_value(
+        c,
+        "#decode-input",
+        "GET /chat HTTP/1.1\nHost: server.example.com\nUpgrade: websocket\nConnection: Upgrade\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13\n",
+    )
+    .await;
+    click(c, "#decode-button").await;
+    let hs = wait_js(
+        c,
+        "const l = document.querySelector('#decode-output .checks'); return l ? l.textContent : null",
+        "the handshake check",
+    )
+    .await;
+    assert!(
+        hs.as_str().unwrap().contains("Valid request.")
+            && hs
+                .as_str()
+                .unwrap()
+                .contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+        "{hs}"
     );
 
     // Back to the browser's frame for the screenshot.
