@@ -6,6 +6,8 @@ import { initBuilder } from "./builder.js";
 
 /** Frames kept in the table; older rows are dropped. */
 const MAX_ROWS = 1000;
+/** Bytes of frame data kept for the table's rows; older rows are dropped beyond it. */
+const MAX_ROW_BYTES = 64 << 20;
 /** Entries kept in the event log. */
 const MAX_EVENTS = 300;
 /** Bytes a stream decoder holds for one unfinished frame (longer frames are shown truncated). */
@@ -24,6 +26,7 @@ let wire = null;
 let decoders = null;
 let selectedRow = null;
 let rowCount = 0;
+let rowBytes = 0;
 const rowFrames = new WeakMap();
 
 function setStatus(id, text, kind = "") {
@@ -61,12 +64,20 @@ function tableNote(text, kind = "note") {
   trimRows();
 }
 
+/** Bytes a frame report holds. */
+const frameBytes = (f) => f.bytes.length + f.maskedPayload.length + f.payload.length + (f.inflated?.length ?? 0);
+
 function trimRows() {
   const body = $("frame-rows");
-  while (body.children.length > MAX_ROWS) {
-    if (body.firstElementChild === selectedRow) selectedRow = null;
-    body.firstElementChild.remove();
+  while (body.children.length > MAX_ROWS || (rowBytes > MAX_ROW_BYTES && body.children.length > 1)) {
+    const first = body.firstElementChild;
+    if (first === selectedRow) selectedRow = null;
+    const held = rowFrames.get(first);
+    if (held) rowBytes -= frameBytes(held.f);
+    first.remove();
   }
+  const rows = body.querySelectorAll("tr.frame-row");
+  if (rows.length && ![...rows].some((r) => r.tabIndex === 0)) rows[0].tabIndex = 0;
 }
 
 function addFrameRow(dir, time, f) {
@@ -95,6 +106,7 @@ function addFrameRow(dir, time, f) {
     ),
   );
   rowFrames.set(tr, { f, dir, time });
+  rowBytes += frameBytes(f);
   $("frame-rows").append(tr);
   trimRows();
 }
@@ -281,6 +293,7 @@ async function connect() {
   $("connect").disabled = true;
   $("frame-rows").replaceChildren();
   rowCount = 0;
+  rowBytes = 0;
   $("frame-detail").replaceChildren(el("p", { class: "help" }, "No frame selected."));
   selectedRow = null;
   for (const id of ["hs-request", "hs-response", "hs-request-check", "hs-response-check"]) $(id).replaceChildren();
