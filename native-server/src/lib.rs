@@ -9,6 +9,45 @@
 //!   halves for separate tasks, and sending waits when output piles up.
 //!
 //! All protocol work is done by [`framewire_core`]; this crate moves bytes and time.
+//!
+//! Embedding a server in your own tokio program:
+//!
+//! ```no_run
+//! use framewire_server::{accept, AcceptConfig, Message};
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9000").await?;
+//! loop {
+//!     let (tcp, _) = listener.accept().await?;
+//!     tokio::spawn(async move {
+//!         let Ok(mut ws) = accept(tcp, &AcceptConfig::default()).await else {
+//!             return; // refused: the HTTP error response was already sent
+//!         };
+//!         while let Some(Ok(msg)) = ws.recv().await {
+//!             if let Message::Text(text) = msg {
+//!                 let _ = ws.send_text(&text).await;
+//!             }
+//!         }
+//!     });
+//! }
+//! # }
+//! ```
+//!
+//! A client:
+//!
+//! ```no_run
+//! use framewire_server::{connect, ClientConfig, CloseCode, Message};
+//!
+//! # async fn run() -> framewire_server::Result<()> {
+//! let mut ws = connect("ws://127.0.0.1:9090/echo", &ClientConfig::default()).await?;
+//! ws.send_text("hello").await?;
+//! if let Some(Ok(Message::Text(echo))) = ws.recv().await {
+//!     assert_eq!(echo, "hello");
+//! }
+//! ws.close(CloseCode::NORMAL, "bye").await?;
+//! # Ok(())
+//! # }
+//! ```
 
 mod chat;
 pub mod cli;
