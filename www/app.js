@@ -25,6 +25,7 @@ let ws = null;
 let wire = null;
 let decoders = null;
 let selectedRow = null;
+let attached = false;
 let rowCount = 0;
 let rowBytes = 0;
 const rowFrames = new WeakMap();
@@ -176,6 +177,7 @@ function onWireText(text) {
     return;
   }
   if (msg.type === "attached") {
+    attached = true;
     let deflate = false;
     if (decoders) {
       try {
@@ -299,6 +301,7 @@ async function connect() {
   for (const id of ["hs-request", "hs-response", "hs-request-check", "hs-response-check"]) $(id).replaceChildren();
 
   let tapped = false;
+  attached = false;
   if (fw) {
     decoders = [new fw.StreamDecoder("client", DECODER_LIMIT), new fw.StreamDecoder("server", DECODER_LIMIT)];
     setStatus("wire-status", "Opening the wire view…");
@@ -333,6 +336,16 @@ async function connect() {
     setConnected(true);
     setStatus("conn-status", `Open: ${sock.url}`, "ok");
     logEvent("open", `protocol "${sock.protocol}", extensions "${sock.extensions}"`);
+    if (sockWire) {
+      // A server that accepts any path may take /__wire without being framewire.
+      setTimeout(() => {
+        if (!attached && wire === sockWire) {
+          dropWire(sockWire);
+          setStatus("wire-status", "Wire view unavailable: the server took /__wire but sent no framewire wire view; only the WebSocket events are shown.", "warning");
+          tableNote("Wire view unavailable.", "warning");
+        }
+      }, WIRE_TIMEOUT_MS);
+    }
   };
   sock.onmessage = (e) => logEvent("message", describeData(e.data));
   sock.onerror = () => logEvent("error", "the browser reports an error (it gives no detail; see the close event)");

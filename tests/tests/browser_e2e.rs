@@ -171,6 +171,42 @@ fn start_server(extra: &[&str]) -> (Proc, u16) {
     (Proc(child), port)
 }
 
+/// A WebSocket echo server that is not framewire: tokio-tungstenite, answering 404 on `/__wire`.
+async fn plain_echo_server() -> u16 {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+    use tokio_tungstenite::tungstenite::http;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let port = listener.local_addr().expect("its address").port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let refuse_wire =
+                    |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+                        if req.uri().path() == "/__wire" {
+                            let mut no = ErrorResponse::new(Some("no wire view here".into()));
+                            *no.status_mut() = http::StatusCode::NOT_FOUND;
+                            return Err(no);
+                        }
+                        Ok(resp)
+                    };
+                let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(tcp, refuse_wire).await else {
+                    return;
+                };
+                while let Some(Ok(msg)) = ws.next().await {
+                    if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
 enum Browser {
     Firefox,
     Chromium,
@@ -677,6 +713,39 @@ async fn inspector_flow(c: &Client, port: u16, deflate_port: u16, screenshot: &P
             .any(|e| e.as_str().unwrap().contains("permessage-deflate")),
         "the browser reports the extension: {events}"
     );
+    click(c, "#disconnect").await;
+
+    // A WebSocket server that is not framewire (tokio-tungstenite, refusing /__wire):
+    // messages still work, and the page says the wire view is unavailable.
+    let plain = plain_echo_server().await;
+    set_value(c, "#url", &format!("ws://127.0.0.1:{plain}/echo")).await;
+    click(c, "#connect").await;
+    wait_js(
+        c,
+        "return !document.getElementById('send-text').disabled",
+        "the plain server's connection to open",
+    )
+    .await;
+    let status = js(
+        c,
+        "return document.getElementById('wire-status').textContent",
+    )
+    .await;
+    assert!(status.as_str().unwrap().contains("unavailable"), "{status}");
+    set_value(c, "#text", "plain hello").await;
+    click(c, "#send-text").await;
+    wait_js(
+        c,
+        "return [...document.querySelectorAll('#event-log li.ev-message')].some(li => li.textContent.includes('plain hello')) || null",
+        "the plain server's echo",
+    )
+    .await;
+    let notes = js(
+        c,
+        "return [...document.querySelectorAll('#frame-rows tr')].map(tr => tr.textContent)",
+    )
+    .await;
+    assert_eq!(notes, json!(["Wire view unavailable."]));
     click(c, "#disconnect").await;
 
     // A server without a wire view (nothing listens): the page says so.
