@@ -4,6 +4,7 @@ mod client;
 mod error;
 mod extensions;
 mod http;
+mod problems;
 mod server;
 
 pub use client::{
@@ -12,6 +13,7 @@ pub use client::{
 pub use error::HandshakeError;
 pub use extensions::{format_extensions, parse_extensions, ExtensionOffer};
 pub use http::header_tokens;
+pub use problems::request_problems;
 pub use server::{
     accept, parse_request, rejection_response, validate_request, Accept, Request,
     ServerHandshakeConfig, UpgradeRequest,
