@@ -3,8 +3,8 @@
 
 use framewire_core::deflate::{DeflateParamError, DeflateParams, EXTENSION_NAME};
 use framewire_core::handshake::{
-    accept_key, parse_extensions, parse_request, parse_response, validate_request,
-    validate_response, ClientRequest, HandshakeError, Request, UpgradeRequest,
+    accept_key, parse_extensions, parse_request, parse_response, request_problems,
+    validate_request, validate_response, ClientRequest, HandshakeError, Request, UpgradeRequest,
 };
 use serde::Serialize;
 
@@ -33,7 +33,7 @@ pub struct HandshakeReport {
     pub start_line: String,
     /// Every header, in order.
     pub headers: Vec<(String, String)>,
-    /// What is wrong; the core stops at the first blocking problem.
+    /// What is wrong: every problem of a request; for a response, the first one.
     pub problems: Vec<Problem>,
     /// Remarks that are not errors (such as a check that needs more input).
     pub notes: Vec<String>,
@@ -102,9 +102,10 @@ pub fn check_handshake(text: &str, request: Option<&str>) -> HandshakeReport {
             Ok(req) => {
                 report.headers = req.headers.clone();
                 report.expected_accept = req.header("sec-websocket-key").map(accept_key);
-                if let Err(e) = validate_request(&req) {
-                    report.problems.push(problem(e, true));
-                }
+                report.problems = request_problems(&req)
+                    .into_iter()
+                    .map(|e| problem(e, true))
+                    .collect();
             }
             Err(e) => report.problems.push(problem(e, true)),
         }
@@ -234,6 +235,14 @@ mod tests {
         assert!(!r.ok);
         assert_eq!(r.problems[0].status, Some(426));
         assert!(r.problems[0].message.contains("Sec-WebSocket-Version"));
+        let r = check_handshake(
+            &REQ.replace("GET", "PUT")
+                .replace("Connection: Upgrade\n", ""),
+            None,
+        );
+        let statuses: Vec<_> = r.problems.iter().map(|p| p.status).collect();
+        assert_eq!(statuses, [Some(405), Some(400)]);
+        assert!(r.problems[1].message.contains("Connection"));
     }
 
     #[test]

@@ -462,6 +462,13 @@ fn handshake_checks() {
     let r = check_handshake(&req.replace("GET", "POST"), None).unwrap_or_else(|_| panic!("check"));
     assert!(!boolean(&r, "ok"));
     assert_eq!(num(&r, "problems.0.status"), 405.0);
+    assert_eq!(len(&r, "problems"), 1);
+    let two = req
+        .replace("GET", "POST")
+        .replace("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8");
+    let r = check_handshake(&two, None).unwrap_or_else(|_| panic!("check"));
+    assert_eq!(len(&r, "problems"), 2);
+    assert_eq!(num(&r, "problems.1.status"), 426.0);
     let resp = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
         Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
     let r = check_handshake(resp, Some(req.into())).unwrap_or_else(|_| panic!("check"));
