@@ -1,6 +1,7 @@
 //! The `/chat` room: every message goes to every other member.
 //!
-//! Each member has a bounded queue (256 messages and 16 MiB). A member whose
+//! Each member has a bounded queue (256 messages and 16 MiB, or one message
+//! of any allowed size when it is empty). A member whose
 //! queue is full is removed from the room; its connection is then closed with
 //! 1008 (policy violation, "too slow for the chat") once it drained what it had.
 
@@ -98,7 +99,9 @@ impl Seat {
                 continue;
             }
             let queued = m.queued.fetch_add(len, Ordering::Relaxed);
-            if queued + len > BUDGET || m.tx.try_send(relay.clone()).is_err() {
+            // One message always fits an empty queue, however large.
+            let over = queued > 0 && queued + len > BUDGET;
+            if over || m.tx.try_send(relay.clone()).is_err() {
                 slow.push(id);
             }
         }
@@ -148,6 +151,24 @@ mod tests {
         assert!(a_in.rx.try_recv().is_err());
         drop(a);
         assert_eq!(room.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_large_message_fits_an_empty_queue_only() {
+        let room = Arc::new(ChatRoom::default());
+        let (a, _a_in) = room.join();
+        let (_b, mut b_in) = room.join();
+        let big: Arc<[u8]> = vec![0u8; BUDGET + 1].into();
+        a.broadcast(Relay::Binary(big.clone()));
+        assert_eq!(
+            room.len(),
+            2,
+            "an empty queue takes one message of any size"
+        );
+        a.broadcast(Relay::Binary(big));
+        assert_eq!(room.len(), 1, "a second one overflows the budget");
+        assert!(b_in.next().await.is_some());
+        assert!(b_in.next().await.is_none());
     }
 
     #[tokio::test]

@@ -23,7 +23,8 @@ use crate::http::json_string;
 /// Messages queued for one wire socket.
 const QUEUE: usize = 4096;
 
-/// Bytes queued for one wire socket; chunks beyond are dropped and counted.
+/// Bytes queued for one wire socket; chunks beyond are dropped and counted
+/// (an empty queue takes one chunk of any size).
 const BUDGET: usize = 8 << 20;
 
 /// Longest tap token.
@@ -197,7 +198,8 @@ impl Tap {
         }
         let len = 9 + bytes.len();
         let queued = self.budget.queued.fetch_add(len, Ordering::Relaxed);
-        if queued + len > BUDGET {
+        // One chunk always fits an empty queue, however large (a 16 MiB echo).
+        if queued > 0 && queued + len > BUDGET {
             self.budget.queued.fetch_sub(len, Ordering::Relaxed);
             self.budget
                 .dropped
