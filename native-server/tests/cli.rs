@@ -314,3 +314,34 @@ async fn multi_thread_runtime_serves_too() {
     );
     ws.close(CloseCode::NORMAL, "").await.unwrap();
 }
+
+#[test]
+fn client_negotiates_a_subprotocol_with_pings_on() {
+    let served = Served::start(&["--protocol", "chat.v1"]);
+    let mut child = Command::new(BIN)
+        .args([
+            "client",
+            "--protocol",
+            "x",
+            "--protocol",
+            "chat.v1",
+            "--ping",
+            "1s",
+        ])
+        .arg(format!("ws://{}/", served.addr))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"first\n").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout, "socket ok\nfirst\n", "{stderr}");
+    assert!(stderr.contains("(subprotocol chat.v1)"), "{stderr}");
+}
