@@ -114,7 +114,7 @@ struct Timers {
 ///
 /// Drive it with [`Connection::feed`] (or [`Connection::input_buffer`] and
 /// [`Connection::commit_input`]), then call [`Connection::poll_event`] until it
-/// returns `Ok(None)`, then write [`Sender::pending_output`]. Call
+/// returns `Ok(None)`, then write [`Connection::pending_output`]. Call
 /// [`Connection::handle_timeout`] once at the start and whenever
 /// [`Connection::poll_timeout`] passes. Sending methods come from [`Sender`]
 /// through `Deref`.
@@ -188,6 +188,52 @@ impl Connection {
         self.tx.state == CloseState::Closed
     }
 
+    /// Turns vectored output on or off (default off).
+    ///
+    /// With it on, a text or binary payload of 2 KiB or more that the host
+    /// sends back as it was received (the `&str`/`&[u8]` of the event itself,
+    /// as an echo does) is not copied: it is written straight from the input
+    /// buffer. The host must then take output from [`Self::pending_output`] or
+    /// [`Self::pending_output_vectored`] (not from the [`Sender`] alone) and
+    /// should write it all before reading more; reading first costs the copy.
+    pub fn set_vectored_output(&mut self, on: bool) {
+        if !on {
+            self.materialize();
+        }
+        self.tx.vectored = on;
+    }
+
+    /// The next bytes to write, in order; empty when nothing is pending.
+    ///
+    /// Write them, call [`Sender::consume_output`], and repeat until empty.
+    pub fn pending_output(&self) -> &[u8] {
+        let (before, after) = self.tx.output_parts();
+        match &self.tx.borrowed {
+            Some(b) if before.is_empty() => &self.input.buf[b.range.clone()],
+            _ if !before.is_empty() => before,
+            _ => after,
+        }
+    }
+
+    /// All pending output as up to three slices to write in order (for
+    /// `write_vectored`); then call [`Sender::consume_output`] with the bytes written.
+    pub fn pending_output_vectored(&self) -> [&[u8]; 3] {
+        let (before, after) = self.tx.output_parts();
+        let payload = match &self.tx.borrowed {
+            Some(b) => &self.input.buf[b.range.clone()],
+            None => &[],
+        };
+        [before, payload, after]
+    }
+
+    /// Copies an echoed payload still waiting in the input buffer into the output queue.
+    fn materialize(&mut self) {
+        if let Some(b) = &self.tx.borrowed {
+            let range = b.range.clone();
+            self.tx.materialize(&self.input.buf[range]);
+        }
+    }
+
     /// Copies received bytes in. Bytes after the connection closed are dropped.
     pub fn feed(&mut self, data: &[u8]) {
         let buf = self.input_buffer(data.len());
@@ -198,6 +244,13 @@ impl Connection {
     /// A writable region of at least `min` bytes to read into; then call [`Self::commit_input`].
     pub fn input_buffer(&mut self, min: usize) -> &mut [u8] {
         self.release_held();
+        if self.tx.borrowed.is_some() {
+            if self.input.buf.len() - self.input.end >= min {
+                return &mut self.input.buf[self.input.end..];
+            }
+            self.materialize();
+            self.reset_drained_input();
+        }
         let input = &mut self.input;
         if input.buf.len() - input.end < min {
             if input.start > 0 {
@@ -311,7 +364,13 @@ impl Connection {
             input, message, tx, ..
         } = self;
         let bytes = match ready.source {
-            Source::Input => &input.buf[ready.range],
+            Source::Input => {
+                let bytes = &input.buf[ready.range.clone()];
+                if matches!(ready.kind, ReadyKind::Text | ReadyKind::Binary) {
+                    tx.lend(bytes, ready.range);
+                }
+                bytes
+            }
             Source::Message => &message[ready.range],
         };
         let event = match ready.kind {
@@ -538,6 +597,7 @@ impl Connection {
 
     /// Frees what the last event borrowed.
     fn release_held(&mut self) {
+        self.tx.lent = None;
         match std::mem::replace(&mut self.held, Held::Nothing) {
             Held::Nothing => {}
             Held::Input(n) => self.input.start += n,
@@ -548,6 +608,14 @@ impl Connection {
                 }
             }
         }
+        if self.tx.borrowed.is_none() {
+            self.reset_drained_input();
+        }
+    }
+
+    /// Rewinds a drained input buffer (and frees it when it grew large).
+    /// Not while an echoed payload in it waits to be written.
+    fn reset_drained_input(&mut self) {
         let input = &mut self.input;
         if input.start == input.end {
             input.start = 0;

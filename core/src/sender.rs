@@ -5,12 +5,18 @@ use rand_core::RngCore;
 
 use crate::close::CloseCode;
 use crate::deflate::Compressor;
-use crate::frame::{encode_frame, FrameHeader};
+use std::ops::Range;
+
+use crate::frame::{encode_frame, encode_header, FrameHeader, MAX_HEADER_LEN};
 use crate::opcode::{DataKind, OpCode};
 use crate::utf8::Utf8Validator;
 
 /// Output buffers above this capacity are released once drained.
 const KEEP_CAPACITY: usize = 1 << 20;
+
+/// With vectored output on, echoed payloads of at least this many bytes are
+/// written straight from the input buffer instead of being copied.
+pub(crate) const ZERO_COPY_MIN: usize = 2048;
 
 /// Why a frame could not be queued.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,11 +84,30 @@ struct Deflate {
     scratch: Vec<u8>,
 }
 
+/// The payload of the event being handled, as lent to the host: where it lies
+/// in the connection's input buffer, to recognise an echo of it.
+#[derive(Debug, Clone)]
+pub(crate) struct Lent {
+    addr: usize,
+    range: Range<usize>,
+}
+
+/// A payload queued without copying: it lies at `range` in the connection's
+/// input buffer and goes out right after `out[..at]`.
+#[derive(Debug, Clone)]
+pub(crate) struct Borrowed {
+    pub(crate) at: usize,
+    pub(crate) range: Range<usize>,
+}
+
 /// Queues outgoing frames. Reached through [`crate::Connection`].
 #[derive(Debug)]
 pub struct Sender {
     pub(crate) out: Vec<u8>,
     out_start: usize,
+    pub(crate) borrowed: Option<Borrowed>,
+    pub(crate) lent: Option<Lent>,
+    pub(crate) vectored: bool,
     mask_rng: Option<ChaCha8Rng>,
     open_message: Option<OpenMessage>,
     deflate: Option<Deflate>,
@@ -97,6 +122,9 @@ impl Sender {
         Self {
             out: Vec::new(),
             out_start: 0,
+            borrowed: None,
+            lent: None,
+            vectored: false,
             mask_rng,
             open_message: None,
             deflate: None,
@@ -107,15 +135,41 @@ impl Sender {
         }
     }
 
-    /// Bytes waiting to be written to the transport.
+    /// Bytes waiting to be written to the transport, when vectored output is
+    /// off (the default). With it on, write [`crate::Connection::pending_output`]
+    /// or [`crate::Connection::pending_output_vectored`] instead: an echoed
+    /// payload is not among these bytes.
     pub fn pending_output(&self) -> &[u8] {
-        &self.out[self.out_start..]
+        match &self.borrowed {
+            Some(b) => &self.out[self.out_start.min(b.at)..b.at],
+            None => &self.out[self.out_start..],
+        }
     }
 
-    /// Marks `n` bytes of [`Self::pending_output`] as written.
+    /// Bytes waiting to be written, echoed payloads included.
+    pub fn pending_len(&self) -> usize {
+        self.out.len() - self.out_start + self.borrowed.as_ref().map_or(0, |b| b.range.len())
+    }
+
+    /// Marks `n` bytes of pending output as written (in the order
+    /// [`crate::Connection::pending_output_vectored`] gives them).
     pub fn consume_output(&mut self, n: usize) {
-        self.out_start = (self.out_start + n).min(self.out.len());
-        if self.out_start == self.out.len() {
+        let mut n = n;
+        if let Some(b) = &mut self.borrowed {
+            let before = (b.at - self.out_start).min(n);
+            self.out_start += before;
+            n -= before;
+            let from_payload = b.range.len().min(n);
+            b.range.start += from_payload;
+            n -= from_payload;
+            if b.range.is_empty() {
+                self.borrowed = None;
+            }
+        }
+        if self.borrowed.is_none() {
+            self.out_start = (self.out_start + n).min(self.out.len());
+        }
+        if self.out_start == self.out.len() && self.borrowed.is_none() {
             self.out_start = 0;
             if self.out.capacity() > KEEP_CAPACITY {
                 self.out = Vec::new();
@@ -123,6 +177,57 @@ impl Sender {
                 self.out.clear();
             }
         }
+    }
+
+    /// The queued bytes before and after the borrowed payload (all of them in the first part when there is none).
+    pub(crate) fn output_parts(&self) -> (&[u8], &[u8]) {
+        match &self.borrowed {
+            Some(b) => (&self.out[self.out_start..b.at], &self.out[b.at..]),
+            None => (&self.out[self.out_start..], &[]),
+        }
+    }
+
+    /// Copies the borrowed payload (`payload`, its bytes in the input buffer)
+    /// into the output queue, so the input buffer may change.
+    pub(crate) fn materialize(&mut self, payload: &[u8]) {
+        if let Some(b) = self.borrowed.take() {
+            self.out.splice(b.at..b.at, payload.iter().copied());
+        }
+    }
+
+    /// Records the payload lent with the current event (see [`ZERO_COPY_MIN`]).
+    pub(crate) fn lend(&mut self, payload: &[u8], range: Range<usize>) {
+        self.lent = (self.vectored
+            && self.mask_rng.is_none()
+            && self.deflate.is_none()
+            && self.borrowed.is_none()
+            && payload.len() >= ZERO_COPY_MIN)
+            .then_some(Lent {
+                addr: payload.as_ptr() as usize,
+                range,
+            });
+    }
+
+    /// Queues `data` as a whole unmasked frame without copying it when it is the
+    /// lent payload itself; false when it is not.
+    fn queue_lent(&mut self, opcode: OpCode, data: &[u8]) -> bool {
+        let Some(lent) = &self.lent else {
+            return false;
+        };
+        if data.as_ptr() as usize != lent.addr || data.len() != lent.range.len() {
+            return false;
+        }
+        let range = lent.range.clone();
+        self.lent = None;
+        let header = FrameHeader::new(true, opcode, None, data.len() as u64);
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let n = encode_header(&header, &mut head);
+        self.out.extend_from_slice(&head[..n]);
+        self.borrowed = Some(Borrowed {
+            at: self.out.len(),
+            range,
+        });
+        true
     }
 
     /// Where the close handshake stands.
@@ -235,7 +340,11 @@ impl Sender {
         }
         match &self.deflate {
             Some(d) if data.len() >= d.min_size => self.write_compressed(opcode, true, true, data),
-            _ => self.write_frame(opcode, true, data),
+            _ => {
+                if !self.queue_lent(opcode, data) {
+                    self.write_frame(opcode, true, data);
+                }
+            }
         }
         Ok(())
     }
@@ -253,7 +362,7 @@ impl Sender {
         if self.state != CloseState::Open {
             return Err(SendError::Closed);
         }
-        let pending = self.out.len() - self.out_start;
+        let pending = self.pending_len();
         if pending > self.max_pending {
             return Err(SendError::OutputFull {
                 pending,
