@@ -202,16 +202,27 @@ RESULTS=$OUT_DIR/results.md
             "$(fmt "$idle" 2)" "$(ratio "$idle" "$b_idle")"
     done
     echo
-    echo "CPU use during the timed runs (median % of one core: load generator / server), and errors (sum over rounds):"
+    echo "CPU use in the timed runs (median % of one core, load generator / server), work per second of server CPU"
+    echo "(less disturbed by other load on the machine than the rates above), and errors (sum over rounds):"
     echo
-    echo "| server | small | 64 KiB | handshakes | errors |"
-    echo "| --- | ---: | ---: | ---: | ---: |"
+    b_small_eff=$(median small "$base" per_server_cpu_s)
+    b_large_eff=$(median large "$base" per_server_cpu_s)
+    b_hs_eff=$(median handshake "$base" per_server_cpu_s)
+    echo "| server | small CPU % | small msgs per CPU-s | $base x | 64 KiB CPU % | 64 KiB MB per CPU-s | $base x | handshake CPU % | handshakes per CPU-s | $base x | errors |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     for s in "${server_list[@]}"; do
         errors=$(grep " server=$s " "$RAW" | tr ' ' '\n' | sed -n 's/^errors=//p' | awk '{ n += $1 } END { print n + 0 }')
-        printf '| %s | %s / %s | %s / %s | %s / %s | %s |\n' "$s" \
+        small_eff=$(median small "$s" per_server_cpu_s)
+        large_eff=$(median large "$s" per_server_cpu_s)
+        hs_eff=$(median handshake "$s" per_server_cpu_s)
+        large_mb=$(awk -v v="$large_eff" 'BEGIN { if (v != "") printf "%.0f", v * 65536 / 1e6 }')
+        printf '| %s | %s / %s | %s | %s | %s / %s | %s | %s | %s / %s | %s | %s | %s |\n' "$s" \
             "$(fmt "$(median small "$s" client_cpu)" 0)" "$(fmt "$(median small "$s" server_cpu)" 0)" \
+            "$(fmt "$small_eff" 0)" "$(ratio "$b_small_eff" "$small_eff")" \
             "$(fmt "$(median large "$s" client_cpu)" 0)" "$(fmt "$(median large "$s" server_cpu)" 0)" \
+            "${large_mb:--}" "$(ratio "$b_large_eff" "$large_eff")" \
             "$(fmt "$(median handshake "$s" client_cpu)" 0)" "$(fmt "$(median handshake "$s" server_cpu)" 0)" \
+            "$(fmt "$hs_eff" 0)" "$(ratio "$b_hs_eff" "$hs_eff")" \
             "$errors"
     done
 } >"$RESULTS"

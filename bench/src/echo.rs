@@ -69,6 +69,13 @@ impl EchoReport {
         self.msgs_per_sec() * self.size as f64 / 1e6
     }
 
+    /// Messages per second of server CPU time, when the server's pid was given:
+    /// a figure that other load on the machine disturbs less than the rate.
+    pub fn msgs_per_server_cpu_sec(&self) -> Option<f64> {
+        let cpu = self.server_cpu? * self.wall.as_secs_f64();
+        (cpu > 0.0).then(|| self.messages as f64 / cpu)
+    }
+
     /// The human-readable summary and the `RESULT` line.
     pub fn render(&self) -> String {
         let p50 = self.latency.value_at_quantile(0.5);
@@ -84,6 +91,11 @@ impl EchoReport {
             .num("errors", self.errors as f64, 0)
             .num("client_cpu", self.client_cpu * 100.0, 0)
             .num("server_cpu", self.server_cpu.unwrap_or(-0.01) * 100.0, 0)
+            .num(
+                "per_server_cpu_s",
+                self.msgs_per_server_cpu_sec().unwrap_or(0.0),
+                0,
+            )
             .finish();
         format!(
             "echo: {} messages in {:.2} s: {:.0} msg/s, {:.1} MB/s; latency p50 {} us, p99 {} us; errors {}\n\

@@ -52,6 +52,12 @@ impl HandshakeReport {
         self.cycles as f64 / self.wall.as_secs_f64().max(1e-9)
     }
 
+    /// Cycles per second of server CPU time, when the server's pid was given.
+    pub fn per_server_cpu_sec(&self) -> Option<f64> {
+        let cpu = self.server_cpu? * self.wall.as_secs_f64();
+        (cpu > 0.0).then(|| self.cycles as f64 / cpu)
+    }
+
     /// The human-readable summary and the `RESULT` line.
     pub fn render(&self) -> String {
         let p50 = self.latency.value_at_quantile(0.5);
@@ -63,6 +69,11 @@ impl HandshakeReport {
             .num("errors", self.errors as f64, 0)
             .num("client_cpu", self.client_cpu * 100.0, 0)
             .num("server_cpu", self.server_cpu.unwrap_or(-0.01) * 100.0, 0)
+            .num(
+                "per_server_cpu_s",
+                self.per_server_cpu_sec().unwrap_or(0.0),
+                0,
+            )
             .finish();
         format!(
             "handshake: {} connect+upgrade+close cycles in {:.2} s: {:.0}/s; cycle p50 {} us, p99 {} us; errors {}\n\

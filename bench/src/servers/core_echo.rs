@@ -1,12 +1,17 @@
 //! Echo on a minimal tokio loop over framewire-core's sans-IO `Connection`.
 //!
 //! Shows what the core costs without the framewire-server host around it: the
-//! input buffer is only claimed once the socket is readable, events are echoed
-//! straight from the input buffer, and everything queued is written once per read.
+//! input buffer is only claimed once the socket is readable, large echoes are
+//! written straight from the input buffer (vectored output), and everything
+//! queued is written with one `writev` per batch of events.
 
 use framewire_core::handshake::{self, ServerHandshakeConfig};
 use framewire_core::{Config, Connection, Event, Limits};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::io::IoSlice;
+use std::pin::Pin;
+use std::task::Poll;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::MAX_MESSAGE;
@@ -66,6 +71,7 @@ pub async fn handle(mut stream: TcpStream) {
 }
 
 async fn echo(stream: &mut TcpStream, conn: &mut Connection) -> std::io::Result<()> {
+    conn.set_vectored_output(true);
     let mut read_size = MIN_READ;
     loop {
         while let Ok(Some((event, tx))) = conn.poll_event_and_sender() {
@@ -75,22 +81,17 @@ async fn echo(stream: &mut TcpStream, conn: &mut Connection) -> std::io::Result<
                 _ => Ok(()),
             };
         }
-        while !conn.pending_output().is_empty() {
-            match stream.try_write(conn.pending_output()) {
-                Ok(n) => conn.consume_output(n),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => stream.writable().await?,
-                Err(e) => return Err(e),
-            }
-        }
+        write_all(stream, conn).await?;
         if conn.is_closed() {
             return Ok(());
         }
+        // The input buffer is claimed only once data is there (idle connections hold none).
         stream.readable().await?;
         let buf = conn.input_buffer(read_size);
         let room = buf.len();
-        match stream.try_read(buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => {
+        match read_once(stream, buf).await? {
+            Some(0) => return Ok(()),
+            Some(n) => {
                 conn.commit_input(n);
                 read_size = if n == room {
                     (room * 2).min(MAX_READ)
@@ -98,8 +99,40 @@ async fn echo(stream: &mut TcpStream, conn: &mut Connection) -> std::io::Result<
                     MIN_READ
                 };
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            None => {}
+        }
+    }
+}
+
+/// One read attempt through `AsyncRead::poll_read`, which (unlike `try_read`)
+/// forgets the socket's readiness after a short read, saving the `EAGAIN` read
+/// that would follow. `None` when the socket was not readable after all.
+async fn read_once(stream: &mut TcpStream, buf: &mut [u8]) -> std::io::Result<Option<usize>> {
+    let mut rb = ReadBuf::new(buf);
+    let polled = std::future::poll_fn(|cx| {
+        Poll::Ready(match Pin::new(&mut *stream).poll_read(cx, &mut rb) {
+            Poll::Ready(r) => Some(r),
+            Poll::Pending => None,
+        })
+    })
+    .await;
+    match polled {
+        Some(Ok(())) => Ok(Some(rb.filled().len())),
+        Some(Err(e)) => Err(e),
+        None => Ok(None),
+    }
+}
+
+/// Writes all pending output, echoed payloads straight from the input buffer.
+async fn write_all(stream: &mut TcpStream, conn: &mut Connection) -> std::io::Result<()> {
+    while conn.pending_len() > 0 {
+        let parts = conn.pending_output_vectored();
+        let slices = parts.map(IoSlice::new);
+        match stream.try_write_vectored(&slices) {
+            Ok(n) => conn.consume_output(n),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => stream.writable().await?,
             Err(e) => return Err(e),
         }
     }
+    Ok(())
 }
