@@ -402,6 +402,36 @@ fn stream_buffer_limit() {
     assert_eq!(string(&frames[1], "opcodeName"), "pong");
     assert_eq!(num(&frames[1], "offset"), 5004.0);
     assert!(StreamDecoder::new("server", Some(4)).is_err());
+    assert!(StreamDecoder::new("peer", None).is_err());
+}
+
+#[wasm_bindgen_test]
+fn stream_reports_its_unfinished_frame() {
+    let mut d = StreamDecoder::new("client", None).unwrap_or_else(|_| panic!("new"));
+    assert!(d
+        .incomplete()
+        .unwrap_or_else(|_| panic!("incomplete"))
+        .is_null());
+    let out: Array = d
+        .push(&MASKED_HELLO[..4])
+        .unwrap_or_else(|_| panic!("push"))
+        .unchecked_into();
+    assert_eq!(out.length(), 0);
+    let i = d.incomplete().unwrap_or_else(|_| panic!("incomplete"));
+    assert!(!boolean(&i, "headerComplete"));
+    assert_eq!(num(&i, "needed"), 2.0);
+    assert_eq!(d.buffered(), 4);
+    d.push(&MASKED_HELLO[4..8])
+        .unwrap_or_else(|_| panic!("push"));
+    let i = d.incomplete().unwrap_or_else(|_| panic!("incomplete"));
+    assert!(boolean(&i, "headerComplete"));
+    assert_eq!(num(&i, "needed"), 3.0);
+    let out = d
+        .push(&MASKED_HELLO[8..])
+        .unwrap_or_else(|_| panic!("push"));
+    assert_eq!(string(&out, "0.text"), "Hello");
+    assert_eq!(d.position(), 11.0);
+    assert_eq!(d.buffered(), 0);
 }
 
 #[wasm_bindgen_test]
