@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use framewire_core::deflate::DeflateConfig;
 use framewire_core::{Config, Limits, Message};
 use framewire_server::{connect, ClientConfig};
 
@@ -26,6 +27,9 @@ struct Args {
     /// Run only these case numbers (1-based, repeatable) instead of all.
     #[arg(long = "case")]
     cases: Vec<u32>,
+    /// Offer permessage-deflate (RFC 7692) with the default preferences (sections 12 and 13).
+    #[arg(long)]
+    deflate: bool,
     /// Give up on one case after this many seconds.
     #[arg(long, default_value_t = 120)]
     case_timeout: u64,
@@ -62,7 +66,7 @@ enum ClientError {
 
 /// Limits large enough for section 9: frames of 16 MiB, and 4 MiB messages in 64-byte
 /// fragments (65,537 frames, one more than the default limit). Everything else default.
-fn client_config() -> ClientConfig {
+fn client_config(deflate: bool) -> ClientConfig {
     ClientConfig {
         ws: Config {
             limits: Limits {
@@ -75,6 +79,7 @@ fn client_config() -> ClientConfig {
             idle_timeout: None,
             ..Config::default()
         },
+        deflate: deflate.then(DeflateConfig::default),
         ..ClientConfig::default()
     }
 }
@@ -141,7 +146,7 @@ async fn update_reports(base: &str, agent: &str, cfg: &ClientConfig) -> Result<(
 
 async fn run(args: Args) -> Result<(), ClientError> {
     let base = args.url.trim_end_matches('/');
-    let cfg = client_config();
+    let cfg = client_config(args.deflate);
     let cases = if args.cases.is_empty() {
         let count = case_count(base, &cfg).await?;
         println!("autobahn_client: {count} cases at {base}");
