@@ -427,6 +427,66 @@ async fn inspector_flow(c: &Client, port: u16, deflate_port: u16, screenshot: &P
     assert!(bin["mask"].as_str().unwrap().starts_with("1 · "));
     assert!(find_row(&rows, "s2c", "0x2 binary", "de ad be ef").is_some());
 
+    // A 2 MiB message, twice the page's decoder limit. Firefox sends it as one frame; Chromium
+    // fragments it (frames of 130991 and 9 bytes): either way the browser's frames are
+    // masked and add up to 2 MiB.
+    js(
+        c,
+        "document.getElementById('text').value = 'x'.repeat(2 << 20); return null",
+    )
+    .await;
+    click(c, "#send-text").await;
+    let rows = wait_js(
+        c,
+        &format!(
+            "const rows = (() => {{ {ROWS} }})(); \
+             return rows.some(r => r.dir === 's2c' && r.len === '2097152 (64-bit)') \
+               && rows.some(r => r.dir === 'c2s' && r.fin === '1' && r.len !== '5 (7-bit)' && r.op !== '0x2 binary') ? rows : null"
+        ),
+        "the 2 MiB frames",
+    )
+    .await;
+    let sent: Vec<&Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["dir"] == "c2s" && r["op"] != "0x2 binary" && r["len"] != "5 (7-bit)")
+        .collect();
+    let total: u64 = sent
+        .iter()
+        .map(|r| {
+            let len = r["len"].as_str().unwrap();
+            len.split(' ').next().unwrap().parse::<u64>().unwrap()
+        })
+        .sum();
+    assert_eq!(total, 2 << 20, "the browser's frames carry 2 MiB: {sent:?}");
+    assert_eq!(sent[0]["op"], "0x1 text");
+    assert!(sent
+        .iter()
+        .all(|r| r["mask"].as_str().unwrap().starts_with("1 · ")));
+    assert!(sent[1..].iter().all(|r| r["op"] == "0x0 continuation"));
+    let p = sent[0]["payload"].as_str().unwrap();
+    assert!(p.starts_with("xxxxxxxx") && p.ends_with('…'), "{p}");
+    // Its detail pane dumps only the first 4 KiB; a frame still arriving in pieces
+    // beyond 1 MiB would be kept only in part (and say so).
+    let note = js(
+        c,
+        "const rows = [...document.querySelectorAll('#frame-rows tr.frame-row[data-dir=s2c]')]; \
+         rows.find(r => r.querySelector('.c-len').textContent.startsWith('2097152')).click(); \
+         return document.getElementById('frame-detail').textContent",
+    )
+    .await;
+    let note = note.as_str().unwrap();
+    assert!(
+        note.contains("more bytes not shown."),
+        "the dump stops at 4 KiB"
+    );
+    assert!(
+        note.contains("2097152 (64-bit)"),
+        "the detail gives the full length"
+    );
+    set_value(c, "#text", "hello").await;
+
     // The keyboard: from the first row, ArrowDown then Enter selects the echo.
     let first = c
         .find(Locator::Css("#frame-rows tr.frame-row"))
