@@ -171,11 +171,27 @@ fn start_server(extra: &[&str]) -> (Proc, u16) {
     (Proc(child), port)
 }
 
+/// The plain server's handshake callback: 404 for `/__wire`, as a server without a wire view.
+#[allow(clippy::result_large_err)] // The signature is tungstenite's `Callback`.
+fn refuse_wire(
+    req: &tokio_tungstenite::tungstenite::handshake::server::Request,
+    resp: tokio_tungstenite::tungstenite::handshake::server::Response,
+) -> Result<
+    tokio_tungstenite::tungstenite::handshake::server::Response,
+    tokio_tungstenite::tungstenite::handshake::server::ErrorResponse,
+> {
+    use tokio_tungstenite::tungstenite::handshake::server::ErrorResponse;
+    if req.uri().path() == "/__wire" {
+        let mut no = ErrorResponse::new(Some("no wire view here".into()));
+        *no.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::NOT_FOUND;
+        return Err(no);
+    }
+    Ok(resp)
+}
+
 /// A WebSocket echo server that is not framewire: tokio-tungstenite, answering 404 on `/__wire`.
 async fn plain_echo_server() -> u16 {
     use futures_util::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-    use tokio_tungstenite::tungstenite::http;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -184,15 +200,6 @@ async fn plain_echo_server() -> u16 {
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             tokio::spawn(async move {
-                let refuse_wire =
-                    |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-                        if req.uri().path() == "/__wire" {
-                            let mut no = ErrorResponse::new(Some("no wire view here".into()));
-                            *no.status_mut() = http::StatusCode::NOT_FOUND;
-                            return Err(no);
-                        }
-                        Ok(resp)
-                    };
                 let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(tcp, refuse_wire).await else {
                     return;
                 };
