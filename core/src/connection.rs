@@ -127,7 +127,8 @@ pub struct Connection {
     partial: Option<Partial>,
     peek: Option<TextPeek>,
     message: Vec<u8>,
-    inflater: Option<Decompressor>,
+    /// Boxed: most connections never negotiate compression.
+    inflater: Option<Box<Decompressor>>,
     failure: Option<ProtocolError>,
     timers: Timers,
     tx: Sender,
@@ -579,7 +580,9 @@ impl Connection {
     /// Turns on permessage-deflate as negotiated in the handshake.
     pub fn enable_deflate(&mut self, agreed: Negotiated, cfg: &DeflateConfig) {
         self.set_rsv_on_message_start(0b100);
-        self.inflater = Some(Decompressor::new(agreed.decompress_no_context_takeover));
+        self.inflater = Some(Box::new(Decompressor::new(
+            agreed.decompress_no_context_takeover,
+        )));
         self.tx.enable_deflate(
             Compressor::new(
                 cfg.level,

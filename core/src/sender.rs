@@ -108,9 +108,11 @@ pub struct Sender {
     pub(crate) borrowed: Option<Borrowed>,
     pub(crate) lent: Option<Lent>,
     pub(crate) vectored: bool,
-    mask_rng: Option<ChaCha8Rng>,
+    /// Boxed: servers, which never mask, keep 8 bytes instead of the generator's 300.
+    mask_rng: Option<Box<ChaCha8Rng>>,
     open_message: Option<OpenMessage>,
-    deflate: Option<Deflate>,
+    /// Boxed: most connections never negotiate compression.
+    deflate: Option<Box<Deflate>>,
     pub(crate) state: CloseState,
     pub(crate) close_needs_timer: bool,
     max_pending: usize,
@@ -125,7 +127,7 @@ impl Sender {
             borrowed: None,
             lent: None,
             vectored: false,
-            mask_rng,
+            mask_rng: mask_rng.map(Box::new),
             open_message: None,
             deflate: None,
             state: CloseState::Open,
@@ -408,11 +410,11 @@ impl Sender {
 
     /// Compresses outgoing messages of at least `min_size` bytes from now on.
     pub(crate) fn enable_deflate(&mut self, compressor: Compressor, min_size: usize) {
-        self.deflate = Some(Deflate {
+        self.deflate = Some(Box::new(Deflate {
             compressor,
             min_size,
             scratch: Vec::new(),
-        });
+        }));
     }
 }
 
