@@ -106,8 +106,16 @@ struct Timers {
     now: Option<Duration>,
     last_rx: Duration,
     received: bool,
-    ping_outstanding: bool,
+    last_ping: Duration,
     close_sent_at: Option<Duration>,
+}
+
+impl Timers {
+    /// When the next keepalive ping is due: `every` after the later of the last
+    /// input seen and the last ping sent.
+    fn ping_due(&self, every: Duration) -> Duration {
+        self.last_rx.max(self.last_ping) + every
+    }
 }
 
 /// A WebSocket connection after the opening handshake, for either role.
@@ -467,14 +475,11 @@ impl Connection {
                     range: payload,
                 })
             }
-            OpCode::Pong => {
-                self.timers.ping_outstanding = false;
-                Some(Ready {
-                    kind: ReadyKind::Pong,
-                    source: Source::Input,
-                    range: payload,
-                })
-            }
+            OpCode::Pong => Some(Ready {
+                kind: ReadyKind::Pong,
+                source: Source::Input,
+                range: payload,
+            }),
             OpCode::Close => {
                 let code = match parse_close_payload(data) {
                     Ok((code, _)) => code,
@@ -632,12 +637,15 @@ impl Connection {
     /// Tells the connection the time. Call once at the start, and whenever
     /// [`Self::poll_timeout`] has passed. Sends keepalive pings, fails idle
     /// connections, and gives up on a close the peer never answers.
+    ///
+    /// Input is timed at the first call after it arrived, so hosts need not read
+    /// the clock per read: a quiet connection gets a ping every `ping_interval`,
+    /// one whose peer answers them every `ping_interval` to twice that.
     pub fn handle_timeout(&mut self, now: Duration) {
         let t = &mut self.timers;
         if t.now.is_none() || t.received {
             t.last_rx = now;
             t.received = false;
-            t.ping_outstanding = false;
         }
         t.now = Some(now);
         if self.tx.close_needs_timer {
@@ -665,9 +673,8 @@ impl Connection {
             }
         }
         if let Some(every) = self.config.ping_interval {
-            if !t.ping_outstanding && now >= t.last_rx + every && self.tx.state == CloseState::Open
-            {
-                t.ping_outstanding = true;
+            if now >= t.ping_due(every) && self.tx.state == CloseState::Open {
+                t.last_ping = now;
                 let stamp = (now.as_millis() as u64).to_be_bytes();
                 self.tx.write_frame(OpCode::Ping, true, &stamp);
             }
@@ -689,8 +696,8 @@ impl Connection {
         let ping = self
             .config
             .ping_interval
-            .filter(|_| !t.ping_outstanding && self.tx.state == CloseState::Open)
-            .map(|d| t.last_rx + d);
+            .filter(|_| self.tx.state == CloseState::Open)
+            .map(|d| t.ping_due(d));
         [close, idle, ping].into_iter().flatten().min()
     }
 }

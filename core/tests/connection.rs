@@ -350,24 +350,42 @@ fn keepalive_ping_then_idle_timeout() {
         idle_timeout: Some(Duration::from_secs(25)),
         ..Config::default()
     };
+    let secs = Duration::from_secs;
     let mut conn = Connection::server(config);
     assert_eq!(conn.poll_timeout(), None, "no time known yet");
-    conn.handle_timeout(Duration::from_secs(100));
-    assert_eq!(conn.poll_timeout(), Some(Duration::from_secs(110)));
-    conn.handle_timeout(Duration::from_secs(110));
+    conn.handle_timeout(secs(100));
+    assert_eq!(conn.poll_timeout(), Some(secs(110)));
+    conn.handle_timeout(secs(110));
     assert_eq!(conn.pending_output()[0], 0x89, "keepalive ping sent");
     let n = conn.pending_output().len();
     conn.consume_output(n);
-    assert_eq!(conn.poll_timeout(), Some(Duration::from_secs(125)));
-    // Any input resets the idle clock.
+    // The next check is one interval after the ping, not at the idle deadline.
+    assert_eq!(conn.poll_timeout(), Some(secs(120)));
+    // The pong arrives; it is timed at the next call.
     conn.feed(&client_frame(0x8A, b"pong"));
     assert!(matches!(conn.poll_event(), Ok(Some(Event::Pong(_)))));
-    conn.handle_timeout(Duration::from_secs(120));
-    assert_eq!(conn.poll_timeout(), Some(Duration::from_secs(130)));
-    conn.handle_timeout(Duration::from_secs(130));
+    conn.handle_timeout(secs(120));
+    assert!(
+        conn.pending_output().is_empty(),
+        "no ping right after input"
+    );
+    assert_eq!(conn.poll_timeout(), Some(secs(130)));
+    // A silent peer gets a ping every interval until the idle timeout.
+    conn.handle_timeout(secs(130));
+    assert_eq!(conn.pending_output()[0], 0x89);
     let n = conn.pending_output().len();
     conn.consume_output(n);
-    conn.handle_timeout(Duration::from_secs(145));
+    assert_eq!(conn.poll_timeout(), Some(secs(140)));
+    conn.handle_timeout(secs(140));
+    assert_eq!(conn.pending_output()[0], 0x89);
+    let n = conn.pending_output().len();
+    conn.consume_output(n);
+    assert_eq!(
+        conn.poll_timeout(),
+        Some(secs(145)),
+        "idle deadline comes first"
+    );
+    conn.handle_timeout(secs(145));
     assert_eq!(
         conn.poll_event(),
         Err(ProtocolError::IdleTimeout { millis: 25_000 })
