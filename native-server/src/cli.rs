@@ -94,9 +94,12 @@ pub struct ServeArgs {
     /// A subprotocol offered (repeatable, most preferred first).
     #[arg(long = "protocol", value_name = "NAME")]
     pub protocols: Vec<String>,
-    /// Accept permessage-deflate (RFC 7692) compression when a client offers it.
-    #[arg(long)]
+    /// Accept permessage-deflate (RFC 7692) compression when a client offers it (the default).
+    #[arg(long, overrides_with = "no_deflate")]
     pub deflate: bool,
+    /// Refuse permessage-deflate: every message goes out uncompressed.
+    #[arg(long, overrides_with = "deflate")]
+    pub no_deflate: bool,
     /// Log filter: error, warn, info, debug, trace, or a tracing directive.
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     pub log_level: String,
@@ -130,7 +133,7 @@ impl ServeArgs {
                 protocols: self.protocols.clone(),
                 allowed_origins: (!self.allowed_origins.is_empty())
                     .then(|| self.allowed_origins.clone()),
-                deflate: self.deflate.then(DeflateConfig::default),
+                deflate: (!self.no_deflate).then(DeflateConfig::default),
             },
             handshake_timeout: self.handshake_timeout,
             max_connections: self.max_connections,
@@ -153,9 +156,12 @@ pub struct ClientArgs {
     /// The Origin header to send.
     #[arg(long, value_name = "ORIGIN")]
     pub origin: Option<String>,
-    /// Offer permessage-deflate (RFC 7692) compression.
-    #[arg(long)]
+    /// Offer permessage-deflate (RFC 7692) compression (the default).
+    #[arg(long, overrides_with = "no_deflate")]
     pub deflate: bool,
+    /// Do not offer permessage-deflate.
+    #[arg(long, overrides_with = "deflate")]
+    pub no_deflate: bool,
 }
 
 /// Options of `framewire decode`.

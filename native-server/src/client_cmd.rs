@@ -35,7 +35,7 @@ async fn client(args: &ClientArgs) -> ExitCode {
     let cfg = ClientConfig {
         protocols: args.protocols.clone(),
         origin: args.origin.clone(),
-        deflate: args.deflate.then(Default::default),
+        deflate: (!args.no_deflate).then(Default::default),
         ..ClientConfig::default()
     };
     let ws = match connect(&args.url, &cfg).await {

@@ -46,7 +46,7 @@ pub struct ClientConfig {
     pub origin: Option<String>,
     /// How long connecting and the handshake may take.
     pub handshake_timeout: Duration,
-    /// Offer permessage-deflate with these preferences; `None` does not offer it.
+    /// Offer permessage-deflate with these preferences (offered by default); `None` does not offer it.
     pub deflate: Option<DeflateConfig>,
 }
 
@@ -56,7 +56,7 @@ impl Default for ClientConfig {
             ws: Config::default(),
             protocols: Vec::new(),
             origin: None,
-            deflate: None,
+            deflate: Some(DeflateConfig::default()),
             handshake_timeout: Duration::from_secs(10),
         }
     }

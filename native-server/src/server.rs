@@ -1,6 +1,7 @@
 //! The `framewire serve` server: one port for the inspector's files and the
 //! `/`, `/echo`, `/chat` and `/__wire` WebSocket endpoints.
 
+use framewire_core::deflate::DeflateConfig;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,7 +50,10 @@ impl Default for ServerConfig {
                 idle_timeout: Some(Duration::from_secs(60)),
                 ..Config::default()
             },
-            handshake: ServerHandshakeConfig::default(),
+            handshake: ServerHandshakeConfig {
+                deflate: Some(DeflateConfig::default()),
+                ..ServerHandshakeConfig::default()
+            },
             handshake_timeout: Duration::from_secs(10),
             max_connections: 10_000,
             shutdown_timeout: Duration::from_secs(5),

@@ -8,20 +8,23 @@ use std::path::Path;
 use framewire_server::ServerConfig;
 use util::TestServer;
 
+/// Without compression: the server refuses permessage-deflate.
 #[tokio::test]
 async fn node_ws_client() {
-    run(TestServer::default().await, false).await;
+    let mut cfg = ServerConfig::default();
+    cfg.handshake.deflate = None;
+    run(TestServer::start(cfg).await, false).await;
 }
 
-/// The same with permessage-deflate on: `ws` offers it by default.
+/// With permessage-deflate, which the server accepts by default and `ws` offers.
 #[tokio::test]
 async fn node_ws_client_with_deflate() {
     run(TestServer::start(deflate_config()).await, true).await;
 }
 
 fn deflate_config() -> ServerConfig {
-    let mut cfg = ServerConfig::default();
-    cfg.handshake.deflate = Some(Default::default());
+    let cfg = ServerConfig::default();
+    assert!(cfg.handshake.deflate.is_some(), "on by default");
     cfg
 }
 

@@ -8,9 +8,12 @@ use std::path::Path;
 use framewire_server::ServerConfig;
 use util::TestServer;
 
+/// Without compression: the server refuses permessage-deflate.
 #[tokio::test]
 async fn python_websockets_client() {
-    run(TestServer::default().await, false).await;
+    let mut cfg = ServerConfig::default();
+    cfg.handshake.deflate = None;
+    run(TestServer::start(cfg).await, false).await;
 }
 
 /// The same with permessage-deflate on: `websockets` offers it by default.
@@ -20,8 +23,8 @@ async fn python_websockets_client_with_deflate() {
 }
 
 fn deflate_config() -> ServerConfig {
-    let mut cfg = ServerConfig::default();
-    cfg.handshake.deflate = Some(Default::default());
+    let cfg = ServerConfig::default();
+    assert!(cfg.handshake.deflate.is_some(), "on by default");
     cfg
 }
 

@@ -569,7 +569,16 @@ async fn slow_chat_member_is_closed_with_1008() {
     let mut fast = connect(&server.url("/chat"), &cfg).await.unwrap();
     let mut slow = connect(&server.url("/chat"), &cfg).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let chunk = vec![0x5au8; 1 << 20];
+    // Incompressible bytes, so permessage-deflate (on by default) cannot shrink the backlog.
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let chunk: Vec<u8> = (0..1 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
     for _ in 0..48 {
         fast.send_binary(&chunk).await.unwrap();
     }
