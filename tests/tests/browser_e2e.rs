@@ -130,6 +130,22 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// `framewire serve` arguments for permessage-deflate on or off, whichever its default.
+fn deflate_args(on: bool) -> Vec<&'static str> {
+    if on {
+        return vec!["--deflate"];
+    }
+    let help = Command::new(framewire_bin())
+        .args(["serve", "--help"])
+        .output()
+        .expect("framewire serve --help runs");
+    if String::from_utf8_lossy(&help.stdout).contains("--no-deflate") {
+        vec!["--no-deflate"]
+    } else {
+        Vec::new()
+    }
+}
+
 fn start_server(extra: &[&str]) -> (Proc, u16) {
     let www = workspace().join("www");
     let bundle = www.join("pkg").join("framewire_wasm_bg.wasm");
@@ -835,8 +851,8 @@ async fn inspector_flow(c: &Client, port: u16, deflate_port: u16, screenshot: &P
 
 fn run(browser: Browser, screenshot: &str) {
     let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
-    let (_server, port) = start_server(&[]);
-    let (_deflate_server, deflate_port) = start_server(&["--deflate"]);
+    let (_server, port) = start_server(&deflate_args(false));
+    let (_deflate_server, deflate_port) = start_server(&deflate_args(true));
     let profile = std::env::temp_dir().join(format!(
         "framewire-e2e-profile-{}-{}",
         std::process::id(),
