@@ -7,12 +7,7 @@
 ///
 /// `offset` lets a payload that arrives in pieces be unmasked piece by piece.
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
-    let mut key = key;
-    key.rotate_left(offset % 4);
-    let mut wide = [0u8; 64];
-    for (i, b) in wide.iter_mut().enumerate() {
-        *b = key[i % 4];
-    }
+    let wide = wide_key(key, offset);
     let mut chunks = buf.chunks_exact_mut(64);
     for chunk in &mut chunks {
         for (b, k) in chunk.iter_mut().zip(wide.iter()) {
@@ -22,6 +17,40 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     for (b, k) in chunks.into_remainder().iter_mut().zip(wide.iter()) {
         *b ^= k;
     }
+}
+
+/// Appends `src` masked with `key` to `out`, masking while copying: one pass
+/// over the payload instead of a copy and then an in-place XOR.
+pub fn extend_masked(out: &mut Vec<u8>, src: &[u8], key: [u8; 4]) {
+    let start = out.len();
+    out.resize(start + src.len(), 0);
+    let wide = wide_key(key, 0);
+    let mut dst = out[start..].chunks_exact_mut(64);
+    let mut from = src.chunks_exact(64);
+    for (d, s) in (&mut dst).zip(&mut from) {
+        for ((d, s), k) in d.iter_mut().zip(s).zip(wide.iter()) {
+            *d = s ^ k;
+        }
+    }
+    for ((d, s), k) in dst
+        .into_remainder()
+        .iter_mut()
+        .zip(from.remainder())
+        .zip(wide.iter())
+    {
+        *d = s ^ k;
+    }
+}
+
+/// `key` rotated for `offset` and repeated over 64 bytes.
+fn wide_key(key: [u8; 4], offset: usize) -> [u8; 64] {
+    let mut key = key;
+    key.rotate_left(offset % 4);
+    let mut wide = [0u8; 64];
+    for (i, b) in wide.iter_mut().enumerate() {
+        *b = key[i % 4];
+    }
+    wide
 }
 
 /// Byte-at-a-time reference implementation, used to test [`apply_mask`].
@@ -48,6 +77,22 @@ mod tests {
             prop_assert_eq!(&fast, &slow);
             apply_mask(&mut fast[start..], key, offset);
             prop_assert_eq!(&fast, &data);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn extend_masked_matches_copy_then_mask(
+            prefix in proptest::collection::vec(any::<u8>(), 0..20),
+            data in proptest::collection::vec(any::<u8>(), 0..600),
+            key in any::<[u8; 4]>(),
+        ) {
+            let mut fused = prefix.clone();
+            extend_masked(&mut fused, &data, key);
+            let mut slow = prefix.clone();
+            slow.extend_from_slice(&data);
+            apply_mask_reference(&mut slow[prefix.len()..], key, 0);
+            prop_assert_eq!(fused, slow);
         }
     }
 

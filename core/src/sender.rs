@@ -8,6 +8,7 @@ use crate::deflate::Compressor;
 use std::ops::Range;
 
 use crate::frame::{encode_frame, encode_header, FrameHeader, MAX_HEADER_LEN};
+use crate::mask::extend_masked;
 use crate::opcode::{DataKind, OpCode};
 use crate::utf8::Utf8Validator;
 
@@ -385,7 +386,16 @@ impl Sender {
             .map(|rng| rng.next_u32().to_ne_bytes());
         let mut header = FrameHeader::new(fin, opcode, mask, payload.len() as u64);
         header.rsv1 = rsv1;
-        encode_frame(&header, payload, &mut self.out);
+        match mask {
+            Some(key) => {
+                let mut head = [0u8; MAX_HEADER_LEN];
+                let n = encode_header(&header, &mut head);
+                self.out.reserve(n + payload.len());
+                self.out.extend_from_slice(&head[..n]);
+                extend_masked(&mut self.out, payload, key);
+            }
+            None => encode_frame(&header, payload, &mut self.out),
+        }
     }
 
     /// Compresses `data` as (part of) a message and writes it as one frame.
