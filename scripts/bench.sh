@@ -231,3 +231,8 @@ echo
 cat "$RESULTS"
 echo
 echo "bench.sh: wrote $RESULTS and $RAW in $(($(date +%s) - start)) s"
+total_errors=$(tr ' ' '\n' <"$RAW" | sed -n 's/^errors=//p' | awk '{ n += $1 } END { print n + 0 }')
+if [ "$total_errors" -gt 0 ]; then
+    echo "bench.sh: $total_errors errors (failed connections, or messages that came back wrong or not at all): see $RAW" >&2
+    exit 1
+fi
