@@ -141,6 +141,7 @@ run_one() {
     result=$(grep '^RESULT ' <<<"$out") || die "no RESULT line from $server $scenario: $out"
     printf 'round=%s scenario=%s server=%s %s\n' "$round" "$scenario" "$server" "${result#RESULT }" >>"$RAW"
     printf '  round %s  %-9s %-17s %s\n' "$round" "$scenario" "$server" "$(head -1 <<<"$out")"
+    grep '^errors: ' <<<"$out" | sed 's/^/      /' || true
 }
 
 start=$(date +%s)

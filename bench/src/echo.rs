@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use framewire_core::{CloseCode, Connection, Event};
+use framewire_core::{CloseCode, Connection, Event, SendError};
 use hdrhistogram::Histogram;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -56,6 +56,8 @@ pub struct EchoReport {
     pub client_cpu: f64,
     /// Fraction of a core the server used, when its pid was given.
     pub server_cpu: Option<f64>,
+    /// The first cause of errors on each connection that had any (at most 5 listed).
+    pub causes: Vec<String>,
 }
 
 impl EchoReport {
@@ -97,9 +99,14 @@ impl EchoReport {
                 0,
             )
             .finish();
+        let causes = if self.causes.is_empty() {
+            String::new()
+        } else {
+            format!("errors: {}\n", self.causes.join("; "))
+        };
         format!(
             "echo: {} messages in {:.2} s: {:.0} msg/s, {:.1} MB/s; latency p50 {} us, p99 {} us; errors {}\n\
-             cpu: load generator {:.0}% of a core, server {}\n{line}",
+             {causes}cpu: load generator {:.0}% of a core, server {}\n{line}",
             self.messages,
             self.wall.as_secs_f64(),
             self.msgs_per_sec(),
@@ -117,7 +124,19 @@ impl EchoReport {
 struct ConnStats {
     messages: u64,
     errors: u64,
+    /// What went wrong first on this connection, if anything did.
+    why: Option<String>,
     latency: Histogram<u64>,
+}
+
+impl ConnStats {
+    /// Counts `n` errors, remembering the first cause.
+    fn fail(&mut self, n: u64, why: impl FnOnce() -> String) {
+        self.errors += n;
+        if self.why.is_none() {
+            self.why = Some(why());
+        }
+    }
 }
 
 /// Runs the echo load: opens every connection, then measures for `duration`.
@@ -165,15 +184,25 @@ pub async fn run(opts: &EchoOptions) -> Result<EchoReport, BenchError> {
         latency: latency_histogram(),
         client_cpu,
         server_cpu,
+        causes: Vec::new(),
     };
     for r in results {
-        match r {
+        let why = match r {
             Ok(s) => {
                 report.messages += s.messages;
                 report.errors += s.errors;
                 let _ = report.latency.add(&s.latency);
+                s.why
             }
-            Err(_) => report.errors += 1,
+            Err(e) => {
+                report.errors += 1;
+                Some(format!("connection task failed: {e}"))
+            }
+        };
+        if let Some(why) = why {
+            if report.causes.len() < 5 {
+                report.causes.push(why);
+            }
         }
     }
     Ok(report)
@@ -190,6 +219,7 @@ async fn drive(
     let mut stats = ConnStats {
         messages: 0,
         errors: 0,
+        why: None,
         latency: latency_histogram(),
     };
     let text = std::str::from_utf8(payload).unwrap_or_default();
@@ -197,16 +227,16 @@ async fn drive(
     let mut sent: VecDeque<Instant> = VecDeque::with_capacity(opts.in_flight);
     let now = Instant::now();
     for _ in 0..opts.in_flight {
-        if send(&mut conn, opts.binary, payload, text).is_err() {
-            stats.errors += 1;
+        if let Err(e) = send(&mut conn, opts.binary, payload, text) {
+            stats.fail(1, || format!("could not queue a message: {e}"));
             return stats;
         }
         sent.push_back(now);
     }
     let give_up = end + DRAIN;
     'run: loop {
-        if flush(&mut stream, &mut conn).await.is_err() {
-            stats.errors += 1 + sent.len() as u64;
+        if let Err(e) = flush(&mut stream, &mut conn).await {
+            stats.fail(1 + sent.len() as u64, || format!("write failed: {e}"));
             return stats;
         }
         if sent.is_empty() {
@@ -215,8 +245,27 @@ async fn drive(
         let buf = conn.input_buffer(read_size);
         let n = match tokio::time::timeout_at(give_up, stream.read(buf)).await {
             Ok(Ok(n)) if n > 0 => n,
-            _ => {
-                stats.errors += sent.len() as u64;
+            Ok(Ok(_)) => {
+                stats.fail(sent.len() as u64, || {
+                    format!(
+                        "the server ended the connection with {} messages in flight",
+                        sent.len()
+                    )
+                });
+                return stats;
+            }
+            Ok(Err(e)) => {
+                stats.fail(sent.len() as u64, || format!("read failed: {e}"));
+                return stats;
+            }
+            Err(_) => {
+                stats.fail(sent.len() as u64, || {
+                    format!(
+                        "{} messages not back {} s after the end",
+                        sent.len(),
+                        DRAIN.as_secs()
+                    )
+                });
                 return stats;
             }
         };
@@ -228,8 +277,13 @@ async fn drive(
                 Ok(Some(Event::Text(t))) if !opts.binary && t.len() == opts.size => replies += 1,
                 Ok(Some(Event::Binary(b))) if opts.binary && b.len() == opts.size => replies += 1,
                 Ok(Some(Event::Ping(_) | Event::Pong(_))) => {}
-                Ok(Some(_)) | Err(_) => {
-                    stats.errors += 1 + sent.len() as u64;
+                Ok(Some(other)) => {
+                    let what = describe(&other);
+                    stats.fail(1 + sent.len() as u64, || format!("unexpected {what}"));
+                    break 'run;
+                }
+                Err(e) => {
+                    stats.fail(1 + sent.len() as u64, || format!("protocol error: {e}"));
                     break 'run;
                 }
                 Ok(None) => break,
@@ -237,14 +291,14 @@ async fn drive(
         }
         for _ in 0..replies {
             let Some(at) = sent.pop_front() else {
-                stats.errors += 1;
+                stats.fail(1, || "a reply to a message never sent".into());
                 continue;
             };
             if now <= end {
                 stats.messages += 1;
                 record(&mut stats.latency, now - at);
-                if send(&mut conn, opts.binary, payload, text).is_err() {
-                    stats.errors += 1;
+                if let Err(e) = send(&mut conn, opts.binary, payload, text) {
+                    stats.fail(1, || format!("could not queue a message: {e}"));
                     break 'run;
                 }
                 sent.push_back(now);
@@ -265,13 +319,23 @@ async fn drive(
     stats
 }
 
-fn send(conn: &mut Connection, binary: bool, payload: &[u8], text: &str) -> Result<(), ()> {
-    let sent = if binary {
+fn send(conn: &mut Connection, binary: bool, payload: &[u8], text: &str) -> Result<(), SendError> {
+    if binary {
         conn.send_binary(payload)
     } else {
         conn.send_text(text)
-    };
-    sent.map_err(|_| ())
+    }
+}
+
+/// A short description of an event that an echo run did not expect.
+fn describe(event: &Event<'_>) -> String {
+    match event {
+        Event::Text(t) => format!("text message of {} bytes", t.len()),
+        Event::Binary(b) => format!("binary message of {} bytes", b.len()),
+        Event::Ping(_) => "ping".into(),
+        Event::Pong(_) => "pong".into(),
+        Event::Close { code, reason } => format!("close from the server ({code:?} {reason:?})"),
+    }
 }
 
 /// Writes everything the connection has queued.

@@ -112,3 +112,53 @@ fn a_closed_port_is_a_clear_error() {
     let err = runtime().block_on(echo::run(&opts)).unwrap_err();
     assert!(err.to_string().starts_with("connect:"), "{err}");
 }
+
+/// A server that upgrades, then hangs up at once.
+fn start_hanging_up() -> SocketAddr {
+    use framewire_core::handshake::{
+        accept, parse_request, validate_request, ServerHandshakeConfig,
+    };
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(4) {
+            let mut stream = stream.unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 1024];
+            let request = loop {
+                let n = stream.read(&mut chunk).unwrap();
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some((req, _)) = parse_request(&buf, 16 * 1024).unwrap() {
+                    break req;
+                }
+            };
+            let upgrade = validate_request(&request).unwrap();
+            let accepted = accept(&upgrade, &ServerHandshakeConfig::default()).unwrap();
+            stream.write_all(&accepted.response).unwrap();
+        }
+    });
+    addr
+}
+
+#[test]
+fn errors_say_what_went_wrong() {
+    let opts = echo::EchoOptions {
+        target: Target::new(start_hanging_up(), "/echo").unwrap(),
+        conns: 1,
+        in_flight: 3,
+        size: 10,
+        binary: false,
+        duration: Duration::from_millis(200),
+        server_pid: None,
+    };
+    let report = runtime().block_on(echo::run(&opts)).unwrap();
+    assert_eq!(report.messages, 0);
+    assert_eq!(report.errors, 3);
+    let text = report.render();
+    assert!(
+        text.contains("errors: the server ended the connection with 3 messages in flight")
+            || text.contains("errors: read failed"),
+        "{text}"
+    );
+}
