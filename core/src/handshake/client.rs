@@ -3,7 +3,9 @@
 use base64::Engine;
 
 use super::extensions::{format_extensions, parse_extensions, ExtensionOffer};
-use super::http::{has_token, header_tokens, own_headers, parse_error, single, MAX_HEADERS};
+use super::http::{
+    has_token, head_len, header_tokens, own_headers, parse_error, single, MAX_HEADERS,
+};
 use super::{accept_key, HandshakeError};
 use crate::deflate::{client_accept, Negotiated, EXTENSION_NAME};
 
@@ -84,26 +86,17 @@ pub fn parse_response(
 ) -> Result<Option<(Response, usize)>, HandshakeError> {
     let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut resp = httparse::Response::new(&mut raw);
-    match resp.parse(buf).map_err(parse_error)? {
-        httparse::Status::Partial => {
-            if buf.len() > max_bytes {
-                return Err(HandshakeError::TooLarge { limit: max_bytes });
-            }
-            Ok(None)
-        }
-        httparse::Status::Complete(n) => {
-            if n > max_bytes {
-                return Err(HandshakeError::TooLarge { limit: max_bytes });
-            }
-            Ok(Some((
-                Response {
-                    status: resp.code.unwrap_or_default(),
-                    reason: resp.reason.unwrap_or_default().to_owned(),
-                    headers: own_headers(resp.headers)?,
-                },
-                n,
-            )))
-        }
+    let status = resp.parse(buf).map_err(parse_error)?;
+    match head_len(status, buf.len(), max_bytes)? {
+        None => Ok(None),
+        Some(n) => Ok(Some((
+            Response {
+                status: resp.code.unwrap_or_default(),
+                reason: resp.reason.unwrap_or_default().to_owned(),
+                headers: own_headers(resp.headers)?,
+            },
+            n,
+        ))),
     }
 }
 

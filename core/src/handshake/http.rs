@@ -63,3 +63,20 @@ pub(crate) fn parse_error(e: httparse::Error) -> super::HandshakeError {
         other => super::HandshakeError::Malformed(other.to_string()),
     }
 }
+
+/// The length of a complete head within `max` bytes, `None` while incomplete, or
+/// [`super::HandshakeError::TooLarge`] once it cannot fit.
+pub(crate) fn head_len(
+    status: httparse::Status<usize>,
+    buffered: usize,
+    max: usize,
+) -> Result<Option<usize>, super::HandshakeError> {
+    let len = match status {
+        httparse::Status::Partial => None,
+        httparse::Status::Complete(n) => Some(n),
+    };
+    if len.unwrap_or(buffered) > max {
+        return Err(super::HandshakeError::TooLarge { limit: max });
+    }
+    Ok(len)
+}

@@ -4,7 +4,8 @@ use base64::Engine;
 
 use super::extensions::{format_extensions, parse_extensions, ExtensionOffer};
 use super::http::{
-    has_token, header_tokens, is_token, own_headers, parse_error, single, Headers, MAX_HEADERS,
+    has_token, head_len, header_tokens, is_token, own_headers, parse_error, single, Headers,
+    MAX_HEADERS,
 };
 use super::{accept_key, HandshakeError};
 use crate::deflate::{server_negotiate, DeflateConfig, Negotiated};
@@ -45,17 +46,10 @@ pub fn parse_request(
 ) -> Result<Option<(Request, usize)>, HandshakeError> {
     let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut raw);
-    match req.parse(buf).map_err(parse_error)? {
-        httparse::Status::Partial => {
-            if buf.len() > max_bytes {
-                return Err(HandshakeError::TooLarge { limit: max_bytes });
-            }
-            Ok(None)
-        }
-        httparse::Status::Complete(n) => {
-            if n > max_bytes {
-                return Err(HandshakeError::TooLarge { limit: max_bytes });
-            }
+    let status = req.parse(buf).map_err(parse_error)?;
+    match head_len(status, buf.len(), max_bytes)? {
+        None => Ok(None),
+        Some(n) => {
             let request = Request {
                 method: req.method.unwrap_or_default().to_owned(),
                 path: req.path.unwrap_or_default().to_owned(),
