@@ -63,18 +63,18 @@ for tool in wasm-pack geckodriver; do
         step "$tool: present ($(command -v "$tool"))"
     else
         step "$tool: cargo install --locked $tool"
-        cargo install --locked "$tool"
+        cargo install --locked "$tool" || cargo install "$tool"
     fi
 done
 
+# `--locked` can fail when the published lockfile names crate versions a registry mirror does
+# not carry; then cargo resolves afresh within the same semver ranges.
 # wasm-pack only uses a wasm-bindgen from PATH whose version matches the crate's exactly.
 current_bindgen=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [ "$current_bindgen" = "$WASM_BINDGEN_VERSION" ]; then
     step "wasm-bindgen-cli $WASM_BINDGEN_VERSION: present"
 else
     step "wasm-bindgen-cli $WASM_BINDGEN_VERSION: installing (found '${current_bindgen:-none}')"
-    # The published lockfile can name crate versions a registry mirror does not carry;
-    # then resolve afresh within the same semver ranges.
     cargo install --locked wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force ||
         cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
