@@ -58,6 +58,8 @@ else
     rustup target add wasm32-unknown-unknown
 fi
 
+# `--locked` can fail when the published lockfile names crate versions a registry mirror does
+# not carry; then cargo resolves afresh within the same semver ranges.
 for tool in wasm-pack geckodriver; do
     if command -v "$tool" >/dev/null 2>&1; then
         step "$tool: present ($(command -v "$tool"))"
@@ -67,8 +69,6 @@ for tool in wasm-pack geckodriver; do
     fi
 done
 
-# `--locked` can fail when the published lockfile names crate versions a registry mirror does
-# not carry; then cargo resolves afresh within the same semver ranges.
 # wasm-pack only uses a wasm-bindgen from PATH whose version matches the crate's exactly.
 current_bindgen=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [ "$current_bindgen" = "$WASM_BINDGEN_VERSION" ]; then
