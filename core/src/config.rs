@@ -12,7 +12,7 @@ pub struct Limits {
     pub max_frame_payload: u64,
     /// Bytes of one (reassembled, decompressed) message. Default 32 MiB.
     pub max_message: u64,
-    /// Frames in one fragmented message. Default 65,536.
+    /// Frames in one fragmented message. Default 131,072 (a 4 MiB message in 32-byte pieces).
     pub max_fragments: u32,
     /// Bytes queued for sending before `send_*` refuses more. Default 64 MiB.
     pub max_pending_output: usize,
@@ -24,7 +24,7 @@ impl Default for Limits {
             max_handshake_bytes: 16 * 1024,
             max_frame_payload: 16 << 20,
             max_message: 32 << 20,
-            max_fragments: 65_536,
+            max_fragments: 131_072,
             max_pending_output: 64 << 20,
         }
     }

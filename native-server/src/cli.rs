@@ -71,7 +71,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SIZE", default_value = "32MiB", value_parser = parse_size)]
     pub max_message: u64,
     /// Most frames in one fragmented message.
-    #[arg(long, value_name = "N", default_value_t = 65_536)]
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_fragments)]
     pub max_fragments: u32,
     /// Largest opening-handshake request head (431 beyond).
     #[arg(long, value_name = "SIZE", default_value = "16KiB", value_parser = parse_size)]

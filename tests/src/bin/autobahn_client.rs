@@ -10,8 +10,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use framewire_core::deflate::DeflateConfig;
-use framewire_core::{Config, Limits, Message};
+use framewire_core::{Config, Message};
 use framewire_server::{connect, ClientConfig};
 
 /// Command-line options.
@@ -27,9 +26,9 @@ struct Args {
     /// Run only these case numbers (1-based, repeatable) instead of all.
     #[arg(long = "case")]
     cases: Vec<u32>,
-    /// Offer permessage-deflate (RFC 7692) with the default preferences (sections 12 and 13).
+    /// Do not offer permessage-deflate (sections 12 and 13 then test nothing).
     #[arg(long)]
-    deflate: bool,
+    no_deflate: bool,
     /// Give up on one case after this many seconds.
     #[arg(long, default_value_t = 120)]
     case_timeout: u64,
@@ -64,23 +63,18 @@ enum ClientError {
     },
 }
 
-/// Limits large enough for section 9: frames of 16 MiB, and 4 MiB messages in 64-byte
-/// fragments (65,537 frames, one more than the default limit). Everything else default.
+/// framewire's client as it comes: default limits (16 MiB frames, 32 MiB messages,
+/// 131,072 fragments) and permessage-deflate offered; no keepalive, the suite paces itself.
 fn client_config(deflate: bool) -> ClientConfig {
+    let defaults = ClientConfig::default();
     ClientConfig {
         ws: Config {
-            limits: Limits {
-                max_frame_payload: 16 << 20,
-                max_message: 32 << 20,
-                max_fragments: 1 << 20,
-                ..Limits::default()
-            },
             ping_interval: None,
             idle_timeout: None,
             ..Config::default()
         },
-        deflate: deflate.then(DeflateConfig::default),
-        ..ClientConfig::default()
+        deflate: defaults.deflate.filter(|_| deflate),
+        ..defaults
     }
 }
 
@@ -146,7 +140,7 @@ async fn update_reports(base: &str, agent: &str, cfg: &ClientConfig) -> Result<(
 
 async fn run(args: Args) -> Result<(), ClientError> {
     let base = args.url.trim_end_matches('/');
-    let cfg = client_config(args.deflate);
+    let cfg = client_config(!args.no_deflate);
     let cases = if args.cases.is_empty() {
         let count = case_count(base, &cfg).await?;
         println!("autobahn_client: {count} cases at {base}");
