@@ -1,9 +1,11 @@
 //! The server's WebSocket loop: read, let the core decode, answer, write.
 //!
 //! One loop serves every endpoint. Events are answered straight from the
-//! core's buffers (the echo copies nothing but into the output queue), and
-//! everything queued is written once per batch of events.
+//! core's buffers (an echo of 2 KiB or more is not even copied: the core's
+//! vectored output writes it from the input buffer), and everything queued is
+//! written once per batch of events.
 
+use std::io::{ErrorKind, IoSlice};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -61,6 +63,8 @@ impl Session {
     pub(crate) async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> String {
         let peer = self.peer;
         let mut reason = None;
+        // Large echoes go out straight from the input buffer (see write_out).
+        self.conn.set_vectored_output(true);
         let mut closing = *shutdown.borrow();
         if closing {
             let _ = self
@@ -103,7 +107,7 @@ impl Session {
                     }
                 }
             }
-            if !self.conn.pending_output().is_empty() {
+            if self.conn.pending_len() > 0 {
                 if let Err(e) = self.write_out(write_stall).await {
                     reason.get_or_insert(e);
                     break;
@@ -174,26 +178,32 @@ impl Session {
         Ok(())
     }
 
-    /// Writes all pending output: one non-blocking attempt, then a bounded wait.
+    /// Writes all pending output, large echoes straight from the input buffer
+    /// (one `writev` for the batch), waiting at most `stall` for a slow reader.
     async fn write_out(&mut self, stall: Duration) -> Result<(), String> {
-        let out = self.conn.pending_output();
         if let Some(tap) = &self.tap {
-            tap.record(Direction::ServerToClient, out);
-        }
-        let n = match self.io.try_write(out) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
-            Err(e) => return Err(format!("write error: {e}")),
-        };
-        if n < out.len() {
-            match tokio::time::timeout(stall, self.io.write_all(&out[n..])).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(format!("write error: {e}")),
-                Err(_) => return Err(format!("the client did not read for {stall:?}")),
+            for part in self.conn.pending_output_vectored() {
+                tap.record(Direction::ServerToClient, part);
             }
         }
-        let len = out.len();
-        self.conn.consume_output(len);
+        let deadline = tokio::time::Instant::now() + stall;
+        while self.conn.pending_len() > 0 {
+            let written = match self.conn.pending_output_vectored() {
+                [only, [], []] => self.io.try_write(only),
+                parts => self.io.try_write_vectored(&parts.map(IoSlice::new)),
+            };
+            match written {
+                Ok(n) => self.conn.consume_output(n),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    match tokio::time::timeout_at(deadline, self.io.writable()).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => return Err(format!("write error: {e}")),
+                        Err(_) => return Err(format!("the client did not read for {stall:?}")),
+                    }
+                }
+                Err(e) => return Err(format!("write error: {e}")),
+            }
+        }
         Ok(())
     }
 
