@@ -90,6 +90,12 @@ autobahn() {
     return "$status"
 }
 
+bench_smoke() {
+    # One 1-second round per scenario against every echo server: shows the bench works and
+    # that no server errs under it. The figures of a run this short mean nothing.
+    BENCH_ROUNDS=1 BENCH_SECS=1 BENCH_IDLE_CONNS=200 scripts/bench.sh
+}
+
 benchmarks_once() {
     # criterion's --test mode runs every benchmark once, without measuring.
     cargo bench -p framewire-core -- --test
@@ -106,6 +112,7 @@ step "framewire-core has no tokio in its dependency tree" core_without_tokio
 step "wasm-pack test --headless --firefox wasm-client" wasm_browser_tests
 step "Autobahn testsuite, server and client (tests/autobahn/run.sh)" autobahn
 step "benchmarks, once each (cargo bench -p framewire-core -- --test)" benchmarks_once
+step "comparative load bench, one short round (scripts/bench.sh)" bench_smoke
 
 print_summary
 printf '\ntest.sh: all steps passed\n'
