@@ -1,5 +1,8 @@
 //! The connection state machine: every MUST of RFC 6455 sections 5 to 7, limits, timers.
 
+mod common;
+
+use common::drain;
 use std::time::Duration;
 
 use framewire_core::frame::{encode_frame, FrameHeader, LengthEncoding};
@@ -33,17 +36,6 @@ fn run_server(bytes: &[u8]) -> (Vec<Message>, Option<ProtocolError>, Connection)
     conn.feed(bytes);
     let (events, err) = drain(&mut conn);
     (events, err, conn)
-}
-
-fn drain(conn: &mut Connection) -> (Vec<Message>, Option<ProtocolError>) {
-    let mut events = Vec::new();
-    loop {
-        match conn.poll_event() {
-            Ok(Some(e)) => events.push(e.to_message()),
-            Ok(None) => return (events, None),
-            Err(e) => return (events, Some(e)),
-        }
-    }
 }
 
 /// The close frame a server queued: its code.

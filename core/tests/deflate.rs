@@ -1,5 +1,8 @@
 //! permessage-deflate (RFC 7692): negotiation and compressed messages through the state machine.
 
+mod common;
+
+use common::drain;
 use framewire_core::deflate::{
     client_accept, client_offer, server_negotiate, DeflateConfig, DeflateParamError, DeflateParams,
     Negotiated,
@@ -178,14 +181,8 @@ fn deliver(
     let wire = from.pending_output().to_vec();
     from.consume_output(wire.len());
     to.feed(&wire);
-    let mut events = Vec::new();
-    loop {
-        match to.poll_event() {
-            Ok(Some(e)) => events.push(e.to_message()),
-            Ok(None) => return (wire, events, None),
-            Err(e) => return (wire, events, Some(e)),
-        }
-    }
+    let (events, err) = drain(to);
+    (wire, events, err)
 }
 
 const JSON: &str = r#"{"id":1234,"type":"update","user":{"name":"alice","roles":["admin","dev"]},"items":[{"sku":"A-1","qty":2,"price":9.99},{"sku":"B-7","qty":1,"price":19.5}],"note":"the quick brown fox jumps over the lazy dog"}"#;

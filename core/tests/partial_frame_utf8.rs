@@ -1,6 +1,9 @@
 //! Invalid UTF-8 fails the connection as soon as the bytes proving it arrive, even in the
 //! middle of a frame (Autobahn 6.4.3 and 6.4.4), and text fed in any chops still arrives intact.
 
+mod common;
+
+use common::drain;
 use framewire_core::frame::{encode_frame, FrameHeader};
 use framewire_core::{Config, Connection, Event, Message, OpCode, ProtocolError};
 use proptest::prelude::*;
@@ -19,17 +22,6 @@ fn frame(fin: bool, opcode: OpCode, mask: Option<[u8; 4]>, payload: &[u8]) -> Ve
     let mut out = Vec::new();
     encode_frame(&header, payload, &mut out);
     out
-}
-
-fn drain(conn: &mut Connection) -> (Vec<Message>, Option<ProtocolError>) {
-    let mut events = Vec::new();
-    loop {
-        match conn.poll_event() {
-            Ok(Some(e)) => events.push(e.to_message()),
-            Ok(None) => return (events, None),
-            Err(e) => return (events, Some(e)),
-        }
-    }
 }
 
 /// The code of the close frame at the start of the queued output (server side, unmasked).
