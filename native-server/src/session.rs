@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use framewire_core::{CloseCode, Connection, Event, Sender};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
@@ -155,7 +155,25 @@ impl Session {
     fn read_some(&mut self, read_size: &mut usize) -> std::io::Result<()> {
         let buf = self.conn.input_buffer(*read_size);
         let room = buf.len();
-        let n = match self.io.try_read(buf) {
+        // A short read drained the socket: report it as WouldBlock inside `try_io`,
+        // which forgets the readiness seen before the read (as tokio's own poll_read
+        // does), so the next turn waits for new data instead of paying a recv that
+        // only says EAGAIN. Readiness that arrives after the read is kept.
+        let io = &self.io;
+        let mut got = 0;
+        let read = io.try_io(Interest::READABLE, || {
+            got = io.try_read(buf)?;
+            if got > 0 && got < room {
+                Err(ErrorKind::WouldBlock.into())
+            } else {
+                Ok(got)
+            }
+        });
+        let read = match read {
+            Err(e) if e.kind() == ErrorKind::WouldBlock && got > 0 => Ok(got),
+            other => other,
+        };
+        let n = match read {
             Ok(0) => {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
