@@ -90,13 +90,11 @@ impl EchoReport {
             .num("mb_per_s", self.mb_per_sec(), 1)
             .num("p50_us", p50 as f64, 0)
             .num("p99_us", p99 as f64, 0)
-            .num("errors", self.errors as f64, 0)
-            .num("client_cpu", self.client_cpu * 100.0, 0)
-            .num("server_cpu", self.server_cpu.unwrap_or(-0.01) * 100.0, 0)
-            .num(
-                "per_server_cpu_s",
-                self.msgs_per_server_cpu_sec().unwrap_or(0.0),
-                0,
+            .errors_and_cpu(
+                self.errors,
+                self.client_cpu,
+                self.server_cpu,
+                self.msgs_per_server_cpu_sec(),
             )
             .finish();
         let causes = if self.causes.is_empty() {

@@ -36,6 +36,21 @@ impl ResultLine {
         self
     }
 
+    /// Adds the fields every mode ends with: errors, load-generator and server CPU (as % of
+    /// a core; -1 when the server's is unknown), and work per second of server CPU.
+    pub fn errors_and_cpu(
+        self,
+        errors: u64,
+        client_cpu: f64,
+        server_cpu: Option<f64>,
+        per_server_cpu_s: Option<f64>,
+    ) -> Self {
+        self.num("errors", errors as f64, 0)
+            .num("client_cpu", client_cpu * 100.0, 0)
+            .num("server_cpu", server_cpu.unwrap_or(-0.01) * 100.0, 0)
+            .num("per_server_cpu_s", per_server_cpu_s.unwrap_or(0.0), 0)
+    }
+
     /// The line.
     pub fn finish(self) -> String {
         self.text
