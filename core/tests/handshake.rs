@@ -10,7 +10,13 @@ const TUTORIAL: &str = "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrad
 fn check(text: &str) -> Result<framewire_core::handshake::UpgradeRequest, HandshakeError> {
     let (req, n) = parse_request(text.as_bytes(), 16 * 1024)?.expect("complete");
     assert_eq!(n, text.len());
-    validate_request(&req)
+    let borrowed = validate_request(&req);
+    assert_eq!(
+        req.into_upgrade(),
+        borrowed,
+        "into_upgrade and validate_request disagree"
+    );
+    borrowed
 }
 
 #[test]

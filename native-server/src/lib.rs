@@ -62,6 +62,7 @@ mod server;
 mod session;
 mod static_files;
 mod stream;
+mod tcp;
 mod url;
 pub mod wire;
 

@@ -22,6 +22,7 @@ use crate::handshake::read_head;
 use crate::http::{plain_response, query_param, split_target};
 use crate::session::{Endpoint, Session};
 use crate::static_files;
+use crate::tcp;
 use crate::wire::{valid_token, WireHub};
 
 /// Everything the server is configured with.
@@ -72,6 +73,8 @@ pub fn default_www() -> PathBuf {
 
 struct State {
     cfg: ServerConfig,
+    /// Accepted sockets inherit `TCP_NODELAY` from the listener.
+    nodelay_inherited: bool,
     active: AtomicUsize,
     chat: Arc<ChatRoom>,
     wire: Arc<WireHub>,
@@ -96,10 +99,13 @@ impl Server {
     /// Binds the listening socket.
     pub async fn bind(addr: impl ToSocketAddrs, cfg: ServerConfig) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
+        let nodelay_inherited = tcp::nodelay_inherited(&listener);
+        tcp::defer_accept(&listener);
         Ok(Self {
             listener,
             state: Arc::new(State {
                 cfg,
+                nodelay_inherited,
                 active: AtomicUsize::new(0),
                 chat: Arc::new(ChatRoom::default()),
                 wire: Arc::new(WireHub::default()),
@@ -188,12 +194,17 @@ async fn handle(
         .await;
         return;
     }
-    let _ = stream.set_nodelay(true);
+    if !state.nodelay_inherited {
+        let _ = stream.set_nodelay(true);
+    }
     let mut buf = Vec::new();
     let max = cfg.ws.limits.max_handshake_bytes;
-    let head = tokio::select! {
-        head = tokio::time::timeout(cfg.handshake_timeout, read_head(&mut stream, &mut buf, max, handshake::parse_request)) => head,
-        _ = stop.changed() => return,
+    let head = match head_now(&stream, &mut buf, max) {
+        Some(head) => Ok(head.map_err(Error::Handshake)),
+        None => tokio::select! {
+            head = tokio::time::timeout(cfg.handshake_timeout, read_head(&mut stream, &mut buf, max, handshake::parse_request)) => head,
+            _ = stop.changed() => return,
+        },
     };
     let (request, used) = match head {
         Ok(Ok(head)) => head,
@@ -224,26 +235,31 @@ async fn upgrade(
     stop: watch::Receiver<bool>,
 ) {
     let cfg = &state.cfg;
-    let upgrade = match handshake::validate_request(&request) {
+    let upgrade = match request.into_upgrade() {
         Ok(u) => u,
         Err(e) => return refuse(&mut stream, peer, &e).await,
     };
-    let (path, query) = split_target(&upgrade.path);
-    let token = query_param(query, "tap");
-    let path = path.to_owned();
-    if !matches!(path.as_str(), "/" | "/echo" | "/chat" | "/__wire") {
-        let body = format!("no WebSocket endpoint at {path}: use /, /echo, /chat or /__wire\n");
+    let (target, query) = split_target(&upgrade.path);
+    let Some(path) = ENDPOINTS.iter().copied().find(|p| *p == target) else {
+        let body = format!("no WebSocket endpoint at {target}: use /, /echo, /chat or /__wire\n");
         return reply(&mut stream, &plain_response(404, "Not Found", &body, &[])).await;
-    }
+    };
+    let token = query_param(query, "tap");
     if path == "/__wire" && !token.as_deref().is_some_and(valid_token) {
         let body = "the wire view needs ?tap=TOKEN (1 to 128 letters, digits, '-' or '_')\n";
         return reply(&mut stream, &plain_response(400, "Bad Request", body, &[])).await;
     }
-    let accepted = match handshake::accept(&upgrade, &cfg.handshake) {
+    let handshake::Accept {
+        protocol,
+        deflate,
+        response,
+        ..
+    } = match handshake::accept(&upgrade, &cfg.handshake) {
         Ok(a) => a,
         Err(e) => return refuse(&mut stream, peer, &e).await,
     };
-    let endpoint = match path.as_str() {
+    drop(upgrade);
+    let endpoint = match path {
         "/echo" => Endpoint::Echo,
         "/chat" => {
             let (seat, inbox) = state.chat.join();
@@ -258,19 +274,21 @@ async fn upgrade(
     };
     if let Some(tap) = &tap {
         tap.attached(
-            &path,
+            path,
             &peer.to_string(),
             &String::from_utf8_lossy(&buf[..used]),
-            &String::from_utf8_lossy(&accepted.response),
+            &String::from_utf8_lossy(&response),
         );
     }
-    if let Err(e) = stream.write_all(&accepted.response).await {
+    if let Err(e) = stream.write_all(&response).await {
         tracing::debug!(%peer, "could not write the 101 response: {e}");
         return;
     }
-    tracing::info!(%peer, %path, protocol = ?accepted.protocol, "websocket open");
+    drop(response);
+    tracing::info!(%peer, %path, ?protocol, "websocket open");
+    drop(protocol);
     let mut conn = Connection::server(cfg.ws.clone());
-    if let (Some(agreed), Some(deflate)) = (accepted.deflate, &cfg.handshake.deflate) {
+    if let (Some(agreed), Some(deflate)) = (deflate, &cfg.handshake.deflate) {
         conn.enable_deflate(agreed, deflate);
     }
     let leftover = &buf[used..];
@@ -290,6 +308,28 @@ async fn upgrade(
     };
     let reason = session.run(stop).await;
     tracing::info!(%peer, %path, "websocket closed: {reason}");
+}
+
+/// The WebSocket endpoints, by request path.
+const ENDPOINTS: [&str; 4] = ["/", "/echo", "/chat", "/__wire"];
+
+/// The request head when the socket already holds all of it (the usual case
+/// for a fresh connection): no timer and no wait. `None` leaves what was read
+/// in `buf` for [`read_head`].
+fn head_now(
+    stream: &TcpStream,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> Option<Result<(Request, usize), HandshakeError>> {
+    let mut chunk = [0u8; 4096];
+    let room = chunk.len().min(max + 1);
+    match tcp::read_drained(stream, &mut chunk[..room]) {
+        Ok(n) if n > 0 => {
+            buf.extend_from_slice(&chunk[..n]);
+            handshake::parse_request(buf, max).transpose()
+        }
+        _ => None,
+    }
 }
 
 /// Answers a refused handshake with its HTTP status.

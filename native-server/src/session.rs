@@ -9,13 +9,14 @@ use std::io::{ErrorKind, IoSlice};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use framewire_core::{CloseCode, Connection, Event, Sender};
-use tokio::io::{AsyncWriteExt, Interest};
+use framewire_core::{CloseCode, Connection, Event, ProtocolError, Sender};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use crate::chat::{ChatInbox, Relay, Seat};
 use crate::clock;
+use crate::tcp;
 use crate::wire::{Direction, Tap, WireInbox, WireItem};
 
 /// The smallest read; reads grow while they fill the buffer.
@@ -52,6 +53,48 @@ pub(crate) struct Session {
     pub peer: SocketAddr,
 }
 
+/// Why a session ended; put into words only when it is logged or tapped.
+#[derive(Debug)]
+pub(crate) enum EndReason {
+    /// The client's close frame.
+    ClientClosed {
+        code: Option<CloseCode>,
+        reason: String,
+    },
+    /// The client broke the protocol.
+    Violation(ProtocolError),
+    /// Reading failed, or the client ended TCP without a close handshake.
+    Read(std::io::Error),
+    /// Writing failed.
+    Write(std::io::Error),
+    /// The client stopped reading for this long.
+    WriteStalled(Duration),
+    /// The server is shutting down.
+    Shutdown,
+    /// The close handshake ended some other way (a close the server started).
+    Closed,
+}
+
+impl std::fmt::Display for EndReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ClientClosed {
+                code: Some(c),
+                reason,
+            } => write!(f, "client closed: {c} {reason:?}"),
+            Self::ClientClosed { code: None, reason } => {
+                write!(f, "client closed: no code {reason:?}")
+            }
+            Self::Violation(e) => write!(f, "protocol violation by the client: {e}"),
+            Self::Read(e) => write!(f, "{e}"),
+            Self::Write(e) => write!(f, "write error: {e}"),
+            Self::WriteStalled(d) => write!(f, "the client did not read for {d:?}"),
+            Self::Shutdown => f.write_str("server shutting down"),
+            Self::Closed => f.write_str("closed"),
+        }
+    }
+}
+
 /// Something other than the peer that wants attention.
 enum Outside {
     Chat(Option<Relay>),
@@ -60,7 +103,7 @@ enum Outside {
 
 impl Session {
     /// Runs the connection to its end; returns why it ended.
-    pub(crate) async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> String {
+    pub(crate) async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> EndReason {
         let peer = self.peer;
         let mut reason = None;
         // Large echoes go out straight from the input buffer (see write_out).
@@ -102,7 +145,7 @@ impl Session {
                     Ok(None) => break,
                     Err(e) => {
                         tracing::debug!(%peer, "protocol violation: {e}");
-                        reason.get_or_insert(format!("protocol violation by the client: {e}"));
+                        reason.get_or_insert(EndReason::Violation(e));
                         break;
                     }
                 }
@@ -126,7 +169,7 @@ impl Session {
             tokio::select! {
                 ready = self.io.readable() => {
                     if let Err(e) = ready.and_then(|()| self.read_some(&mut read_size)) {
-                        reason.get_or_insert(e.to_string());
+                        reason.get_or_insert(EndReason::Read(e));
                         break;
                     }
                 }
@@ -137,15 +180,15 @@ impl Session {
                 outside = next_outside(&mut self.endpoint) => self.on_outside(outside),
                 () = &mut stop, if !closing => {
                     closing = true;
-                    reason.get_or_insert("server shutting down".into());
+                    reason.get_or_insert(EndReason::Shutdown);
                     let _ = self.conn.close(CloseCode::GOING_AWAY, "server shutting down");
                 }
             }
         }
         let _ = self.io.shutdown().await;
-        let reason = reason.unwrap_or_else(|| "closed".into());
+        let reason = reason.unwrap_or(EndReason::Closed);
         if let Some(tap) = &self.tap {
-            tap.closed(&reason).await;
+            tap.closed(&reason.to_string()).await;
         }
         reason
     }
@@ -155,24 +198,7 @@ impl Session {
     fn read_some(&mut self, read_size: &mut usize) -> std::io::Result<()> {
         let buf = self.conn.input_buffer(*read_size);
         let room = buf.len();
-        // A short read drained the socket: report it as WouldBlock inside `try_io`,
-        // which forgets the readiness seen before the read (as tokio's own poll_read
-        // does), so the next turn waits for new data instead of paying a recv that
-        // only says EAGAIN. Readiness that arrives after the read is kept.
-        let io = &self.io;
-        let mut got = 0;
-        let read = io.try_io(Interest::READABLE, || {
-            got = io.try_read(buf)?;
-            if got > 0 && got < room {
-                Err(ErrorKind::WouldBlock.into())
-            } else {
-                Ok(got)
-            }
-        });
-        let read = match read {
-            Err(e) if e.kind() == ErrorKind::WouldBlock && got > 0 => Ok(got),
-            other => other,
-        };
+        let read = tcp::read_drained(&self.io, buf);
         let n = match read {
             Ok(0) => {
                 return Err(std::io::Error::new(
@@ -198,7 +224,7 @@ impl Session {
 
     /// Writes all pending output, large echoes straight from the input buffer
     /// (one `writev` for the batch), waiting at most `stall` for a slow reader.
-    async fn write_out(&mut self, stall: Duration) -> Result<(), String> {
+    async fn write_out(&mut self, stall: Duration) -> Result<(), EndReason> {
         if let Some(tap) = &self.tap {
             for part in self.conn.pending_output_vectored() {
                 tap.record(Direction::ServerToClient, part);
@@ -206,7 +232,9 @@ impl Session {
         }
         let deadline = tokio::time::Instant::now() + stall;
         while self.conn.pending_len() > 0 {
+            let last = self.conn.is_closed();
             let written = match self.conn.pending_output_vectored() {
+                [only, [], []] if last => tcp::try_write_last(&self.io, only),
                 [only, [], []] => self.io.try_write(only),
                 parts => self.io.try_write_vectored(&parts.map(IoSlice::new)),
             };
@@ -215,11 +243,11 @@ impl Session {
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     match tokio::time::timeout_at(deadline, self.io.writable()).await {
                         Ok(Ok(())) => {}
-                        Ok(Err(e)) => return Err(format!("write error: {e}")),
-                        Err(_) => return Err(format!("the client did not read for {stall:?}")),
+                        Ok(Err(e)) => return Err(EndReason::Write(e)),
+                        Err(_) => return Err(EndReason::WriteStalled(stall)),
                     }
                 }
-                Err(e) => return Err(format!("write error: {e}")),
+                Err(e) => return Err(EndReason::Write(e)),
             }
         }
         Ok(())
@@ -264,12 +292,15 @@ fn on_event(
     event: Event<'_>,
     tx: &mut Sender,
     peer: SocketAddr,
-) -> Option<String> {
+) -> Option<EndReason> {
     let sent = match (endpoint, event) {
         (_, Event::Close { code, reason }) => {
-            let code = code.map_or_else(|| "no code".to_owned(), |c| c.to_string());
-            tracing::debug!(%peer, "client closed: {code} {reason:?}");
-            return Some(format!("client closed: {code} {reason:?}"));
+            let reason = EndReason::ClientClosed {
+                code,
+                reason: reason.to_owned(),
+            };
+            tracing::debug!(%peer, "{reason}");
+            return Some(reason);
         }
         (Endpoint::Echo, Event::Text(t)) => tx.send_text(t),
         (Endpoint::Echo, Event::Binary(b)) => tx.send_binary(b),

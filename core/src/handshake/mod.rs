@@ -27,10 +27,17 @@ pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /// `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key`: base64(SHA-1(key + GUID)).
 pub fn accept_key(key: &str) -> String {
+    let mut out = String::with_capacity(28);
+    push_accept_key(key, &mut out);
+    out
+}
+
+/// Appends [`accept_key`]`(key)` to `out` without another allocation.
+pub(crate) fn push_accept_key(key: &str, out: &mut String) {
     let mut sha = Sha1::new();
     sha.update(key.trim().as_bytes());
     sha.update(GUID.as_bytes());
-    base64::engine::general_purpose::STANDARD.encode(sha.finalize())
+    base64::engine::general_purpose::STANDARD.encode_string(sha.finalize(), out);
 }
 
 #[cfg(test)]

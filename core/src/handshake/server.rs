@@ -7,7 +7,7 @@ use super::http::{
     has_token, head_len, header_tokens, is_token, own_headers, parse_error, single, Headers,
     MAX_HEADERS,
 };
-use super::{accept_key, HandshakeError};
+use super::{push_accept_key, HandshakeError};
 use crate::deflate::{server_negotiate, DeflateConfig, Negotiated};
 
 /// A parsed HTTP request head.
@@ -35,6 +35,13 @@ impl Request {
     /// True when the request asks for a WebSocket upgrade at all.
     pub fn wants_upgrade(&self) -> bool {
         has_token(&self.headers, "upgrade", "websocket")
+    }
+
+    /// [`validate_request`] for a request no longer needed: its path and
+    /// headers move into the [`UpgradeRequest`] instead of being copied.
+    pub fn into_upgrade(self) -> Result<UpgradeRequest, HandshakeError> {
+        let checked = check_request(&self)?;
+        Ok(checked.with(self.path, self.headers))
     }
 }
 
@@ -82,6 +89,34 @@ pub struct UpgradeRequest {
 
 /// Checks a parsed request against RFC 6455 section 4.2.1.
 pub fn validate_request(req: &Request) -> Result<UpgradeRequest, HandshakeError> {
+    let checked = check_request(req)?;
+    Ok(checked.with(req.path.clone(), req.headers.clone()))
+}
+
+/// What the checks of a request found, short of its path and headers.
+struct Checked {
+    host: String,
+    key: String,
+    origin: Option<String>,
+    protocols: Vec<String>,
+    extensions: Vec<ExtensionOffer>,
+}
+
+impl Checked {
+    fn with(self, path: String, headers: Headers) -> UpgradeRequest {
+        UpgradeRequest {
+            path,
+            host: self.host,
+            key: self.key,
+            origin: self.origin,
+            protocols: self.protocols,
+            extensions: self.extensions,
+            headers,
+        }
+    }
+}
+
+fn check_request(req: &Request) -> Result<Checked, HandshakeError> {
     if req.method != "GET" {
         return Err(HandshakeError::NotGet(req.method.clone()));
     }
@@ -125,14 +160,12 @@ pub fn validate_request(req: &Request) -> Result<UpgradeRequest, HandshakeError>
             .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-extensions"))
             .map(|(_, v)| v.as_str()),
     )?;
-    Ok(UpgradeRequest {
-        path: req.path.clone(),
+    Ok(Checked {
         host: host.to_owned(),
         key: key.to_owned(),
         origin: single(headers, "origin")?.map(str::to_owned),
         protocols,
         extensions,
-        headers: req.headers.clone(),
     })
 }
 
@@ -160,6 +193,10 @@ pub struct Accept {
     pub response: Vec<u8>,
 }
 
+/// Room for a 101 response with a subprotocol and a deflate answer, so
+/// building it takes one allocation.
+const RESPONSE_CAPACITY: usize = 256;
+
 /// Negotiates and builds the 101 response. Subprotocol: the server's most
 /// preferred one that the client offered.
 pub fn accept(req: &UpgradeRequest, cfg: &ServerHandshakeConfig) -> Result<Accept, HandshakeError> {
@@ -182,18 +219,21 @@ pub fn accept(req: &UpgradeRequest, cfg: &ServerHandshakeConfig) -> Result<Accep
         Some((answer, agreed)) => (vec![answer], Some(agreed)),
         None => (Vec::new(), None),
     };
-    let mut response = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
-        accept_key(&req.key)
+    let mut response = String::with_capacity(RESPONSE_CAPACITY);
+    response.push_str(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ",
     );
+    push_accept_key(&req.key, &mut response);
+    response.push_str("\r\n");
     if let Some(p) = &protocol {
-        response.push_str(&format!("Sec-WebSocket-Protocol: {p}\r\n"));
+        response.push_str("Sec-WebSocket-Protocol: ");
+        response.push_str(p);
+        response.push_str("\r\n");
     }
     if !extensions.is_empty() {
-        response.push_str(&format!(
-            "Sec-WebSocket-Extensions: {}\r\n",
-            format_extensions(&extensions)
-        ));
+        response.push_str("Sec-WebSocket-Extensions: ");
+        response.push_str(&format_extensions(&extensions));
+        response.push_str("\r\n");
     }
     response.push_str("\r\n");
     Ok(Accept {
