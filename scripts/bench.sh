@@ -163,7 +163,7 @@ done
 
 # median SCENARIO SERVER KEY: the median of KEY over the rounds ("" when absent).
 median() {
-    grep " scenario=$1 server=$2 " "$RAW" | tr ' ' '\n' | sed -n "s/^$3=//p" | sort -g |
+    { grep " scenario=$1 server=$2 " "$RAW" || true; } | tr ' ' '\n' | sed -n "s/^$3=//p" | sort -g |
         awk '{ v[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
