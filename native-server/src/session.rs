@@ -123,6 +123,9 @@ impl Session {
             .idle_timeout
             .unwrap_or(DEFAULT_WRITE_STALL);
         let mut read_size = MIN_READ;
+        // The peer's close frame was received, and the last read emptied the socket.
+        let mut peer_closed = false;
+        let mut drained = false;
         let sleep = tokio::time::sleep(Duration::from_secs(3600));
         tokio::pin!(sleep);
         let mut armed = None;
@@ -139,6 +142,7 @@ impl Session {
                 match self.conn.poll_event_and_sender() {
                     Ok(Some((event, tx))) => {
                         if let Some(r) = on_event(&self.endpoint, event, tx, peer) {
+                            peer_closed = true;
                             reason.get_or_insert(r);
                         }
                     }
@@ -168,9 +172,12 @@ impl Session {
             }
             tokio::select! {
                 ready = self.io.readable() => {
-                    if let Err(e) = ready.and_then(|()| self.read_some(&mut read_size)) {
-                        reason.get_or_insert(EndReason::Read(e));
-                        break;
+                    match ready.and_then(|()| self.read_some(&mut read_size)) {
+                        Ok(d) => drained = d,
+                        Err(e) => {
+                            reason.get_or_insert(EndReason::Read(e));
+                            break;
+                        }
                     }
                 }
                 () = &mut sleep, if armed.is_some() => {
@@ -185,7 +192,12 @@ impl Session {
                 }
             }
         }
-        let _ = self.io.shutdown().await;
+        if !(peer_closed && drained && self.conn.is_closed() && self.conn.pending_len() == 0) {
+            // Data may still be arriving: end only the sending side, since
+            // closing a socket with unread data resets the connection.
+            let _ = self.io.shutdown().await;
+        }
+        // Otherwise dropping the socket sends the held-back close frame and the FIN together.
         let reason = reason.unwrap_or(EndReason::Closed);
         if let Some(tap) = &self.tap {
             tap.closed(&reason.to_string()).await;
@@ -194,8 +206,9 @@ impl Session {
     }
 
     /// Reads what the socket has into the core's input buffer (allocated only
-    /// once data arrives, so idle connections hold none).
-    fn read_some(&mut self, read_size: &mut usize) -> std::io::Result<()> {
+    /// once data arrives, so idle connections hold none). True when the
+    /// socket was left empty.
+    fn read_some(&mut self, read_size: &mut usize) -> std::io::Result<bool> {
         let buf = self.conn.input_buffer(*read_size);
         let room = buf.len();
         let read = tcp::read_drained(&self.io, buf);
@@ -207,7 +220,7 @@ impl Session {
                 ))
             }
             Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(true),
             Err(e) => return Err(e),
         };
         if let Some(tap) = &self.tap {
@@ -219,7 +232,7 @@ impl Session {
         } else {
             MIN_READ
         };
-        Ok(())
+        Ok(n < room)
     }
 
     /// Writes all pending output, large echoes straight from the input buffer

@@ -173,18 +173,24 @@ mod tests {
 
     #[tokio::test]
     async fn last_bytes_arrive_with_the_end_of_the_stream() {
-        let l = listener().await;
-        let mut client = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-        let (mut server, _) = l.accept().await.unwrap();
-        let frame = [0x88, 0x02, 0x03, 0xe8];
-        server.writable().await.unwrap();
-        assert_eq!(try_write_last(&server, &frame).unwrap(), frame.len());
-        server.shutdown().await.unwrap();
-        let mut got = Vec::new();
-        timeout(Duration::from_secs(5), client.read_to_end(&mut got))
-            .await
-            .expect("the held-back bytes were not sent by the shutdown")
-            .unwrap();
-        assert_eq!(got, frame);
+        for drop_only in [false, true] {
+            let l = listener().await;
+            let mut client = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            let (mut server, _) = l.accept().await.unwrap();
+            let frame = [0x88, 0x02, 0x03, 0xe8];
+            server.writable().await.unwrap();
+            assert_eq!(try_write_last(&server, &frame).unwrap(), frame.len());
+            if drop_only {
+                drop(server);
+            } else {
+                server.shutdown().await.unwrap();
+            }
+            let mut got = Vec::new();
+            timeout(Duration::from_secs(5), client.read_to_end(&mut got))
+                .await
+                .expect("the held-back bytes were not sent at the end")
+                .unwrap();
+            assert_eq!(got, frame, "drop only: {drop_only}");
+        }
     }
 }
