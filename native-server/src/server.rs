@@ -124,10 +124,11 @@ impl Server {
         let (stop_tx, stop_rx) = watch::channel(false);
         let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
         tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                () = &mut shutdown => break,
-                accepted = self.listener.accept() => match accepted {
+        // The accepting loop runs inside one select, so the shutdown future is
+        // polled once per wake-up of the listener, not once per connection.
+        let accepting = async {
+            loop {
+                match self.listener.accept().await {
                     Ok((stream, peer)) => {
                         let guard = Active::enter(self.state.clone());
                         let stop = stop_rx.clone();
@@ -141,8 +142,12 @@ impl Server {
                         tracing::warn!("accept failed: {e}");
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
-                },
+                }
             }
+        };
+        tokio::select! {
+            () = &mut shutdown => {}
+            () = accepting => {}
         }
         drop(self.listener);
         let open = self.state.active.load(Ordering::Relaxed);

@@ -28,6 +28,9 @@ const MAX_READ: usize = 256 * 1024;
 /// How long a write may stall when no idle timeout is configured.
 const DEFAULT_WRITE_STALL: Duration = Duration::from_secs(60);
 
+/// A timer deadline (since the clock's epoch) for "no deadline at all".
+const FAR_AWAY: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// Longest message text quoted in the log.
 const LOG_TEXT: usize = 200;
 
@@ -126,9 +129,11 @@ impl Session {
         // The peer's close frame was received, and the last read emptied the socket.
         let mut peer_closed = false;
         let mut drained = false;
-        let sleep = tokio::time::sleep(Duration::from_secs(3600));
+        // The timer starts at the core's first deadline (or far away without
+        // one), which needs no clock reading here.
+        let mut armed = self.conn.poll_timeout();
+        let sleep = tokio::time::sleep_until(clock::deadline(armed.unwrap_or(FAR_AWAY)));
         tokio::pin!(sleep);
-        let mut armed = None;
         // One long-lived future: re-registering with the watch on every loop
         // turn would cost a lock per batch of messages.
         let stop = async move {
@@ -243,7 +248,8 @@ impl Session {
                 tap.record(Direction::ServerToClient, part);
             }
         }
-        let deadline = tokio::time::Instant::now() + stall;
+        // The stall deadline is set at the first full socket buffer, not before.
+        let mut deadline = None;
         while self.conn.pending_len() > 0 {
             let last = self.conn.is_closed();
             let written = match self.conn.pending_output_vectored() {
@@ -254,7 +260,9 @@ impl Session {
             match written {
                 Ok(n) => self.conn.consume_output(n),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    match tokio::time::timeout_at(deadline, self.io.writable()).await {
+                    let until =
+                        *deadline.get_or_insert_with(|| tokio::time::Instant::now() + stall);
+                    match tokio::time::timeout_at(until, self.io.writable()).await {
                         Ok(Ok(())) => {}
                         Ok(Err(e)) => return Err(EndReason::Write(e)),
                         Err(_) => return Err(EndReason::WriteStalled(stall)),
