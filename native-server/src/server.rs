@@ -227,7 +227,13 @@ async fn handle(
         tracing::debug!(%peer, method = %request.method, path = %request.path, "file request");
         return static_files::serve(&mut stream, &request, &cfg.www).await;
     }
-    upgrade(stream, peer, &state, request, buf, used, stop).await;
+    // The handshake's future ends before the session's starts: the task
+    // holds the larger of the two, not both.
+    let Some((session, path)) = upgrade(stream, peer, &state, request, buf, used).await else {
+        return;
+    };
+    let reason = session.run(stop).await;
+    tracing::info!(%peer, %path, "websocket closed: {reason}");
 }
 
 async fn upgrade(
@@ -237,22 +243,26 @@ async fn upgrade(
     request: Request,
     buf: Vec<u8>,
     used: usize,
-    stop: watch::Receiver<bool>,
-) {
+) -> Option<(Session, &'static str)> {
     let cfg = &state.cfg;
     let upgrade = match request.into_upgrade() {
         Ok(u) => u,
-        Err(e) => return refuse(&mut stream, peer, &e).await,
+        Err(e) => {
+            refuse(&mut stream, peer, &e).await;
+            return None;
+        }
     };
     let (target, query) = split_target(&upgrade.path);
     let Some(path) = ENDPOINTS.iter().copied().find(|p| *p == target) else {
         let body = format!("no WebSocket endpoint at {target}: use /, /echo, /chat or /__wire\n");
-        return reply(&mut stream, &plain_response(404, "Not Found", &body, &[])).await;
+        reply(&mut stream, &plain_response(404, "Not Found", &body, &[])).await;
+        return None;
     };
     let token = query_param(query, "tap");
     if path == "/__wire" && !token.as_deref().is_some_and(valid_token) {
         let body = "the wire view needs ?tap=TOKEN (1 to 128 letters, digits, '-' or '_')\n";
-        return reply(&mut stream, &plain_response(400, "Bad Request", body, &[])).await;
+        reply(&mut stream, &plain_response(400, "Bad Request", body, &[])).await;
+        return None;
     }
     let handshake::Accept {
         protocol,
@@ -261,7 +271,10 @@ async fn upgrade(
         ..
     } = match handshake::accept(&upgrade, &cfg.handshake) {
         Ok(a) => a,
-        Err(e) => return refuse(&mut stream, peer, &e).await,
+        Err(e) => {
+            refuse(&mut stream, peer, &e).await;
+            return None;
+        }
     };
     drop(upgrade);
     let endpoint = match path {
@@ -287,7 +300,7 @@ async fn upgrade(
     }
     if let Err(e) = stream.write_all(&response).await {
         tracing::debug!(%peer, "could not write the 101 response: {e}");
-        return;
+        return None;
     }
     drop(response);
     tracing::info!(%peer, %path, ?protocol, "websocket open");
@@ -311,8 +324,7 @@ async fn upgrade(
         tap,
         peer,
     };
-    let reason = session.run(stop).await;
-    tracing::info!(%peer, %path, "websocket closed: {reason}");
+    Some((session, path))
 }
 
 /// The WebSocket endpoints, by request path.
