@@ -67,6 +67,7 @@ mod url;
 pub mod wire;
 
 pub use error::{Error, Result};
+pub use framewire_core::handshake::Headers;
 pub use framewire_core::{CloseCode, Config, Limits, Message};
 pub use handshake::{accept, client_handshake, connect, AcceptConfig, ClientConfig};
 pub use server::{default_www, Server, ServerConfig, ShutdownReport};

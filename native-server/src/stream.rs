@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use framewire_core::handshake::Headers;
 use framewire_core::{CloseCode, Connection, Message};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::Notify;
@@ -29,7 +30,7 @@ pub struct HandshakeInfo {
     /// The negotiated subprotocol, if any.
     pub protocol: Option<String>,
     /// The peer's headers (request headers on a server, response headers on a client).
-    pub headers: Vec<(String, String)>,
+    pub headers: Headers,
 }
 
 /// An established WebSocket over the transport `S`.

@@ -100,7 +100,7 @@ pub fn check_handshake(text: &str, request: Option<&str>) -> HandshakeReport {
     } else {
         match parse_req(text) {
             Ok(req) => {
-                report.headers = req.headers.clone();
+                report.headers = req.headers.to_vec();
                 report.expected_accept = req.header("sec-websocket-key").map(accept_key);
                 report.problems = request_problems(&req)
                     .into_iter()
@@ -127,7 +127,7 @@ fn check_response(text: &str, request: Option<&str>, report: &mut HandshakeRepor
             return;
         }
     };
-    report.headers = resp.headers.clone();
+    report.headers = resp.headers.to_vec();
     let upgrade = match request.map(|r| parse_req(r).and_then(|q| validate_request(&q))) {
         Some(Ok(up)) => Some(up),
         Some(Err(e)) => {
@@ -173,12 +173,7 @@ pub fn deflate_agreed(response: &str) -> Result<bool, DeflateAnswerError> {
         Some((resp, _)) => resp,
         None => return Err(HandshakeError::Malformed("the head is incomplete".into()).into()),
     };
-    let extensions = parse_extensions(
-        resp.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-extensions"))
-            .map(|(_, v)| v.as_str()),
-    )?;
+    let extensions = parse_extensions(resp.headers.get_all("sec-websocket-extensions"))?;
     match extensions
         .iter()
         .find(|e| e.name.eq_ignore_ascii_case(EXTENSION_NAME))

@@ -6,7 +6,7 @@ use super::extensions::{format_extensions, parse_extensions, ExtensionOffer};
 use super::http::{
     has_token, head_len, header_tokens, own_headers, parse_error, single, MAX_HEADERS,
 };
-use super::{accept_key, HandshakeError};
+use super::{accept_key, HandshakeError, Headers};
 use crate::deflate::{client_accept, Negotiated, EXTENSION_NAME};
 
 /// What a client asks for.
@@ -76,7 +76,7 @@ pub struct Response {
     /// Reason phrase.
     pub reason: String,
     /// Every header, in order.
-    pub headers: Vec<(String, String)>,
+    pub headers: Headers,
 }
 
 /// Parses a response head arriving in any chunks.
@@ -148,12 +148,7 @@ pub fn validate_response(
             return Err(HandshakeError::ProtocolNotOffered(p.clone()));
         }
     }
-    let extensions = parse_extensions(
-        headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-extensions"))
-            .map(|(_, v)| v.as_str()),
-    )?;
+    let extensions = parse_extensions(headers.get_all("sec-websocket-extensions"))?;
     let mut deflate = None;
     for e in &extensions {
         let Some(offer) = request.extensions.iter().find(|o| o.name == e.name) else {

@@ -3,6 +3,7 @@
 mod client;
 mod error;
 mod extensions;
+mod headers;
 mod http;
 mod problems;
 mod server;
@@ -12,6 +13,7 @@ pub use client::{
 };
 pub use error::HandshakeError;
 pub use extensions::{format_extensions, parse_extensions, ExtensionOffer};
+pub use headers::Headers;
 pub use http::header_tokens;
 pub use problems::request_problems;
 pub use server::{

@@ -1,10 +1,8 @@
 //! Every problem of an upgrade request at once, for tools that explain a request
 //! rather than refuse it (the inspector, `framewire decode`).
 
-use base64::Engine;
-
 use super::extensions::parse_extensions;
-use super::http::{has_token, header_tokens, is_token, single};
+use super::http::{has_token, header_tokens, is_token, single, valid_key};
 use super::server::Request;
 use super::HandshakeError;
 
@@ -39,8 +37,7 @@ pub fn request_problems(req: &Request) -> Vec<HandshakeError> {
     }
     match single(headers, "sec-websocket-key") {
         Ok(Some(key)) => {
-            let decoded = base64::engine::general_purpose::STANDARD.decode(key);
-            if !decoded.is_ok_and(|d| d.len() == 16) {
+            if !valid_key(key) {
                 out.push(HandshakeError::InvalidKey(key.to_owned()));
             }
         }
@@ -52,10 +49,7 @@ pub fn request_problems(req: &Request) -> Vec<HandshakeError> {
             .filter(|p| !is_token(p))
             .map(|p| HandshakeError::InvalidProtocol(format!("{p:?} is not a token"))),
     );
-    let extensions = headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-extensions"))
-        .map(|(_, v)| v.as_str());
+    let extensions = headers.get_all("sec-websocket-extensions");
     if let Err(e) = parse_extensions(extensions) {
         out.push(e);
     }

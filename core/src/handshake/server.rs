@@ -1,13 +1,11 @@
 //! The server's side: parse and check an upgrade request, answer it.
 
-use base64::Engine;
-
 use super::extensions::{format_extensions, parse_extensions, ExtensionOffer};
 use super::http::{
-    has_token, head_len, header_tokens, is_token, own_headers, parse_error, single, Headers,
+    has_token, head_len, header_tokens, is_token, own_headers, parse_error, single, valid_key,
     MAX_HEADERS,
 };
-use super::{push_accept_key, HandshakeError};
+use super::{push_accept_key, HandshakeError, Headers};
 use crate::deflate::{server_negotiate, DeflateConfig, Negotiated};
 
 /// A parsed HTTP request head.
@@ -20,16 +18,13 @@ pub struct Request {
     /// The minor HTTP version (1 for HTTP/1.1).
     pub http_minor: u8,
     /// Every header, in order.
-    pub headers: Vec<(String, String)>,
+    pub headers: Headers,
 }
 
 impl Request {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.get(name)
     }
 
     /// True when the request asks for a WebSocket upgrade at all.
@@ -84,7 +79,7 @@ pub struct UpgradeRequest {
     /// Extensions offered, in the client's order.
     pub extensions: Vec<ExtensionOffer>,
     /// Every header, for the application.
-    pub headers: Vec<(String, String)>,
+    pub headers: Headers,
 }
 
 /// Checks a parsed request against RFC 6455 section 4.2.1.
@@ -137,10 +132,7 @@ fn check_request(req: &Request) -> Result<Checked, HandshakeError> {
         None => return Err(HandshakeError::UnsupportedVersion(String::new())),
     }
     let key = single(headers, "sec-websocket-key")?.ok_or(HandshakeError::MissingKey)?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(key)
-        .map_err(|_| HandshakeError::InvalidKey(key.to_owned()))?;
-    if decoded.len() != 16 {
+    if !valid_key(key) {
         return Err(HandshakeError::InvalidKey(key.to_owned()));
     }
     let protocols: Vec<String> = header_tokens(headers, "sec-websocket-protocol")
@@ -154,12 +146,7 @@ fn check_request(req: &Request) -> Result<Checked, HandshakeError> {
             }
         })
         .collect::<Result<_, _>>()?;
-    let extensions = parse_extensions(
-        headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-extensions"))
-            .map(|(_, v)| v.as_str()),
-    )?;
+    let extensions = parse_extensions(headers.get_all("sec-websocket-extensions"))?;
     Ok(Checked {
         host: host.to_owned(),
         key: key.to_owned(),
