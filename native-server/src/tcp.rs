@@ -49,8 +49,8 @@ pub(crate) fn defer_accept(listener: &TcpListener) -> bool {
 /// socket is drained) makes tokio forget the readiness it saw before the read,
 /// so the next wait is for new data rather than a `recv` that only says
 /// `EAGAIN`. Readiness that arrives after the read is kept. A socket tokio has
-/// not yet seen readable (a freshly accepted one, which usually already holds
-/// its request head) is read anyway. `WouldBlock` when there is nothing.
+/// not yet seen readable is read anyway (a new connection usually already
+/// holds its first bytes). `WouldBlock` when there is nothing.
 pub(crate) fn read_drained(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
     let room = buf.len();
     let mut tried = false;
