@@ -1,6 +1,6 @@
 //! The connection state machine: bytes in, events out, bytes to send queued.
 
-use std::ops::{Deref, DerefMut, Range};
+use std::ops::Range;
 use std::time::Duration;
 
 use rand_chacha::ChaCha8Rng;
@@ -15,7 +15,7 @@ use crate::mask::apply_mask;
 use crate::opcode::{DataKind, OpCode};
 use crate::role::Role;
 use crate::rules::{check_header, RuleContext};
-use crate::sender::{CloseState, Sender};
+use crate::sender::{CloseState, SendError, Sender};
 use crate::utf8::Utf8Validator;
 
 /// Input and message buffers above this capacity are released once drained.
@@ -124,8 +124,8 @@ impl Timers {
 /// [`Connection::commit_input`]), then call [`Connection::poll_event`] until it
 /// returns `Ok(None)`, then write [`Connection::pending_output`]. Call
 /// [`Connection::handle_timeout`] once at the start and whenever
-/// [`Connection::poll_timeout`] passes. Sending methods come from [`Sender`]
-/// through `Deref`.
+/// [`Connection::poll_timeout`] passes. Send with the `send_*` methods and
+/// [`Connection::close`]; they queue bytes for [`Connection::pending_output`].
 #[derive(Debug)]
 pub struct Connection {
     role: Role,
@@ -189,12 +189,63 @@ impl Connection {
 
     /// Allows RSV bits on the first frame of data messages (set by a negotiated extension).
     pub fn set_rsv_on_message_start(&mut self, bits: u8) {
-        self.tx.rsv_on_message_start = bits & 0b111;
+        self.tx.set_rsv_on_message_start(bits);
     }
 
     /// True once the close handshake is over or the connection failed.
     pub fn is_closed(&self) -> bool {
-        self.tx.state == CloseState::Closed
+        self.tx.is_closed()
+    }
+
+    /// Where the close handshake stands.
+    pub fn close_state(&self) -> CloseState {
+        self.tx.close_state()
+    }
+
+    /// Queues a whole text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.tx.send_text(text)
+    }
+
+    /// Queues a whole binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.tx.send_binary(data)
+    }
+
+    /// Queues one fragment of a message; the first fragment opens it, `fin` ends it.
+    pub fn send_fragment(
+        &mut self,
+        kind: DataKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), SendError> {
+        self.tx.send_fragment(kind, data, fin)
+    }
+
+    /// Queues a ping (at most 125 bytes).
+    pub fn send_ping(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.tx.send_ping(data)
+    }
+
+    /// Queues an unsolicited pong (pongs to pings are automatic).
+    pub fn send_pong(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.tx.send_pong(data)
+    }
+
+    /// Starts the close handshake with `code` and `reason`.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        self.tx.close(code, reason)
+    }
+
+    /// Bytes waiting to be written, echoed payloads written from the input buffer included.
+    pub fn pending_len(&self) -> usize {
+        self.tx.pending_len()
+    }
+
+    /// Marks `n` bytes of [`Self::pending_output`] (or of
+    /// [`Self::pending_output_vectored`], in order) as written.
+    pub fn consume_output(&mut self, n: usize) {
+        self.tx.consume_output(n);
     }
 
     /// Turns vectored output on or off (default off).
@@ -209,27 +260,27 @@ impl Connection {
         if !on {
             self.materialize();
         }
-        self.tx.vectored = on;
+        self.tx.set_vectored(on);
     }
 
     /// The next bytes to write, in order; empty when nothing is pending.
     ///
-    /// Write them, call [`Sender::consume_output`], and repeat until empty.
+    /// Write them, call [`Self::consume_output`], and repeat until empty.
     pub fn pending_output(&self) -> &[u8] {
         let (before, after) = self.tx.output_parts();
-        match &self.tx.borrowed {
-            Some(b) if before.is_empty() => &self.input.buf[b.range.clone()],
+        match self.tx.borrowed_range() {
+            Some(range) if before.is_empty() => &self.input.buf[range],
             _ if !before.is_empty() => before,
             _ => after,
         }
     }
 
     /// All pending output as up to three slices to write in order (for
-    /// `write_vectored`); then call [`Sender::consume_output`] with the bytes written.
+    /// `write_vectored`); then call [`Self::consume_output`] with the bytes written.
     pub fn pending_output_vectored(&self) -> [&[u8]; 3] {
         let (before, after) = self.tx.output_parts();
-        let payload = match &self.tx.borrowed {
-            Some(b) => &self.input.buf[b.range.clone()],
+        let payload = match self.tx.borrowed_range() {
+            Some(range) => &self.input.buf[range],
             None => &[],
         };
         [before, payload, after]
@@ -237,8 +288,7 @@ impl Connection {
 
     /// Copies an echoed payload still waiting in the input buffer into the output queue.
     fn materialize(&mut self) {
-        if let Some(b) = &self.tx.borrowed {
-            let range = b.range.clone();
+        if let Some(range) = self.tx.borrowed_range() {
             self.tx.materialize(&self.input.buf[range]);
         }
     }
@@ -253,7 +303,7 @@ impl Connection {
     /// A writable region of at least `min` bytes to read into; then call [`Self::commit_input`].
     pub fn input_buffer(&mut self, min: usize) -> &mut [u8] {
         self.release_held();
-        if self.tx.borrowed.is_some() {
+        if self.tx.borrowed_range().is_some() {
             if self.input.buf.len() - self.input.end >= min {
                 return &mut self.input.buf[self.input.end..];
             }
@@ -304,7 +354,7 @@ impl Connection {
             return Err(e);
         }
         loop {
-            if self.tx.state == CloseState::Closed {
+            if self.tx.is_closed() {
                 return Ok(None);
             }
             let window = &self.input.buf[self.input.start..self.input.end];
@@ -398,7 +448,7 @@ impl Connection {
     fn rule_context(&self) -> RuleContext {
         RuleContext {
             sender: Some(self.role.peer()),
-            rsv_on_message_start: self.tx.rsv_on_message_start,
+            rsv_on_message_start: self.tx.rsv_on_message_start(),
             in_message: Some(self.partial.is_some()),
             max_frame_payload: self.config.limits.max_frame_payload,
         }
@@ -410,10 +460,7 @@ impl Connection {
 
     /// Queues the close frame for `e` and ends the connection.
     fn fail(&mut self, e: ProtocolError) -> ProtocolError {
-        if self.tx.state == CloseState::Open {
-            self.tx.write_close(Some(e.close_code()), &e.to_string());
-        }
-        self.tx.state = CloseState::Closed;
+        self.tx.fail(e.close_code(), &e.to_string());
         self.partial = None;
         e
     }
@@ -465,10 +512,7 @@ impl Connection {
                 };
             }
             OpCode::Ping => {
-                if self.tx.state == CloseState::Open {
-                    let pong = &self.input.buf[payload.clone()];
-                    self.tx.write_frame(OpCode::Pong, true, pong);
-                }
+                self.tx.answer_ping(&self.input.buf[payload.clone()]);
                 Some(Ready {
                     kind: ReadyKind::Ping,
                     source: Source::Input,
@@ -485,10 +529,7 @@ impl Connection {
                     Ok((code, _)) => code,
                     Err(e) => return Err(self.fail(e.into())),
                 };
-                if self.tx.state == CloseState::Open {
-                    self.tx.write_close(code, "");
-                }
-                self.tx.state = CloseState::Closed;
+                self.tx.answer_close(code);
                 let reason = if code.is_some() {
                     payload.start + 2..payload.end
                 } else {
@@ -605,7 +646,7 @@ impl Connection {
 
     /// Frees what the last event borrowed.
     fn release_held(&mut self) {
-        self.tx.lent = None;
+        self.tx.clear_lent();
         match std::mem::replace(&mut self.held, Held::Nothing) {
             Held::Nothing => {}
             Held::Input(n) => self.input.start += n,
@@ -616,7 +657,7 @@ impl Connection {
                 }
             }
         }
-        if self.tx.borrowed.is_none() {
+        if self.tx.borrowed_range().is_none() {
             self.reset_drained_input();
         }
     }
@@ -648,16 +689,15 @@ impl Connection {
             t.received = false;
         }
         t.now = Some(now);
-        if self.tx.close_needs_timer {
-            self.tx.close_needs_timer = false;
+        if self.tx.take_close_timer() {
             t.close_sent_at = Some(now);
         }
-        if self.tx.state == CloseState::Closed {
+        if self.tx.is_closed() {
             return;
         }
         if let Some(at) = t.close_sent_at {
             if now >= at + self.config.close_timeout {
-                self.tx.state = CloseState::Closed;
+                self.tx.give_up();
                 return;
             }
         }
@@ -673,10 +713,10 @@ impl Connection {
             }
         }
         if let Some(every) = self.config.ping_interval {
-            if now >= t.ping_due(every) && self.tx.state == CloseState::Open {
+            if now >= t.ping_due(every) && self.tx.is_open() {
                 t.last_ping = now;
                 let stamp = (now.as_millis() as u64).to_be_bytes();
-                self.tx.write_frame(OpCode::Ping, true, &stamp);
+                self.tx.keepalive_ping(&stamp);
             }
         }
     }
@@ -685,10 +725,10 @@ impl Connection {
     pub fn poll_timeout(&self) -> Option<Duration> {
         let t = &self.timers;
         let now = t.now?;
-        if self.tx.close_needs_timer {
+        if self.tx.close_timer_wanted() {
             return Some(now);
         }
-        if self.tx.state == CloseState::Closed {
+        if self.tx.is_closed() {
             return None;
         }
         let close = t.close_sent_at.map(|at| at + self.config.close_timeout);
@@ -696,22 +736,9 @@ impl Connection {
         let ping = self
             .config
             .ping_interval
-            .filter(|_| self.tx.state == CloseState::Open)
+            .filter(|_| self.tx.is_open())
             .map(|d| t.ping_due(d));
         [close, idle, ping].into_iter().flatten().min()
-    }
-}
-
-impl Deref for Connection {
-    type Target = Sender;
-    fn deref(&self) -> &Sender {
-        &self.tx
-    }
-}
-
-impl DerefMut for Connection {
-    fn deref_mut(&mut self) -> &mut Sender {
-        &mut self.tx
     }
 }
 

@@ -88,7 +88,7 @@ struct Deflate {
 /// The payload of the event being handled, as lent to the host: where it lies
 /// in the connection's input buffer, to recognise an echo of it.
 #[derive(Debug, Clone)]
-pub(crate) struct Lent {
+struct Lent {
     addr: usize,
     range: Range<usize>,
 }
@@ -96,28 +96,32 @@ pub(crate) struct Lent {
 /// A payload queued without copying: it lies at `range` in the connection's
 /// input buffer and goes out right after `out[..at]`.
 #[derive(Debug, Clone)]
-pub(crate) struct Borrowed {
-    pub(crate) at: usize,
-    pub(crate) range: Range<usize>,
+struct Borrowed {
+    at: usize,
+    range: Range<usize>,
 }
 
-/// Queues outgoing frames. Reached through [`crate::Connection`].
+/// The sending side of a [`crate::Connection`]: it queues outgoing frames and
+/// owns the close state (only its methods change it).
+///
+/// Hosts reach it through the `send_*` and `close` methods of the connection, or
+/// through [`crate::Connection::poll_event_and_sender`] while an event is lent.
 #[derive(Debug)]
 pub struct Sender {
-    pub(crate) out: Vec<u8>,
+    out: Vec<u8>,
     out_start: usize,
-    pub(crate) borrowed: Option<Borrowed>,
-    pub(crate) lent: Option<Lent>,
-    pub(crate) vectored: bool,
+    borrowed: Option<Borrowed>,
+    lent: Option<Lent>,
+    vectored: bool,
     /// Boxed: servers, which never mask, keep 8 bytes instead of the generator's 300.
     mask_rng: Option<Box<ChaCha8Rng>>,
     open_message: Option<OpenMessage>,
     /// Boxed: most connections never negotiate compression.
     deflate: Option<Box<Deflate>>,
-    pub(crate) state: CloseState,
-    pub(crate) close_needs_timer: bool,
+    state: CloseState,
+    close_needs_timer: bool,
     max_pending: usize,
-    pub(crate) rsv_on_message_start: u8,
+    rsv_on_message_start: u8,
 }
 
 impl Sender {
@@ -138,25 +142,14 @@ impl Sender {
         }
     }
 
-    /// Bytes waiting to be written to the transport, when vectored output is
-    /// off (the default). With it on, write [`crate::Connection::pending_output`]
-    /// or [`crate::Connection::pending_output_vectored`] instead: an echoed
-    /// payload is not among these bytes.
-    pub fn pending_output(&self) -> &[u8] {
-        match &self.borrowed {
-            Some(b) => &self.out[self.out_start.min(b.at)..b.at],
-            None => &self.out[self.out_start..],
-        }
-    }
-
     /// Bytes waiting to be written, echoed payloads included.
-    pub fn pending_len(&self) -> usize {
+    pub(crate) fn pending_len(&self) -> usize {
         self.out.len() - self.out_start + self.borrowed.as_ref().map_or(0, |b| b.range.len())
     }
 
     /// Marks `n` bytes of pending output as written (in the order
     /// [`crate::Connection::pending_output_vectored`] gives them).
-    pub fn consume_output(&mut self, n: usize) {
+    pub(crate) fn consume_output(&mut self, n: usize) {
         let mut n = n;
         if let Some(b) = &mut self.borrowed {
             let before = (b.at - self.out_start).min(n);
@@ -236,6 +229,88 @@ impl Sender {
     /// Where the close handshake stands.
     pub fn close_state(&self) -> CloseState {
         self.state
+    }
+
+    /// True once the close handshake is over or the connection failed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state == CloseState::Closed
+    }
+
+    /// True while messages may still be sent.
+    pub(crate) fn is_open(&self) -> bool {
+        self.state == CloseState::Open
+    }
+
+    /// Fails the connection: queues a close with `code` and `reason` unless one
+    /// was sent already, and ends the close handshake.
+    pub(crate) fn fail(&mut self, code: CloseCode, reason: &str) {
+        if self.state == CloseState::Open {
+            self.write_close(Some(code), reason);
+        }
+        self.state = CloseState::Closed;
+    }
+
+    /// The peer's close arrived: echoes its code unless we closed first, and
+    /// ends the close handshake.
+    pub(crate) fn answer_close(&mut self, code: Option<CloseCode>) {
+        if self.state == CloseState::Open {
+            self.write_close(code, "");
+        }
+        self.state = CloseState::Closed;
+    }
+
+    /// Gives up waiting for the peer's close (the close timeout passed).
+    pub(crate) fn give_up(&mut self) {
+        self.state = CloseState::Closed;
+    }
+
+    /// Queues the automatic pong to a ping, unless a close was sent.
+    pub(crate) fn answer_ping(&mut self, payload: &[u8]) {
+        if self.state == CloseState::Open {
+            self.write_frame(OpCode::Pong, true, payload);
+        }
+    }
+
+    /// Queues a keepalive ping, unless a close was sent.
+    pub(crate) fn keepalive_ping(&mut self, payload: &[u8]) {
+        if self.state == CloseState::Open {
+            self.write_frame(OpCode::Ping, true, payload);
+        }
+    }
+
+    /// True when a close frame was queued since the last call: the close timer starts.
+    pub(crate) fn take_close_timer(&mut self) -> bool {
+        std::mem::take(&mut self.close_needs_timer)
+    }
+
+    /// True when a close frame was queued and [`Self::take_close_timer`] not called since.
+    pub(crate) fn close_timer_wanted(&self) -> bool {
+        self.close_needs_timer
+    }
+
+    /// The RSV bits allowed on the first frame of a data message.
+    pub(crate) fn rsv_on_message_start(&self) -> u8 {
+        self.rsv_on_message_start
+    }
+
+    /// Allows RSV bits on the first frame of data messages (a negotiated extension).
+    pub(crate) fn set_rsv_on_message_start(&mut self, bits: u8) {
+        self.rsv_on_message_start = bits & 0b111;
+    }
+
+    /// Turns vectored output on or off (see [`crate::Connection::set_vectored_output`]).
+    pub(crate) fn set_vectored(&mut self, on: bool) {
+        self.vectored = on;
+    }
+
+    /// Where the echoed payload queued without copying lies in the input buffer.
+    pub(crate) fn borrowed_range(&self) -> Option<Range<usize>> {
+        self.borrowed.as_ref().map(|b| b.range.clone())
+    }
+
+    /// Forgets the payload lent with the last event.
+    pub(crate) fn clear_lent(&mut self) {
+        self.lent = None;
     }
 
     /// Queues a whole text message.
@@ -323,7 +398,7 @@ impl Sender {
     }
 
     /// Writes a close frame whatever the state (used for echoes and failures).
-    pub(crate) fn write_close(&mut self, code: Option<CloseCode>, reason: &str) {
+    fn write_close(&mut self, code: Option<CloseCode>, reason: &str) {
         let mut payload = [0u8; 125];
         let mut n = 0;
         if let Some(code) = code {
@@ -375,7 +450,7 @@ impl Sender {
         Ok(())
     }
 
-    pub(crate) fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+    fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
         self.write_frame_rsv1(opcode, fin, false, payload);
     }
 
