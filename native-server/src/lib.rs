@@ -57,7 +57,7 @@
 //! ```
 
 mod chat;
-pub mod clock;
+mod clock;
 mod error;
 mod handshake;
 mod http;
@@ -67,7 +67,7 @@ mod static_files;
 mod stream;
 mod tcp;
 mod url;
-pub mod wire;
+mod wire;
 
 pub use error::{Error, Result};
 pub use framewire_core::handshake::Headers;
