@@ -55,11 +55,11 @@ for s in $SCENARIOS; do
 done
 
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
-    echo "==> cargo build --release -p framewire-server -p framewire-bench"
-    cargo build --release -p framewire-server -p framewire-bench
+    echo "==> cargo build --release -p framewire-cli -p framewire-bench"
+    cargo build --release -p framewire-cli -p framewire-bench
 fi
 for b in framewire framewire-bench bench-echo; do
-    [ -x "$BIN/$b" ] || die "$BIN/$b is missing: build with cargo build --release -p framewire-server -p framewire-bench"
+    [ -x "$BIN/$b" ] || die "$BIN/$b is missing: build with cargo build --release -p framewire-cli -p framewire-bench"
 done
 
 # Pinning: server on CPU 0, load on CPU 1, when taskset and two CPUs are there.

@@ -19,4 +19,4 @@ if [ -n "$stale" ]; then
     scripts/build-wasm.sh
 fi
 
-exec cargo run --release -p framewire-server -- serve "$@"
+exec cargo run --release -p framewire-cli -- serve "$@"

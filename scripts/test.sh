@@ -71,6 +71,20 @@ core_without_tokio() {
     step_note="none of tokio/mio/async-std/smol among its normal dependencies (all targets)"
 }
 
+# The library must not bring the command line's dependencies to its users: they belong to
+# framewire-cli (native-server/cli/), which builds the `framewire` binary.
+server_lib_without_cli_deps() {
+    local tree
+    tree=$(cargo tree -p framewire-server -e normal --target all) || return 1
+    if grep -Eq '^[^a-z]*(clap|tracing-subscriber|mimalloc)[ -]' <<<"$tree"; then
+        grep -E '(clap|tracing-subscriber|mimalloc)' <<<"$tree" >&2
+        echo "the framewire-server library must not depend on clap, tracing-subscriber or mimalloc" \
+            "(see above): they are the command line's, in framewire-cli (native-server/cli/)" >&2
+        return 1
+    fi
+    step_note="none of clap/tracing-subscriber/mimalloc among framewire-server's normal dependencies (all targets)"
+}
+
 wasm_browser_tests() {
     local log=$LOG_DIR/wasm-pack-test.log passed
     wasm-pack test --headless --firefox wasm-client 2>&1 | tee "$log" || return 1
@@ -104,11 +118,12 @@ benchmarks_once() {
 step "setup (scripts/setup.sh)" scripts/setup.sh
 step "cargo fmt --all --check" cargo fmt --all --check
 step "cargo clippy --workspace --all-targets -- -D warnings" cargo clippy --workspace --all-targets -- -D warnings
-step "cargo build --release -p framewire-server" cargo build --release -p framewire-server
+step "cargo build --release -p framewire-cli" cargo build --release -p framewire-cli
 step "wasm bundle for the browser tests (scripts/build-wasm.sh)" build_wasm_bundle
 step "cargo test --workspace" cargo_tests
 step "cargo build -p framewire-core --target wasm32-unknown-unknown" cargo build -p framewire-core --target wasm32-unknown-unknown
 step "framewire-core has no tokio in its dependency tree" core_without_tokio
+step "framewire-server has no clap, tracing-subscriber or mimalloc in its dependency tree" server_lib_without_cli_deps
 step "wasm-pack test --headless --firefox wasm-client" wasm_browser_tests
 step "Autobahn testsuite, server and client (tests/autobahn/run.sh)" autobahn
 step "benchmarks, once each (cargo bench -p framewire-core -- --test)" benchmarks_once

@@ -10,6 +10,13 @@
 //!
 //! All protocol work is done by [`framewire_core`]; this crate moves bytes and time.
 //!
+//! The `framewire` command line is the crate `framewire-cli` (`native-server/cli/`),
+//! not a feature of this one, so that depending on this library brings no clap,
+//! tracing-subscriber or global allocator into your tree: a default feature would
+//! still bring them unless every user opted out, and `cargo run` at the workspace
+//! root cannot turn on a non-default feature. Logging goes through the `tracing`
+//! facade; install whatever subscriber you like.
+//!
 //! Embedding a server in your own tokio program:
 //!
 //! ```no_run
@@ -50,21 +57,17 @@
 //! ```
 
 mod chat;
-pub mod cli;
-mod client_cmd;
-pub mod clock;
-pub mod decode_cmd;
+mod clock;
 mod error;
 mod handshake;
 mod http;
-mod serve_cmd;
 mod server;
 mod session;
 mod static_files;
 mod stream;
 mod tcp;
 mod url;
-pub mod wire;
+mod wire;
 
 pub use error::{Error, Result};
 pub use framewire_core::handshake::Headers;

@@ -54,7 +54,7 @@ esac
 
 if [ "${AUTOBAHN_NO_BUILD:-0}" != 1 ]; then
     say "building framewire and the conformance client (release)"
-    cargo build --release -q -p framewire-server --bin framewire
+    cargo build --release -q -p framewire-cli --bin framewire
     if [ "$mode" != server ]; then
         cargo build --release -q -p framewire-tests --bin autobahn_client
     fi
@@ -107,7 +107,7 @@ summarize() {
 
 run_server() {
     local port spec server_pid start status=0
-    [ -x "$FRAMEWIRE" ] || fail "$FRAMEWIRE not built (cargo build --release -p framewire-server)"
+    [ -x "$FRAMEWIRE" ] || fail "$FRAMEWIRE not built (cargo build --release -p framewire-cli)"
     port=$(free_port)
     spec=$OUT/fuzzingclient.json
     rm -rf "$OUT/server"

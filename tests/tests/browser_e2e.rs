@@ -8,7 +8,7 @@
 //! Screenshots go to `target/inspector-e2e.png` (Firefox) and
 //! `target/inspector-e2e-chromium.png`.
 //!
-//! Needs: the `framewire` binary (`cargo build --release -p framewire-server`), the wasm
+//! Needs: the `framewire` binary (`cargo build --release -p framewire-cli`), the wasm
 //! bundle (`scripts/build-wasm.sh`), geckodriver + firefox-esr and chromium +
 //! chromium-driver (`scripts/setup.sh` installs them all). A missing piece fails the
 //! test with a message saying what to run.
@@ -75,7 +75,7 @@ fn framewire_bin() -> PathBuf {
         .unwrap_or_else(|| {
             panic!(
                 "no framewire binary in {}/{{release,debug}}: run \
-                 `cargo build --release -p framewire-server` (scripts/test.sh does) or set FRAMEWIRE_BIN",
+                 `cargo build --release -p framewire-cli` (scripts/test.sh does) or set FRAMEWIRE_BIN",
                 target_dir().display()
             )
         })

@@ -8,9 +8,9 @@ use clap::{Args, Parser, Subcommand};
 use framewire_core::deflate::DeflateConfig;
 use framewire_core::handshake::ServerHandshakeConfig;
 use framewire_core::{Config, Limits};
+use framewire_server::{default_www, ServerConfig};
 
 use crate::decode_cmd::SenderRole;
-use crate::server::{default_www, ServerConfig};
 
 /// framewire: a WebSocket (RFC 6455) server, client and frame decoder.
 ///

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use framewire_core::{CloseCode, Message};
+use framewire_server::{connect, ClientConfig};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::cli::ClientArgs;
-use crate::handshake::{connect, ClientConfig};
 
 /// Runs the client; exit code 0 after a clean close.
 pub fn run(args: &ClientArgs) -> ExitCode {

@@ -1,10 +1,11 @@
-//! `framewire serve`: the runtime, logging, signals and the banner around [`crate::Server`].
+//! `framewire serve`: the runtime, logging, signals and the banner around [`framewire_server::Server`].
 
 use std::io::Write;
 use std::process::ExitCode;
 
+use framewire_server::Server;
+
 use crate::cli::ServeArgs;
-use crate::server::Server;
 
 /// Runs the server until Ctrl-C or SIGTERM; exit code 0 after a graceful shutdown.
 pub fn run(args: &ServeArgs) -> ExitCode {
