@@ -41,6 +41,9 @@ pub struct Config {
     pub idle_timeout: Option<Duration>,
     /// After sending a close, give up waiting for the peer's close after this long.
     pub close_timeout: Duration,
+    /// How long the opening handshake may take, from the handshake machine's
+    /// first clock reading to a complete head. Default 10 s.
+    pub handshake_timeout: Duration,
 }
 
 impl Default for Config {
@@ -50,6 +53,7 @@ impl Default for Config {
             ping_interval: None,
             idle_timeout: None,
             close_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(10),
         }
     }
 }

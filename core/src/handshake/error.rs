@@ -2,6 +2,7 @@
 
 /// A handshake problem, with the HTTP status a server answers it with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HandshakeError {
     /// The head is not valid HTTP/1.1.
     #[error("malformed HTTP: {0}")]
@@ -76,6 +77,23 @@ pub enum HandshakeError {
     /// The server's extension answer is not acceptable.
     #[error("server's extension answer is not acceptable: {0}")]
     ExtensionRefused(String),
+    /// The head did not arrive within the handshake timeout.
+    #[error("the handshake did not finish within {millis} ms")]
+    TimedOut {
+        /// The timeout.
+        millis: u64,
+    },
+    /// The peer ended the transport before the handshake finished.
+    #[error("the peer closed the connection before the handshake finished")]
+    Closed,
+    /// This client's own request cannot be sent (a header that would split the
+    /// head, a target with spaces), or no randomness was available for its key.
+    #[error("invalid request from this client: {0}")]
+    InvalidRequest(String),
+    /// The host's own answer is not valid (a subprotocol the client did not
+    /// offer, a header that would split the head): a bug in the host, answered 500.
+    #[error("invalid answer from this server: {0}")]
+    InvalidAnswer(String),
 }
 
 impl HandshakeError {
@@ -87,6 +105,8 @@ impl HandshakeError {
             Self::UnsupportedVersion(_) => 426,
             Self::OriginNotAllowed(_) => 403,
             Self::TooLarge { .. } | Self::TooManyHeaders(_) => 431,
+            Self::TimedOut { .. } => 408,
+            Self::InvalidAnswer(_) => 500,
             _ => 400,
         }
     }

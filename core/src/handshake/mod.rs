@@ -1,12 +1,24 @@
 //! The opening handshake (RFC 6455 section 4), for both roles.
+//!
+//! Hosts drive [`ServerHandshake`] and [`ClientHandshake`], sans-IO machines
+//! that own the head buffer, its limit and the deadline and hand over a
+//! [`crate::Connection`]. The functions below them (`parse_request`,
+//! `validate_request`, `accept`, `parse_response`, `validate_response`) are
+//! the machines' parts, public for tools that check heads on their own (the
+//! inspector's handshake check).
 
 mod client;
+mod client_machine;
 mod error;
 mod extensions;
+mod head;
 mod headers;
 mod http;
+mod outcome;
 mod problems;
+mod response;
 mod server;
+mod server_machine;
 
 pub use client::{
     generate_key, parse_response, validate_response, Accepted, ClientRequest, Response,
@@ -15,11 +27,15 @@ pub use error::HandshakeError;
 pub use extensions::{format_extensions, parse_extensions, ExtensionOffer};
 pub use headers::Headers;
 pub use http::header_tokens;
+pub use client_machine::{ClientHandshake, ClientStep, Refusal};
+pub use outcome::{Established, HandshakeInfo, Upgraded};
 pub use problems::request_problems;
+pub use response::{reason, HttpResponse};
 pub use server::{
-    accept, parse_request, rejection_response, validate_request, Accept, Request,
-    ServerHandshakeConfig, UpgradeRequest,
+    accept, parse_request, rejection, rejection_response, validate_request, Accept, Request,
+    ServerHandshakeConfig, UpgradeOffer, UpgradeRequest,
 };
+pub use server_machine::{Acceptance, Declined, PendingRequest, ServerHandshake, ServerStep};
 
 use base64::Engine;
 use sha1::{Digest, Sha1};

@@ -5,6 +5,7 @@ use super::http::{
     has_token, head_len, header_tokens, is_token, own_headers, parse_error, single, valid_key,
     MAX_HEADERS,
 };
+use super::response::{check_fields, push_field, HttpResponse};
 use super::{push_accept_key, HandshakeError, Headers};
 use crate::deflate::{server_negotiate, DeflateConfig, Negotiated};
 
@@ -88,16 +89,23 @@ pub fn validate_request(req: &Request) -> Result<UpgradeRequest, HandshakeError>
     Ok(checked.with(req.path.clone(), req.headers.clone()))
 }
 
-/// What the checks of a request found, short of its path and headers.
-struct Checked {
-    host: String,
-    key: String,
-    origin: Option<String>,
-    protocols: Vec<String>,
-    extensions: Vec<ExtensionOffer>,
+/// What an upgrade request offers, as RFC 6455 section 4.2.1's checks found it
+/// (its path and headers stay in the [`Request`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpgradeOffer {
+    /// The Host header.
+    pub host: String,
+    /// The Sec-WebSocket-Key.
+    pub key: String,
+    /// The Origin header, if any.
+    pub origin: Option<String>,
+    /// Subprotocols offered, in the client's order.
+    pub protocols: Vec<String>,
+    /// Extensions offered, in the client's order.
+    pub extensions: Vec<ExtensionOffer>,
 }
 
-impl Checked {
+impl UpgradeOffer {
     fn with(self, path: String, headers: Headers) -> UpgradeRequest {
         UpgradeRequest {
             path,
@@ -111,7 +119,8 @@ impl Checked {
     }
 }
 
-fn check_request(req: &Request) -> Result<Checked, HandshakeError> {
+/// Checks a request against RFC 6455 section 4.2.1 without copying its path and headers.
+pub(crate) fn check_request(req: &Request) -> Result<UpgradeOffer, HandshakeError> {
     if req.method != "GET" {
         return Err(HandshakeError::NotGet(req.method.clone()));
     }
@@ -147,7 +156,7 @@ fn check_request(req: &Request) -> Result<Checked, HandshakeError> {
         })
         .collect::<Result<_, _>>()?;
     let extensions = parse_extensions(headers.get_all("sec-websocket-extensions"))?;
-    Ok(Checked {
+    Ok(UpgradeOffer {
         host: host.to_owned(),
         key: key.to_owned(),
         origin: single(headers, "origin")?.map(str::to_owned),
@@ -187,21 +196,66 @@ const RESPONSE_CAPACITY: usize = 256;
 /// Negotiates and builds the 101 response. Subprotocol: the server's most
 /// preferred one that the client offered.
 pub fn accept(req: &UpgradeRequest, cfg: &ServerHandshakeConfig) -> Result<Accept, HandshakeError> {
+    let offer = Offered {
+        key: &req.key,
+        origin: req.origin.as_deref(),
+        protocols: &req.protocols,
+        extensions: &req.extensions,
+    };
+    answer(&offer, cfg, None, &[])
+}
+
+/// The parts of an offer the answer depends on.
+pub(crate) struct Offered<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) origin: Option<&'a str>,
+    pub(crate) protocols: &'a [String],
+    pub(crate) extensions: &'a [ExtensionOffer],
+}
+
+impl<'a> From<&'a UpgradeOffer> for Offered<'a> {
+    fn from(o: &'a UpgradeOffer) -> Self {
+        Self {
+            key: &o.key,
+            origin: o.origin.as_deref(),
+            protocols: &o.protocols,
+            extensions: &o.extensions,
+        }
+    }
+}
+
+/// Checks the origin, negotiates, and builds the 101 response with `protocol`
+/// (else the configured choice) and the extra `headers`.
+pub(crate) fn answer(
+    offer: &Offered<'_>,
+    cfg: &ServerHandshakeConfig,
+    protocol: Option<&str>,
+    headers: &[(String, String)],
+) -> Result<Accept, HandshakeError> {
     if let Some(allowed) = &cfg.allowed_origins {
-        let origin = req.origin.as_deref().unwrap_or("");
+        let origin = offer.origin.unwrap_or("");
         if !allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
             return Err(HandshakeError::OriginNotAllowed(origin.to_owned()));
         }
     }
-    let protocol = cfg
-        .protocols
-        .iter()
-        .find(|p| req.protocols.iter().any(|o| o == *p))
-        .cloned();
+    let protocol = match protocol {
+        Some(p) if offer.protocols.iter().any(|o| o == p) => Some(p.to_owned()),
+        Some(p) => {
+            return Err(HandshakeError::InvalidAnswer(format!(
+                "subprotocol {p:?} was not offered by the client"
+            )))
+        }
+        None => cfg
+            .protocols
+            .iter()
+            .find(|p| offer.protocols.iter().any(|o| o == *p))
+            .cloned(),
+    };
+    check_fields(headers)?;
     let deflate = cfg
         .deflate
         .as_ref()
-        .and_then(|d| server_negotiate(&req.extensions, d));
+        .and_then(|d| server_negotiate(offer.extensions, d));
     let (extensions, deflate) = match deflate {
         Some((answer, agreed)) => (vec![answer], Some(agreed)),
         None => (Vec::new(), None),
@@ -210,17 +264,20 @@ pub fn accept(req: &UpgradeRequest, cfg: &ServerHandshakeConfig) -> Result<Accep
     response.push_str(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ",
     );
-    push_accept_key(&req.key, &mut response);
+    push_accept_key(offer.key, &mut response);
     response.push_str("\r\n");
     if let Some(p) = &protocol {
-        response.push_str("Sec-WebSocket-Protocol: ");
-        response.push_str(p);
-        response.push_str("\r\n");
+        push_field(&mut response, "Sec-WebSocket-Protocol", p);
     }
     if !extensions.is_empty() {
-        response.push_str("Sec-WebSocket-Extensions: ");
-        response.push_str(&format_extensions(&extensions));
-        response.push_str("\r\n");
+        push_field(
+            &mut response,
+            "Sec-WebSocket-Extensions",
+            &format_extensions(&extensions),
+        );
+    }
+    for (name, value) in headers {
+        push_field(&mut response, name, value);
     }
     response.push_str("\r\n");
     Ok(Accept {
@@ -233,26 +290,20 @@ pub fn accept(req: &UpgradeRequest, cfg: &ServerHandshakeConfig) -> Result<Accep
 
 /// An HTTP error response for a refused handshake, with a plain-text body that says why.
 pub fn rejection_response(err: &HandshakeError) -> Vec<u8> {
+    rejection(err)
+        .encode()
+        .unwrap_or_else(|_| b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec())
+}
+
+/// The [`HttpResponse`] that refuses a handshake for `err`.
+pub fn rejection(err: &HandshakeError) -> HttpResponse {
     let status = err.status();
-    let reason = match status {
-        403 => "Forbidden",
-        405 => "Method Not Allowed",
-        426 => "Upgrade Required",
-        431 => "Request Header Fields Too Large",
-        505 => "HTTP Version Not Supported",
-        _ => "Bad Request",
-    };
-    let body = format!("{err}\n");
-    let mut head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
+    let response = HttpResponse::text(status, &format!("{err}\n"));
     match status {
-        426 => head.push_str("Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n"),
-        405 => head.push_str("Allow: GET\r\n"),
-        _ => {}
+        426 => response
+            .header("Sec-WebSocket-Version", "13")
+            .header("Upgrade", "websocket"),
+        405 => response.header("Allow", "GET"),
+        _ => response,
     }
-    head.push_str("\r\n");
-    head.push_str(&body);
-    head.into_bytes()
 }
