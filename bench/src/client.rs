@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use framewire_core::handshake::{generate_key, parse_response, validate_response, ClientRequest};
+use framewire_core::handshake::{ClientHandshake, ClientRequest, ClientStep};
 use framewire_core::{Config, Connection, Limits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -77,28 +77,29 @@ async fn open_inner(target: &Target) -> Result<(TcpStream, Connection), BenchErr
         path: target.path.clone(),
         ..ClientRequest::default()
     };
-    let key = generate_key()?;
+    let mut hs = ClientHandshake::new(client_config(), request, None)?;
     stream
-        .write_all(&request.encode(&key))
+        .write_all(hs.pending_output())
         .await
         .map_err(BenchError::io("write the upgrade request"))?;
-    let mut buf = [0u8; 2048];
-    let mut filled = 0;
-    let (response, used) = loop {
-        let n = stream
-            .read(&mut buf[filled..])
-            .await
-            .map_err(BenchError::io("read the upgrade response"))?;
-        if n == 0 {
-            return Err(BenchError::HandshakeEof);
-        }
-        filled += n;
-        if let Some(done) = parse_response(&buf[..filled], buf.len() - 1)? {
-            break done;
-        }
-    };
-    validate_response(&response, &key, &request)?;
-    let mut conn = Connection::client(client_config())?;
-    conn.feed(&buf[used..filled]);
-    Ok((stream, conn))
+    let written = hs.pending_output().len();
+    hs.consume_output(written);
+    loop {
+        hs = match hs.step() {
+            ClientStep::Established(e) => return Ok((stream, e.connection)),
+            ClientStep::Refused(r) => return Err(r.error().into()),
+            ClientStep::Failed(e) => return Err(e.into()),
+            ClientStep::NeedInput(mut hs) => {
+                let n = stream
+                    .read(hs.input_buffer(2048))
+                    .await
+                    .map_err(BenchError::io("read the upgrade response"))?;
+                if n == 0 {
+                    hs.end_of_input();
+                }
+                hs.commit_input(n);
+                hs
+            }
+        };
+    }
 }

@@ -100,7 +100,10 @@ fn frames_after_the_head_are_already_fed_to_the_connection() {
     hs.feed(&bytes);
     let p = pending(hs.step());
     let mut up = p.accept(Acceptance::default()).unwrap();
-    assert_eq!(up.connection.poll_event().unwrap(), Some(Event::Text("Hello")));
+    assert_eq!(
+        up.connection.poll_event().unwrap(),
+        Some(Event::Text("Hello"))
+    );
 }
 
 #[test]
@@ -131,9 +134,8 @@ fn decline_sends_the_hosts_status_headers_and_body() {
         REQUEST.as_bytes(),
         4096,
     ));
-    let declined = p.decline(
-        HttpResponse::text(401, "token required\n").header("WWW-Authenticate", "Bearer"),
-    );
+    let declined =
+        p.decline(HttpResponse::text(401, "token required\n").header("WWW-Authenticate", "Bearer"));
     assert_eq!(declined.status, 401);
     assert_eq!(declined.error, None);
     let text = String::from_utf8(declined.response).unwrap();
@@ -237,10 +239,7 @@ fn client(deflate: Option<DeflateConfig>) -> ClientHandshake {
 }
 
 /// Runs a client machine against a server machine in memory.
-fn handshake_pair(
-    hs: ClientHandshake,
-    options: ServerHandshakeConfig,
-) -> (Established, Upgraded) {
+fn handshake_pair(hs: ClientHandshake, options: ServerHandshakeConfig) -> (Established, Upgraded) {
     let mut hs = hs;
     let request = hs.pending_output().to_vec();
     hs.consume_output(request.len());
@@ -267,7 +266,10 @@ fn client_and_server_machines_agree_on_protocol_and_deflate() {
     assert_eq!(client.info.protocol.as_deref(), Some("chat"));
     assert!(client.connection.deflate_enabled());
     assert!(server.connection.deflate_enabled());
-    client.connection.send_text(&"compressible ".repeat(50)).unwrap();
+    client
+        .connection
+        .send_text(&"compressible ".repeat(50))
+        .unwrap();
     let wire = client.connection.pending_output().to_vec();
     assert_eq!(wire[0] & 0x40, 0x40, "RSV1: the message is compressed");
     server.connection.feed(&wire);
@@ -331,7 +333,10 @@ fn a_wrong_accept_key_fails_and_a_silent_server_times_out() {
     let mut hs = client(None);
     hs.feed(b"HTTP/1.1 101 Swi");
     hs.end_of_input();
-    assert!(matches!(hs.step(), ClientStep::Failed(HandshakeError::Closed)));
+    assert!(matches!(
+        hs.step(),
+        ClientStep::Failed(HandshakeError::Closed)
+    ));
 }
 
 #[test]

@@ -1,12 +1,11 @@
 //! What can go wrong in the tokio host.
 
-use std::time::Duration;
-
-use framewire_core::handshake::HandshakeError;
+use framewire_core::handshake::{HandshakeError, Refusal};
 use framewire_core::{ProtocolError, SendError};
 
 /// An error of a [`crate::WebSocket`], of [`crate::accept`] or of [`crate::connect`].
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The transport failed.
     #[error("I/O error: {0}")]
@@ -14,12 +13,16 @@ pub enum Error {
     /// The opening handshake was refused or malformed.
     #[error("opening handshake failed: {0}")]
     Handshake(#[from] HandshakeError),
-    /// The opening handshake did not finish in time.
-    #[error("opening handshake did not finish within {0:?}")]
-    HandshakeTimeout(Duration),
-    /// The transport ended before the opening handshake was complete.
-    #[error("the connection ended during the opening handshake")]
-    HandshakeEof,
+    /// The server answered the upgrade with another status: its status,
+    /// headers and the start of its body.
+    #[error("the server refused the upgrade: {} {}", .0.status, .0.reason)]
+    Refused(Box<Refusal>),
+    /// The host's own decision declined the upgrade with this status (the answer was sent).
+    #[error("the upgrade was declined with status {status}")]
+    Declined {
+        /// The status answered.
+        status: u16,
+    },
     /// The peer broke RFC 6455 (or a limit); the close frame was sent.
     #[error("protocol violation by the peer: {0}")]
     Protocol(#[from] ProtocolError),

@@ -1,51 +1,44 @@
-//! Reading an HTTP head off a transport, and the two opening handshakes for embedders.
+//! The opening handshakes on a tokio transport: short read and write loops
+//! around the core's [`ServerHandshake`] and [`ClientHandshake`] machines. No
+//! header is parsed or checked here.
 
-use std::time::Duration;
-
-use framewire_core::deflate::{client_offer, DeflateConfig};
+use framewire_core::deflate::DeflateConfig;
 use framewire_core::handshake::{
-    self, generate_key, parse_response, validate_response, ClientRequest, HandshakeError, Request,
-    ServerHandshakeConfig,
+    Acceptance, ClientHandshake, ClientRequest, ClientStep, Declined, PendingRequest,
+    ServerHandshake, ServerHandshakeConfig, ServerStep,
 };
-use framewire_core::{Config, Connection};
+use framewire_core::Config;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::clock;
 use crate::error::{Error, Result};
-use crate::stream::{HandshakeInfo, WebSocket};
+use crate::stream::WebSocket;
 use crate::url::WsUrl;
 
-/// Settings of [`accept`].
-#[derive(Debug, Clone)]
-pub struct AcceptConfig {
-    /// Limits and timers of the connection.
-    pub ws: Config,
-    /// Subprotocols and allowed origins.
-    pub handshake: ServerHandshakeConfig,
-    /// How long the client may take to send its request.
-    pub handshake_timeout: Duration,
-}
+/// Bytes asked for per read while a head arrives.
+const HEAD_READ: usize = 4096;
 
-impl Default for AcceptConfig {
-    fn default() -> Self {
-        Self {
-            ws: Config::default(),
-            handshake: ServerHandshakeConfig::default(),
-            handshake_timeout: Duration::from_secs(10),
-        }
-    }
+/// Settings of [`accept`].
+#[derive(Debug, Clone, Default)]
+pub struct AcceptConfig {
+    /// Limits and timers of the connection, the head limit and the handshake timeout included.
+    pub ws: Config,
+    /// Subprotocols, allowed origins and permessage-deflate.
+    pub handshake: ServerHandshakeConfig,
 }
 
 /// Settings of [`connect`] and [`client_handshake`].
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// Limits and timers of the connection.
+    /// Limits and timers of the connection; `ws.handshake_timeout` bounds
+    /// connecting and the handshake together.
     pub ws: Config,
     /// Subprotocols offered, most preferred first.
     pub protocols: Vec<String>,
     /// The Origin header to send, if any.
     pub origin: Option<String>,
-    /// How long connecting and the handshake may take.
-    pub handshake_timeout: Duration,
+    /// Extra request header fields.
+    pub headers: Vec<(String, String)>,
     /// Offer permessage-deflate with these preferences (offered by default); `None` does not offer it.
     pub deflate: Option<DeflateConfig>,
 }
@@ -56,100 +49,137 @@ impl Default for ClientConfig {
             ws: Config::default(),
             protocols: Vec::new(),
             origin: None,
+            headers: Vec::new(),
             deflate: Some(DeflateConfig::default()),
-            handshake_timeout: Duration::from_secs(10),
         }
     }
 }
 
-/// Reads from `io` into `buf` until `parse` finds a complete head; returns it
-/// and its length. Bytes after the head stay in `buf`.
-pub(crate) async fn read_head<S, T>(
+/// How reading a request head ended without a request.
+#[derive(Debug)]
+pub(crate) enum HeadEnd {
+    /// The machine declined (malformed, too large, too slow): write the answer.
+    Declined(Declined),
+    /// The transport ended or failed first.
+    Io(Error),
+}
+
+/// Reads into `hs` until it holds a whole request head. The deadline is the
+/// machine's: a read still waiting when it passes makes the machine decline.
+pub(crate) async fn read_request<S>(
     io: &mut S,
-    buf: &mut Vec<u8>,
-    max: usize,
-    parse: impl Fn(&[u8], usize) -> std::result::Result<Option<(T, usize)>, HandshakeError>,
-) -> Result<(T, usize)>
+    mut hs: ServerHandshake,
+) -> std::result::Result<PendingRequest, HeadEnd>
 where
     S: AsyncRead + Unpin,
 {
-    let mut chunk = [0u8; 1024];
+    if hs.poll_timeout().is_none() {
+        hs.handle_timeout(clock::now());
+    }
     loop {
-        if let Some(done) = parse(buf, max)? {
-            return Ok(done);
-        }
-        let room = (max + 1).saturating_sub(buf.len()).clamp(1, chunk.len());
-        let n = io.read(&mut chunk[..room]).await?;
-        if n == 0 {
-            return Err(Error::HandshakeEof);
-        }
-        buf.extend_from_slice(&chunk[..n]);
+        hs = match hs.step() {
+            ServerStep::Request(pending) => return Ok(pending),
+            ServerStep::Declined(d) => return Err(HeadEnd::Declined(d)),
+            ServerStep::NeedInput(mut hs) => {
+                let deadline = hs.poll_timeout().unwrap_or_else(clock::now);
+                let read = tokio::time::timeout_at(
+                    clock::deadline(deadline),
+                    io.read(hs.input_buffer(HEAD_READ)),
+                )
+                .await;
+                match read {
+                    Ok(Ok(0)) => {
+                        return Err(HeadEnd::Io(Error::Handshake(
+                            framewire_core::handshake::HandshakeError::Closed,
+                        )))
+                    }
+                    Ok(Ok(n)) => hs.commit_input(n),
+                    Ok(Err(e)) => return Err(HeadEnd::Io(e.into())),
+                    Err(_) => hs.handle_timeout(clock::now()),
+                }
+                hs
+            }
+        };
     }
 }
 
 /// Runs the server side of the opening handshake on `io` and returns the
-/// connection. Refused requests get their HTTP error response before the error
-/// is returned. Any path is accepted; look at [`WebSocket::handshake`].
-pub async fn accept<S>(mut io: S, cfg: &AcceptConfig) -> Result<WebSocket<S>>
+/// connection. Refused requests get their HTTP answer before the error is
+/// returned. Any path is accepted; look at [`WebSocket::handshake`], or use
+/// [`accept_with`] to decide per request.
+pub async fn accept<S>(io: S, cfg: &AcceptConfig) -> Result<WebSocket<S>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut buf = Vec::new();
-    let max = cfg.ws.limits.max_handshake_bytes;
-    let head = tokio::time::timeout(
-        cfg.handshake_timeout,
-        read_head(&mut io, &mut buf, max, handshake::parse_request),
-    )
-    .await
-    .map_err(|_| Error::HandshakeTimeout(cfg.handshake_timeout))?;
-    let (request, used): (Request, usize) = match head {
-        Ok(h) => h,
-        Err(Error::Handshake(e)) => return Err(refuse(&mut io, e).await),
-        Err(e) => return Err(e),
+    accept_with(io, cfg, |_| Ok(Acceptance::default())).await
+}
+
+/// Like [`accept`], but shows the request to `decide` before anything is
+/// answered: it returns the [`Acceptance`] (subprotocol, extra headers) or an
+/// [`framewire_core::handshake::HttpResponse`] to answer instead (a refusal
+/// with its status, headers and body), which ends in [`Error::Declined`].
+pub async fn accept_with<S, F>(mut io: S, cfg: &AcceptConfig, decide: F) -> Result<WebSocket<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(
+        &PendingRequest,
+    ) -> std::result::Result<Acceptance, framewire_core::handshake::HttpResponse>,
+{
+    let hs = ServerHandshake::new(cfg.ws.clone(), cfg.handshake.clone());
+    let pending = match read_request(&mut io, hs).await {
+        Ok(p) => p,
+        Err(HeadEnd::Declined(d)) => return Err(decline(&mut io, d).await),
+        Err(HeadEnd::Io(e)) => return Err(e),
     };
-    let upgrade = match handshake::validate_request(&request) {
+    let upgraded = match decide(&pending) {
+        Ok(acceptance) => pending.accept(acceptance),
+        Err(response) => Err(pending.decline(response)),
+    };
+    let upgraded = match upgraded {
         Ok(u) => u,
-        Err(e) => return Err(refuse(&mut io, e).await),
+        Err(d) => return Err(decline(&mut io, d).await),
     };
-    let accepted = match handshake::accept(&upgrade, &cfg.handshake) {
-        Ok(a) => a,
-        Err(e) => return Err(refuse(&mut io, e).await),
-    };
-    io.write_all(&accepted.response).await?;
+    io.write_all(&upgraded.response).await?;
     io.flush().await?;
-    let info = HandshakeInfo {
-        path: upgrade.path,
-        protocol: accepted.protocol,
-        headers: upgrade.headers,
-    };
-    let mut conn = Connection::server(cfg.ws.clone());
-    if let (Some(agreed), Some(deflate)) = (accepted.deflate, &cfg.handshake.deflate) {
-        conn.enable_deflate(agreed, deflate);
-    }
-    Ok(WebSocket::from_parts(io, conn, &buf[used..], info))
+    Ok(WebSocket::from_parts(
+        io,
+        upgraded.connection,
+        &[],
+        upgraded.info,
+    ))
 }
 
-/// Writes the HTTP error response for `e` and returns it as an [`Error`].
-async fn refuse<S: AsyncWrite + Unpin>(io: &mut S, e: HandshakeError) -> Error {
-    let _ = io.write_all(&handshake::rejection_response(&e)).await;
+/// Writes a declined handshake's answer, ends the transport, and returns the error.
+async fn decline<S: AsyncWrite + Unpin>(io: &mut S, d: Declined) -> Error {
+    let _ = io.write_all(&d.response).await;
     let _ = io.shutdown().await;
-    Error::Handshake(e)
+    match d.error {
+        Some(e) => Error::Handshake(e),
+        None => Error::Declined { status: d.status },
+    }
 }
 
-/// Connects to a `ws://` URL over TCP and runs the client handshake.
+/// Connects to a `ws://` URL over TCP and runs the client handshake, both
+/// within `cfg.ws.handshake_timeout`.
 pub async fn connect(url: &str, cfg: &ClientConfig) -> Result<WebSocket<tokio::net::TcpStream>> {
     let parsed = WsUrl::parse(url)?;
+    let timeout = cfg.ws.handshake_timeout;
     let tcp = tokio::time::timeout(
-        cfg.handshake_timeout,
+        timeout,
         tokio::net::TcpStream::connect((parsed.host.as_str(), parsed.port)),
     )
     .await
-    .map_err(|_| Error::HandshakeTimeout(cfg.handshake_timeout))??;
+    .map_err(|_| {
+        Error::Handshake(framewire_core::handshake::HandshakeError::TimedOut {
+            millis: timeout.as_millis() as u64,
+        })
+    })??;
     tcp.set_nodelay(true)?;
     client_handshake(tcp, &parsed, cfg).await
 }
 
 /// Runs the client side of the opening handshake for `url` on an open transport.
+/// A non-101 answer gives [`Error::Refused`] with its status, headers and body.
 pub async fn client_handshake<S>(mut io: S, url: &WsUrl, cfg: &ClientConfig) -> Result<WebSocket<S>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -158,31 +188,41 @@ where
         host: url.authority.clone(),
         path: url.path.clone(),
         protocols: cfg.protocols.clone(),
-        extensions: cfg.deflate.iter().map(client_offer).collect(),
         origin: cfg.origin.clone(),
-        headers: Vec::new(),
+        headers: cfg.headers.clone(),
+        ..ClientRequest::default()
     };
-    let key = generate_key().map_err(Error::Random)?;
-    let conn = Connection::client(cfg.ws.clone()).map_err(Error::Random)?;
-    io.write_all(&request.encode(&key)).await?;
-    io.flush().await?;
-    let mut buf = Vec::new();
-    let max = cfg.ws.limits.max_handshake_bytes;
-    let (response, used) = tokio::time::timeout(
-        cfg.handshake_timeout,
-        read_head(&mut io, &mut buf, max, parse_response),
-    )
-    .await
-    .map_err(|_| Error::HandshakeTimeout(cfg.handshake_timeout))??;
-    let accepted = validate_response(&response, &key, &request)?;
-    let mut conn = conn;
-    if let (Some(agreed), Some(deflate)) = (accepted.deflate, &cfg.deflate) {
-        conn.enable_deflate(agreed, deflate);
+    let mut hs = ClientHandshake::new(cfg.ws.clone(), request, cfg.deflate)?;
+    hs.handle_timeout(clock::now());
+    let deadline = clock::deadline(hs.poll_timeout().unwrap_or_else(clock::now));
+    let written = tokio::time::timeout_at(deadline, async {
+        io.write_all(hs.pending_output()).await?;
+        io.flush().await
+    })
+    .await;
+    match written {
+        Ok(result) => result?,
+        Err(_) => hs.handle_timeout(clock::now()),
     }
-    let info = HandshakeInfo {
-        path: url.path.clone(),
-        protocol: accepted.protocol,
-        headers: response.headers,
-    };
-    Ok(WebSocket::from_parts(io, conn, &buf[used..], info))
+    let n = hs.pending_output().len();
+    hs.consume_output(n);
+    loop {
+        hs = match hs.step() {
+            ClientStep::Established(e) => {
+                return Ok(WebSocket::from_parts(io, e.connection, &[], e.info))
+            }
+            ClientStep::Refused(r) => return Err(Error::Refused(Box::new(r))),
+            ClientStep::Failed(e) => return Err(Error::Handshake(e)),
+            ClientStep::NeedInput(mut hs) => {
+                let read = tokio::time::timeout_at(deadline, io.read(hs.input_buffer(HEAD_READ)));
+                match read.await {
+                    Ok(Ok(0)) => hs.end_of_input(),
+                    Ok(Ok(n)) => hs.commit_input(n),
+                    Ok(Err(e)) => return Err(e.into()),
+                    Err(_) => hs.handle_timeout(clock::now()),
+                }
+                hs
+            }
+        };
+    }
 }

@@ -1,23 +1,4 @@
-//! Small HTTP pieces: plain responses, request targets and percent-decoding.
-
-/// A complete `Connection: close` response with a plain-text body.
-pub(crate) fn plain_response(
-    status: u16,
-    reason: &str,
-    body: &str,
-    extra: &[(&str, &str)],
-) -> Vec<u8> {
-    let mut head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in extra {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    head.push_str(body);
-    head.into_bytes()
-}
+//! Small HTTP pieces: request targets and percent-decoding.
 
 /// Splits a request target into path and query (fragment dropped).
 pub(crate) fn split_target(target: &str) -> (&str, &str) {
@@ -99,20 +80,5 @@ mod tests {
     #[test]
     fn json() {
         assert_eq!(json_string("a\"b\\c\n\u{1}é"), "\"a\\\"b\\\\c\\n\\u0001é\"");
-    }
-
-    #[test]
-    fn responses() {
-        let r = String::from_utf8(plain_response(
-            404,
-            "Not Found",
-            "no\n",
-            &[("Allow", "GET")],
-        ))
-        .unwrap();
-        assert!(r.starts_with("HTTP/1.1 404 Not Found\r\n"));
-        assert!(r.contains("Content-Length: 3\r\n"));
-        assert!(r.contains("Allow: GET\r\n"));
-        assert!(r.ends_with("\r\n\r\nno\n"));
     }
 }

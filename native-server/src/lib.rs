@@ -72,7 +72,7 @@ mod wire;
 pub use error::{Error, Result};
 pub use framewire_core::handshake::Headers;
 pub use framewire_core::{CloseCode, Config, Limits, Message};
-pub use handshake::{accept, client_handshake, connect, AcceptConfig, ClientConfig};
+pub use handshake::{accept, accept_with, client_handshake, connect, AcceptConfig, ClientConfig};
 pub use server::{default_www, Server, ServerConfig, ShutdownReport};
 pub use stream::{HandshakeInfo, WebSocket, WsReader, WsWriter, HIGH_WATER};
 pub use url::WsUrl;

@@ -9,17 +9,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use framewire_core::handshake::{self, HandshakeError, Request, ServerHandshakeConfig};
-use framewire_core::{Config, Connection};
+use framewire_core::handshake::{
+    Acceptance, Declined, HttpResponse, PendingRequest, ServerHandshake, ServerHandshakeConfig,
+    ServerStep,
+};
+use framewire_core::Config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::{mpsc, watch};
 
 use crate::chat::ChatRoom;
 use crate::clock;
-use crate::error::Error;
-use crate::handshake::read_head;
-use crate::http::{plain_response, query_param, split_target};
+use crate::handshake::{read_request, HeadEnd};
+use crate::http::{query_param, split_target};
 use crate::session::{Endpoint, Session};
 use crate::static_files;
 use crate::tcp;
@@ -34,8 +36,6 @@ pub struct ServerConfig {
     pub ws: Config,
     /// Subprotocols offered and origins allowed.
     pub handshake: ServerHandshakeConfig,
-    /// How long a client may take to send its request head.
-    pub handshake_timeout: Duration,
     /// Connections served at once; more get `503 Service Unavailable`.
     pub max_connections: usize,
     /// How long a shutdown waits for clients to finish the close handshake.
@@ -55,7 +55,6 @@ impl Default for ServerConfig {
                 deflate: Some(DeflateConfig::default()),
                 ..ServerHandshakeConfig::default()
             },
-            handshake_timeout: Duration::from_secs(10),
             max_connections: 10_000,
             shutdown_timeout: Duration::from_secs(5),
         }
@@ -191,92 +190,101 @@ async fn handle(
     let cfg = &state.cfg;
     if active.over_limit {
         tracing::warn!(%peer, "over --max-connections: answered 503");
-        let body = "too many connections: try again later\n";
-        reply(
-            &mut stream,
-            &plain_response(503, "Service Unavailable", body, &[("Retry-After", "1")]),
-        )
-        .await;
+        let busy = HttpResponse::text(503, "too many connections: try again later\n")
+            .header("Retry-After", "1");
+        reply(&mut stream, &busy.encode().unwrap_or_default()).await;
         return;
     }
     if !state.nodelay_inherited {
         let _ = stream.set_nodelay(true);
     }
-    let mut buf = Vec::new();
-    let max = cfg.ws.limits.max_handshake_bytes;
-    let head = match head_now(&stream, &mut buf, max) {
-        Some(head) => Ok(head.map_err(Error::Handshake)),
-        None => tokio::select! {
-            head = tokio::time::timeout(cfg.handshake_timeout, read_head(&mut stream, &mut buf, max, handshake::parse_request)) => head,
+    let mut hs = ServerHandshake::new(cfg.ws.clone(), cfg.handshake.clone());
+    // The socket usually holds the whole head already (TCP_DEFER_ACCEPT): no
+    // timer and no wait then.
+    if let Ok(n) = tcp::read_drained(&stream, hs.input_buffer(HEAD_READ)) {
+        hs.commit_input(n);
+    }
+    let pending = match hs.step() {
+        ServerStep::Request(p) => p,
+        ServerStep::Declined(d) => return refuse(&mut stream, peer, d).await,
+        ServerStep::NeedInput(hs) => tokio::select! {
+            read = read_request(&mut stream, hs) => match read {
+                Ok(p) => p,
+                Err(HeadEnd::Declined(d)) => return refuse(&mut stream, peer, d).await,
+                Err(HeadEnd::Io(e)) => {
+                    tracing::debug!(%peer, "handshake ended: {e}");
+                    return;
+                }
+            },
             _ = stop.changed() => return,
         },
     };
-    let (request, used) = match head {
-        Ok(Ok(head)) => head,
-        Ok(Err(Error::Handshake(e))) => return refuse(&mut stream, peer, &e).await,
-        Ok(Err(e)) => {
-            tracing::debug!(%peer, "handshake ended: {e}");
-            return;
-        }
-        Err(_) => {
-            tracing::debug!(%peer, "no request head within {:?}: dropped", cfg.handshake_timeout);
-            return;
-        }
-    };
-    if !request.wants_upgrade() {
+    if !pending.request().wants_upgrade() {
+        let request = pending.request();
         tracing::debug!(%peer, method = %request.method, path = %request.path, "file request");
-        return static_files::serve(&mut stream, &request, &cfg.www).await;
+        let page = static_files::respond(request, &cfg.www).await;
+        let answer = pending.decline(page);
+        return reply(&mut stream, &answer.response).await;
     }
     // The handshake's future ends before the session's starts: the task
     // holds the larger of the two, not both.
-    let Some((session, path)) = upgrade(stream, peer, &state, request, buf, used).await else {
+    let Some((session, path)) = upgrade(stream, peer, &state, pending).await else {
         return;
     };
     let reason = session.run(stop).await;
     tracing::info!(%peer, %path, "websocket closed: {reason}");
 }
 
-async fn upgrade(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    state: &Arc<State>,
-    request: Request,
-    buf: Vec<u8>,
-    used: usize,
-) -> Option<(Session, &'static str)> {
-    let cfg = &state.cfg;
-    let upgrade = match request.into_upgrade() {
-        Ok(u) => u,
-        Err(e) => {
-            refuse(&mut stream, peer, &e).await;
-            return None;
-        }
-    };
-    let (target, query) = split_target(&upgrade.path);
+/// Where a request for `target` goes: `framewire serve`'s routing, done as an
+/// upgrade hook over the request before anything is answered.
+fn route(pending: &PendingRequest) -> Result<(&'static str, Option<String>), HttpResponse> {
+    let (target, query) = split_target(&pending.request().path);
     let Some(path) = ENDPOINTS.iter().copied().find(|p| *p == target) else {
         let body = format!("no WebSocket endpoint at {target}: use /, /echo, /chat or /__wire\n");
-        reply(&mut stream, &plain_response(404, "Not Found", &body, &[])).await;
-        return None;
+        return Err(HttpResponse::text(404, &body));
     };
     let token = query_param(query, "tap");
     if path == "/__wire" && !token.as_deref().is_some_and(valid_token) {
         let body = "the wire view needs ?tap=TOKEN (1 to 128 letters, digits, '-' or '_')\n";
-        reply(&mut stream, &plain_response(400, "Bad Request", body, &[])).await;
-        return None;
+        return Err(HttpResponse::text(400, body));
     }
-    let handshake::Accept {
-        protocol,
-        deflate,
-        response,
-        ..
-    } = match handshake::accept(&upgrade, &cfg.handshake) {
-        Ok(a) => a,
-        Err(e) => {
-            refuse(&mut stream, peer, &e).await;
+    Ok((path, token))
+}
+
+async fn upgrade(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    state: &Arc<State>,
+    pending: PendingRequest,
+) -> Option<(Session, &'static str)> {
+    let (path, token) = match (pending.offer(), route(&pending)) {
+        (Ok(_), Ok(routed)) => routed,
+        (Ok(_), Err(page)) => {
+            let answer = pending.decline(page);
+            tracing::info!(%peer, status = answer.status, "websocket request declined");
+            reply(&mut stream, &answer.response).await;
+            return None;
+        }
+        // Accepting an invalid upgrade gives the answer that says why.
+        (Err(_), _) => (ENDPOINTS[0], None),
+    };
+    let tap = match &token {
+        Some(t) if path != "/__wire" => state.wire.lookup(t),
+        _ => None,
+    };
+    let tapped = tap.as_ref().map(|_| {
+        (
+            String::from_utf8_lossy(pending.head()).into_owned(),
+            pending.rest().to_vec(),
+        )
+    });
+    let upgraded = match pending.accept(Acceptance::default()) {
+        Ok(u) => u,
+        Err(d) => {
+            refuse(&mut stream, peer, d).await;
             return None;
         }
     };
-    drop(upgrade);
     let endpoint = match path {
         "/echo" => Endpoint::Echo,
         "/chat" => {
@@ -286,36 +294,21 @@ async fn upgrade(
         "/__wire" => Endpoint::Wire(state.wire.register(token.as_deref().unwrap_or_default())),
         _ => Endpoint::Greet,
     };
-    let tap = match (&endpoint, token) {
-        (Endpoint::Wire(..), _) | (_, None) => None,
-        (_, Some(t)) => state.wire.lookup(&t),
-    };
-    if let Some(tap) = &tap {
+    if let (Some(tap), Some((head, rest))) = (&tap, &tapped) {
         tap.attached(
             path,
             &peer.to_string(),
-            &String::from_utf8_lossy(&buf[..used]),
-            &String::from_utf8_lossy(&response),
+            head,
+            &String::from_utf8_lossy(&upgraded.response),
         );
+        tap.record(crate::wire::Direction::ClientToServer, rest);
     }
-    if let Err(e) = stream.write_all(&response).await {
+    if let Err(e) = stream.write_all(&upgraded.response).await {
         tracing::debug!(%peer, "could not write the 101 response: {e}");
         return None;
     }
-    drop(response);
-    tracing::info!(%peer, %path, ?protocol, "websocket open");
-    drop(protocol);
-    let mut conn = Connection::server(cfg.ws.clone());
-    if let (Some(agreed), Some(deflate)) = (deflate, &cfg.handshake.deflate) {
-        conn.enable_deflate(agreed, deflate);
-    }
-    let leftover = &buf[used..];
-    if let Some(tap) = &tap {
-        tap.record(crate::wire::Direction::ClientToServer, leftover);
-    }
-    conn.feed(leftover);
-    // The request head is not needed any more: keep idle connections small.
-    drop(buf);
+    tracing::info!(%peer, %path, protocol = ?upgraded.info.protocol, "websocket open");
+    let mut conn = upgraded.connection;
     conn.handle_timeout(clock::now());
     let session = Session {
         io: stream,
@@ -330,29 +323,16 @@ async fn upgrade(
 /// The WebSocket endpoints, by request path.
 const ENDPOINTS: [&str; 4] = ["/", "/echo", "/chat", "/__wire"];
 
-/// The request head when the socket already holds all of it (the usual case
-/// for a fresh connection): no timer and no wait. `None` leaves what was read
-/// in `buf` for [`read_head`].
-fn head_now(
-    stream: &TcpStream,
-    buf: &mut Vec<u8>,
-    max: usize,
-) -> Option<Result<(Request, usize), HandshakeError>> {
-    let mut chunk = [0u8; 4096];
-    let room = chunk.len().min(max + 1);
-    match tcp::read_drained(stream, &mut chunk[..room]) {
-        Ok(n) if n > 0 => {
-            buf.extend_from_slice(&chunk[..n]);
-            handshake::parse_request(buf, max).transpose()
-        }
-        _ => None,
-    }
-}
+/// Bytes read per try while a request head arrives.
+const HEAD_READ: usize = 4096;
 
 /// Answers a refused handshake with its HTTP status.
-async fn refuse(stream: &mut TcpStream, peer: SocketAddr, e: &HandshakeError) {
-    tracing::info!(%peer, status = e.status(), "handshake refused: {e}");
-    reply(stream, &handshake::rejection_response(e)).await;
+async fn refuse(stream: &mut TcpStream, peer: SocketAddr, d: Declined) {
+    match &d.error {
+        Some(e) => tracing::info!(%peer, status = d.status, "handshake refused: {e}"),
+        None => tracing::info!(%peer, status = d.status, "handshake declined"),
+    }
+    reply(stream, &d.response).await;
 }
 
 /// Writes a whole response, then lets the client read it before the socket closes.

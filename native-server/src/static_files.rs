@@ -2,10 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use framewire_core::handshake::Request;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use framewire_core::handshake::{HttpResponse, Request};
 
-use crate::http::{percent_decode, plain_response, split_target};
+use crate::http::{percent_decode, split_target};
 
 /// Files larger than this are not served.
 const MAX_FILE: u64 = 64 << 20;
@@ -70,31 +69,19 @@ pub(crate) fn content_type(path: &Path) -> &'static str {
     }
 }
 
-/// Answers a GET or HEAD (without upgrade) from `www`, then the connection ends.
-pub(crate) async fn serve<S: AsyncWrite + Unpin>(io: &mut S, req: &Request, www: &Path) {
-    let response = respond(req, www).await;
-    let _ = io.write_all(&response).await;
-    let _ = io.shutdown().await;
-}
-
-async fn respond(req: &Request, www: &Path) -> Vec<u8> {
+/// The answer to a GET or HEAD (without upgrade) for a file of `www`.
+pub(crate) async fn respond(req: &Request, www: &Path) -> HttpResponse {
     let head_only = match req.method.as_str() {
         "GET" => false,
         "HEAD" => true,
         m => {
-            return plain_response(
-                405,
-                "Method Not Allowed",
-                &format!("method {m} is not allowed: use GET\n"),
-                &[("Allow", "GET, HEAD")],
-            )
+            return HttpResponse::text(405, &format!("method {m} is not allowed: use GET\n"))
+                .header("Allow", "GET, HEAD")
         }
     };
     let path = match resolve(www, &req.path) {
         Ok(p) => p,
-        Err(Refusal::BadRequest(why)) => {
-            return plain_response(400, "Bad Request", &format!("{why}\n"), &[])
-        }
+        Err(Refusal::BadRequest(why)) => return HttpResponse::text(400, &format!("{why}\n")),
         Err(Refusal::Forbidden) => return not_found(),
     };
     let path = match tokio::fs::metadata(&path).await {
@@ -120,20 +107,20 @@ async fn respond(req: &Request, www: &Path) -> Vec<u8> {
         Ok(b) => b,
         Err(_) => return not_found(),
     };
-    let mut out = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
-        content_type(&path),
-        body.len()
-    )
-    .into_bytes();
-    if !head_only {
-        out.extend_from_slice(&body);
+    let page = HttpResponse::new(200)
+        .header("Content-Type", content_type(&path))
+        .header("Content-Length", &body.len().to_string())
+        .header("Cache-Control", "no-cache")
+        .header("X-Content-Type-Options", "nosniff");
+    if head_only {
+        page
+    } else {
+        page.body(body)
     }
-    out
 }
 
-fn not_found() -> Vec<u8> {
-    plain_response(404, "Not Found", "not found\n", &[])
+fn not_found() -> HttpResponse {
+    HttpResponse::text(404, "not found\n")
 }
 
 #[cfg(test)]

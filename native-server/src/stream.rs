@@ -2,7 +2,6 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use framewire_core::handshake::Headers;
 use framewire_core::{CloseCode, Connection, Message};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::Notify;
@@ -22,16 +21,7 @@ const MIN_READ: usize = 4 * 1024;
 /// The largest read.
 const MAX_READ: usize = 256 * 1024;
 
-/// What the opening handshake settled.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HandshakeInfo {
-    /// The request target, such as `/echo?x=1`.
-    pub path: String,
-    /// The negotiated subprotocol, if any.
-    pub protocol: Option<String>,
-    /// The peer's headers (request headers on a server, response headers on a client).
-    pub headers: Headers,
-}
+pub use framewire_core::handshake::HandshakeInfo;
 
 /// An established WebSocket over the transport `S`.
 ///

@@ -5,7 +5,7 @@
 //! written straight from the input buffer (vectored output), and everything
 //! queued is written with one `writev` per batch of events.
 
-use framewire_core::handshake::{self, ServerHandshakeConfig};
+use framewire_core::handshake::{Acceptance, ServerHandshake, ServerHandshakeConfig, ServerStep};
 use framewire_core::{Config, Connection, Event, Limits};
 use std::io::IoSlice;
 use std::pin::Pin;
@@ -23,38 +23,6 @@ const MAX_READ: usize = 256 * 1024;
 
 /// Upgrades `stream` and echoes text and binary messages until the peer closes.
 pub async fn handle(mut stream: TcpStream) {
-    let mut head = Vec::with_capacity(1024);
-    let (accept, used) = loop {
-        let mut chunk = [0u8; 1024];
-        let Ok(n) = stream.read(&mut chunk).await else {
-            return;
-        };
-        if n == 0 {
-            return;
-        }
-        head.extend_from_slice(&chunk[..n]);
-        match handshake::parse_request(&head, 16 * 1024) {
-            Ok(Some((req, used))) => {
-                let accepted = handshake::validate_request(&req)
-                    .and_then(|up| handshake::accept(&up, &ServerHandshakeConfig::default()));
-                match accepted {
-                    Ok(a) => break (a, used),
-                    Err(e) => {
-                        let _ = stream.write_all(&handshake::rejection_response(&e)).await;
-                        return;
-                    }
-                }
-            }
-            Ok(None) => {}
-            Err(e) => {
-                let _ = stream.write_all(&handshake::rejection_response(&e)).await;
-                return;
-            }
-        }
-    };
-    if stream.write_all(&accept.response).await.is_err() {
-        return;
-    }
     let config = Config {
         limits: Limits {
             max_frame_payload: MAX_MESSAGE as u64,
@@ -64,10 +32,34 @@ pub async fn handle(mut stream: TcpStream) {
         },
         ..Config::default()
     };
-    let mut conn = Connection::server(config);
-    conn.feed(&head[used..]);
-    drop(head);
-    let _ = echo(&mut stream, &mut conn).await;
+    let mut hs = ServerHandshake::new(config, ServerHandshakeConfig::default());
+    let pending = loop {
+        hs = match hs.step() {
+            ServerStep::Request(pending) => break pending,
+            ServerStep::Declined(d) => {
+                let _ = stream.write_all(&d.response).await;
+                return;
+            }
+            ServerStep::NeedInput(mut hs) => match stream.read(hs.input_buffer(1024)).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    hs.commit_input(n);
+                    hs
+                }
+            },
+        };
+    };
+    let mut upgraded = match pending.accept(Acceptance::default()) {
+        Ok(u) => u,
+        Err(d) => {
+            let _ = stream.write_all(&d.response).await;
+            return;
+        }
+    };
+    if stream.write_all(&upgraded.response).await.is_err() {
+        return;
+    }
+    let _ = echo(&mut stream, &mut upgraded.connection).await;
 }
 
 async fn echo(stream: &mut TcpStream, conn: &mut Connection) -> std::io::Result<()> {

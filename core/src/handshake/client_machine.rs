@@ -232,7 +232,10 @@ fn check_request(request: &ClientRequest) -> Result<(), HandshakeError> {
             request.path
         )));
     }
-    let origin = request.origin.iter().map(|o| ("Origin".to_owned(), o.clone()));
+    let origin = request
+        .origin
+        .iter()
+        .map(|o| ("Origin".to_owned(), o.clone()));
     let protocols = request
         .protocols
         .iter()

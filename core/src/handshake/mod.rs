@@ -23,11 +23,11 @@ mod server_machine;
 pub use client::{
     generate_key, parse_response, validate_response, Accepted, ClientRequest, Response,
 };
+pub use client_machine::{ClientHandshake, ClientStep, Refusal};
 pub use error::HandshakeError;
 pub use extensions::{format_extensions, parse_extensions, ExtensionOffer};
 pub use headers::Headers;
 pub use http::header_tokens;
-pub use client_machine::{ClientHandshake, ClientStep, Refusal};
 pub use outcome::{Established, HandshakeInfo, Upgraded};
 pub use problems::request_problems;
 pub use response::{reason, HttpResponse};

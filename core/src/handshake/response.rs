@@ -143,9 +143,15 @@ mod tests {
     #[test]
     fn header_injection_is_refused() {
         let split = HttpResponse::new(400).header("X-A", "a\r\nSet-Cookie: evil=1");
-        assert!(matches!(split.encode(), Err(HandshakeError::InvalidAnswer(_))));
+        assert!(matches!(
+            split.encode(),
+            Err(HandshakeError::InvalidAnswer(_))
+        ));
         let bad_name = HttpResponse::new(400).header("X A", "a");
-        assert!(matches!(bad_name.encode(), Err(HandshakeError::InvalidAnswer(_))));
+        assert!(matches!(
+            bad_name.encode(),
+            Err(HandshakeError::InvalidAnswer(_))
+        ));
         assert!(HttpResponse::new(101).encode().is_err());
         assert!(HttpResponse::new(99).encode().is_err());
     }

@@ -290,9 +290,10 @@ pub(crate) fn answer(
 
 /// An HTTP error response for a refused handshake, with a plain-text body that says why.
 pub fn rejection_response(err: &HandshakeError) -> Vec<u8> {
-    rejection(err)
-        .encode()
-        .unwrap_or_else(|_| b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec())
+    rejection(err).encode().unwrap_or_else(|_| {
+        b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            .to_vec()
+    })
 }
 
 /// The [`HttpResponse`] that refuses a handshake for `err`.

@@ -162,6 +162,11 @@ impl PendingRequest {
         &self.bytes[..self.head_len]
     }
 
+    /// The bytes received after the head (the first frames, if the client did not wait).
+    pub fn rest(&self) -> &[u8] {
+        &self.bytes[self.head_len..]
+    }
+
     /// The upgrade the request offers, or why it is not a valid WebSocket
     /// upgrade (RFC 6455 section 4.2.1). A plain GET for a page gives
     /// [`HandshakeError::NotUpgrade`].

@@ -76,7 +76,7 @@ pub struct ServeArgs {
     /// Largest opening-handshake request head (431 beyond).
     #[arg(long, value_name = "SIZE", default_value = "16KiB", value_parser = parse_size)]
     pub max_handshake_bytes: u64,
-    /// Time a client has to send its request head before it is dropped.
+    /// Time a client has to send its request head before it is answered 408 and dropped.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub handshake_timeout: Duration,
     /// Close a connection (1001) after this long without data from the client; "off" disables.
@@ -127,6 +127,7 @@ impl ServeArgs {
                 limits,
                 ping_interval: self.ping_interval.0,
                 idle_timeout: self.idle_timeout.0,
+                handshake_timeout: self.handshake_timeout,
                 ..Config::default()
             },
             handshake: ServerHandshakeConfig {
@@ -135,7 +136,6 @@ impl ServeArgs {
                     .then(|| self.allowed_origins.clone()),
                 deflate: (!self.no_deflate).then(DeflateConfig::default),
             },
-            handshake_timeout: self.handshake_timeout,
             max_connections: self.max_connections,
             shutdown_timeout: self.shutdown_timeout,
         }
@@ -269,7 +269,7 @@ mod tests {
         let cfg = cli.serve.config();
         assert_eq!(cli.serve.addr, "127.0.0.1:9090");
         assert_eq!(cfg.ws.limits.max_frame_payload, 16 << 20);
-        assert_eq!(cfg.handshake_timeout, Duration::from_secs(10));
+        assert_eq!(cfg.ws.handshake_timeout, Duration::from_secs(10));
         assert_eq!(cfg.ws.idle_timeout, Some(Duration::from_secs(60)));
         assert_eq!(cfg.max_connections, 10_000);
         assert!(cfg.handshake.allowed_origins.is_none());
