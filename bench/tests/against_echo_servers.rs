@@ -116,7 +116,7 @@ fn a_closed_port_is_a_clear_error() {
 /// A server that upgrades, then hangs up at once.
 fn start_hanging_up() -> SocketAddr {
     use framewire_core::handshake::{
-        accept, parse_request, validate_request, ServerHandshakeConfig,
+        Acceptance, ServerHandshake, ServerHandshakeConfig, ServerStep,
     };
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -124,18 +124,22 @@ fn start_hanging_up() -> SocketAddr {
     std::thread::spawn(move || {
         for stream in listener.incoming().take(4) {
             let mut stream = stream.unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 1024];
-            let request = loop {
-                let n = stream.read(&mut chunk).unwrap();
-                buf.extend_from_slice(&chunk[..n]);
-                if let Some((req, _)) = parse_request(&buf, 16 * 1024).unwrap() {
-                    break req;
-                }
+            let config = framewire_core::Config::default();
+            let mut hs = ServerHandshake::new(config, ServerHandshakeConfig::default());
+            let pending = loop {
+                hs = match hs.step() {
+                    ServerStep::Request(p) => break p,
+                    ServerStep::NeedInput(mut hs) => {
+                        let n = stream.read(hs.input_buffer(1024)).unwrap();
+                        assert!(n > 0, "the client hung up during the handshake");
+                        hs.commit_input(n);
+                        hs
+                    }
+                    ServerStep::Declined(d) => panic!("declined: {:?}", d.error),
+                };
             };
-            let upgrade = validate_request(&request).unwrap();
-            let accepted = accept(&upgrade, &ServerHandshakeConfig::default()).unwrap();
-            stream.write_all(&accepted.response).unwrap();
+            let upgraded = pending.accept(Acceptance::default()).unwrap();
+            stream.write_all(&upgraded.response).unwrap();
         }
     });
     addr

@@ -1,1 +1,3 @@
 //! Cross-crate test support.
+
+#![forbid(unsafe_code)]

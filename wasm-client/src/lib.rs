@@ -2,6 +2,10 @@
 //!
 //! Decoding, streaming, building frames and checking handshakes all happen in the
 //! core; this crate only converts between JavaScript values and the core's types.
+//! It may not hold frame, message or handshake logic of its own: a rule written
+//! here would drift from the one the native hosts run.
+
+#![forbid(unsafe_code)]
 
 pub mod builder;
 pub mod handshake;
