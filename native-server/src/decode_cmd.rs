@@ -92,29 +92,10 @@ pub fn describe(bytes: &[u8], role: SenderRole, show: usize) -> Decoding {
         }
     };
     let dir = Direction::sent_by(role.role().unwrap_or(Role::Client));
-    for seen in inspector.feed(dir, bytes, None) {
-        match seen {
-            Observation::Frame(f) => {
-                d.frames += 1;
-                frame(&mut d, &f, show);
-            }
-            Observation::Message(m) => {
-                let kind = match m.kind {
-                    Some(DataKind::Text) => "text",
-                    Some(DataKind::Binary) => "binary",
-                    _ => "data",
-                };
-                if m.frames > 1 || m.compressed {
-                    let size = m.size.map_or("unknown".to_owned(), |s| s.to_string());
-                    let _ = writeln!(
-                        d.report,
-                        "  = {kind} message of {} frames, {size} bytes{}",
-                        m.frames,
-                        if m.compressed { " inflated" } else { "" }
-                    );
-                }
-            }
-            _ => {}
+    // Fed in pieces so the records held at once stay few, whatever the input's size.
+    for chunk in bytes.chunks(64 * 1024) {
+        for seen in inspector.feed(dir, chunk, None) {
+            observe(&mut d, seen, show);
         }
     }
     if let Some(u) = inspector.unfinished(dir) {
@@ -142,6 +123,33 @@ pub fn describe(bytes: &[u8], role: SenderRole, show: usize) -> Decoding {
         d.report.push_str("no bytes to decode\n");
     }
     d
+}
+
+/// Formats one observation of the inspector.
+fn observe(d: &mut Decoding, seen: Observation, show: usize) {
+    match seen {
+        Observation::Frame(f) => {
+            d.frames += 1;
+            frame(d, &f, show);
+        }
+        Observation::Message(m) => {
+            let kind = match m.kind {
+                Some(DataKind::Text) => "text",
+                Some(DataKind::Binary) => "binary",
+                _ => "data",
+            };
+            if m.frames > 1 || m.compressed {
+                let size = m.size.map_or("unknown".to_owned(), |s| s.to_string());
+                let _ = writeln!(
+                    d.report,
+                    "  = {kind} message of {} frames, {size} bytes{}",
+                    m.frames,
+                    if m.compressed { " inflated" } else { "" }
+                );
+            }
+        }
+        _ => {}
+    }
 }
 
 fn violations(d: &mut Decoding, frame: u64, list: &[Violation]) {

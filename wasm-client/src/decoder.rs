@@ -60,7 +60,7 @@ impl Decoder {
             .feed(self.direction, chunk, None)
             .into_iter()
             .filter_map(|o| match o {
-                Observation::Frame(f) => Some(FrameReport::from(f)),
+                Observation::Frame(f) => Some(FrameReport::from(*f)),
                 _ => None,
             })
             .collect()

@@ -14,7 +14,7 @@ use super::violation::Violation;
 #[non_exhaustive]
 pub enum Observation {
     /// A frame (complete, or cut short by the buffer limit).
-    Frame(FrameRecord),
+    Frame(Box<FrameRecord>),
     /// A data message whose last frame was just reported.
     Message(MessageRecord),
 }

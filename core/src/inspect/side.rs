@@ -265,7 +265,7 @@ impl Side {
                 self.first_violation = Some((seq, v.clone()));
             }
         }
-        out.push(Observation::Frame(FrameRecord {
+        out.push(Observation::Frame(Box::new(FrameRecord {
             direction: self.direction,
             index,
             offset,
@@ -279,7 +279,7 @@ impl Side {
             inflated,
             close,
             violations,
-        }));
+        })));
         if let Some(m) = ended {
             out.push(Observation::Message(MessageRecord {
                 direction: self.direction,

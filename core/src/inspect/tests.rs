@@ -21,7 +21,7 @@ fn inspector() -> Inspector {
 fn frames(obs: &[Observation]) -> Vec<&FrameRecord> {
     obs.iter()
         .filter_map(|o| match o {
-            Observation::Frame(f) => Some(f),
+            Observation::Frame(f) => Some(&**f),
             _ => None,
         })
         .collect()
