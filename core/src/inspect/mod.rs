@@ -115,7 +115,8 @@ impl Inspector {
     }
 
     /// Takes the next bytes seen in direction `dir` (at `time`, if known) and
-    /// returns the frames and messages they complete.
+    /// returns the frames and messages they complete. The list grows with the
+    /// bytes given: feed large inputs in pieces to hold few records at once.
     pub fn feed(
         &mut self,
         dir: Direction,
