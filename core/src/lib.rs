@@ -37,6 +37,7 @@ pub mod error;
 pub mod frame;
 pub mod handshake;
 pub mod hex;
+pub mod inspect;
 pub mod mask;
 pub mod opcode;
 pub mod role;

@@ -1,10 +1,9 @@
 //! Checks a pasted opening-handshake head (request or response) with the core's
 //! handshake functions.
 
-use framewire_core::deflate::{DeflateParamError, DeflateParams, EXTENSION_NAME};
 use framewire_core::handshake::{
-    accept_key, parse_extensions, parse_request, parse_response, request_problems,
-    validate_request, validate_response, ClientRequest, HandshakeError, Request, UpgradeRequest,
+    accept_key, parse_request, parse_response, request_problems, validate_request,
+    validate_response, ClientRequest, HandshakeError, Request, UpgradeRequest,
 };
 use serde::Serialize;
 
@@ -156,33 +155,10 @@ fn check_response(text: &str, request: Option<&str>, report: &mut HandshakeRepor
     }
 }
 
-/// Why a response head cannot say whether permessage-deflate is on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DeflateAnswerError {
-    /// The head does not parse.
-    #[error("the response head is not usable: {0}")]
-    Head(#[from] HandshakeError),
-    /// The permessage-deflate answer is malformed.
-    #[error("the permessage-deflate answer is not valid: {0}")]
-    Params(#[from] DeflateParamError),
-}
-
-/// True when the server's response head agrees to permessage-deflate (RFC 7692).
-pub fn deflate_agreed(response: &str) -> Result<bool, DeflateAnswerError> {
-    let resp = match parse_response(&normalise(response), MAX_HEAD_BYTES)? {
-        Some((resp, _)) => resp,
-        None => return Err(HandshakeError::Malformed("the head is incomplete".into()).into()),
-    };
-    let extensions = parse_extensions(resp.headers.get_all("sec-websocket-extensions"))?;
-    match extensions
-        .iter()
-        .find(|e| e.name.eq_ignore_ascii_case(EXTENSION_NAME))
-    {
-        Some(offer) => DeflateParams::parse(offer)
-            .map(|_| true)
-            .map_err(Into::into),
-        None => Ok(false),
-    }
+/// Normalises a pasted response head as [`check_handshake`] does (LF lines, no final
+/// blank line) so the core can read it.
+pub fn normalised_head(text: &str) -> Vec<u8> {
+    normalise(text)
 }
 
 #[cfg(test)]
@@ -193,25 +169,6 @@ mod tests {
         Connection: Upgrade\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13\n";
     const RESP: &str = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
         Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
-
-    #[test]
-    fn deflate_answer() {
-        assert_eq!(deflate_agreed(RESP), Ok(false));
-        let with = RESP.replace(
-            "\r\n\r\n",
-            "\r\nSec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n\r\n",
-        );
-        assert_eq!(deflate_agreed(&with), Ok(true));
-        let bad = RESP.replace(
-            "\r\n\r\n",
-            "\r\nSec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=99\r\n\r\n",
-        );
-        assert!(matches!(
-            deflate_agreed(&bad),
-            Err(DeflateAnswerError::Params(_))
-        ));
-        assert!(deflate_agreed("HTTP/1.1 101\r\nBad Header\r\n\r\n").is_err());
-    }
 
     #[test]
     fn rfc_request_is_ok_with_lf_lines() {

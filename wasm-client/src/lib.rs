@@ -8,10 +8,9 @@
 #![forbid(unsafe_code)]
 
 pub mod builder;
+pub mod decoder;
 pub mod handshake;
-pub mod inspect;
 pub mod report;
-pub mod stream;
 
 use framewire_core::Role;
 use js_sys::{Reflect, Uint8Array};
@@ -20,8 +19,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::builder::{build_frame, random_mask_key, FrameSpec};
-use crate::inspect::{decode_buffer, Inspector, Start, DEFAULT_INFLATE_LIMIT};
-use crate::stream::{FrameStream, DEFAULT_BUFFER_LIMIT};
+use crate::decoder::{decode_buffer, Decoder, DEFAULT_BUFFER_LIMIT};
+use framewire_core::inspect::Start;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
@@ -159,11 +158,9 @@ pub fn decode_frames(
     #[wasm_bindgen(unchecked_param_type = "Role")] role: &str,
     deflate: Option<bool>,
 ) -> Result<JsValue, JsError> {
-    let mut inspector = Inspector::new(self::role(role)?, Start::Unknown);
-    if deflate == Some(true) {
-        inspector.enable_deflate(DEFAULT_INFLATE_LIMIT);
-    }
-    to_js(&decode_buffer(&mut inspector, bytes, 0))
+    let report = decode_buffer(bytes, self::role(role)?, deflate == Some(true))
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    to_js(&report)
 }
 
 /// Parses hex in any common layout (plain, `0x`, colons, Wireshark or xxd dumps)
@@ -187,7 +184,7 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, JsError> {
 /// Decodes frames from a stream that arrives in chunks, with a bounded buffer.
 #[wasm_bindgen]
 pub struct StreamDecoder {
-    inner: FrameStream,
+    inner: Decoder,
 }
 
 #[wasm_bindgen]
@@ -200,8 +197,8 @@ impl StreamDecoder {
         max_buffer: Option<u32>,
     ) -> Result<StreamDecoder, JsError> {
         let limit = max_buffer.map_or(DEFAULT_BUFFER_LIMIT, |n| n as usize);
-        let inner =
-            FrameStream::new(self::role(role)?, limit).map_err(|e| JsError::new(&e.to_string()))?;
+        let inner = Decoder::new(self::role(role)?, Start::Connection, limit)
+            .map_err(|e| JsError::new(&e.to_string()))?;
         Ok(Self { inner })
     }
 
@@ -216,12 +213,9 @@ impl StreamDecoder {
     /// whether it did.
     #[wasm_bindgen(js_name = enableDeflate)]
     pub fn enable_deflate(&mut self, response: &str) -> Result<bool, JsError> {
-        let agreed =
-            handshake::deflate_agreed(response).map_err(|e| JsError::new(&e.to_string()))?;
-        if agreed {
-            self.inner.enable_deflate(DEFAULT_INFLATE_LIMIT);
-        }
-        Ok(agreed)
+        self.inner
+            .enable_deflate_from_response(response)
+            .map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// The unfinished frame at the end of the stream so far, if any.

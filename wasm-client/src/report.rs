@@ -1,20 +1,20 @@
-//! The plain data the inspector hands to JavaScript: one [`FrameReport`] per frame.
+//! The plain data handed to JavaScript: the core inspector's records in the
+//! shapes `www/` reads (one [`FrameReport`] per frame). Nothing here checks rules.
 //!
 //! Lengths and offsets are `f64` because JavaScript numbers are; they are exact
 //! up to 2^53 bytes, far beyond any buffer a browser holds.
 
-use std::borrow::Cow;
-
+use framewire_core::inspect::{FrameRecord, Unfinished, Violation as CoreViolation};
 use serde::{Serialize, Serializer};
 
 /// Serializes bytes as a `Uint8Array` rather than an array of numbers.
 #[allow(clippy::ptr_arg)] // serde hands `serialize_with` a reference to the field type.
-fn as_bytes<S: Serializer>(bytes: &Cow<'_, [u8]>, s: S) -> Result<S::Ok, S::Error> {
+fn as_bytes<S: Serializer>(bytes: &Vec<u8>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_bytes(bytes)
 }
 
 /// Serializes optional bytes as a `Uint8Array` or `null`.
-fn as_opt_bytes<S: Serializer>(bytes: &Option<Cow<'_, [u8]>>, s: S) -> Result<S::Ok, S::Error> {
+fn as_opt_bytes<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
     match bytes {
         Some(b) => s.serialize_bytes(b),
         None => s.serialize_none(),
@@ -71,7 +71,7 @@ pub struct CloseInfo {
 /// New fields may be added; consumers ignore fields they do not know.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FrameReport<'a> {
+pub struct FrameReport {
     /// Position of the frame among those decoded by the same decoder, from 0.
     pub index: f64,
     /// Absolute offset of the frame's first byte.
@@ -106,13 +106,13 @@ pub struct FrameReport<'a> {
     pub ranges: FieldRanges,
     /// The frame's bytes as on the wire (cut short when `truncated`).
     #[serde(serialize_with = "as_bytes")]
-    pub bytes: Cow<'a, [u8]>,
+    pub bytes: Vec<u8>,
     /// The payload as on the wire, still masked when `masked`.
     #[serde(serialize_with = "as_bytes")]
-    pub masked_payload: Cow<'a, [u8]>,
+    pub masked_payload: Vec<u8>,
     /// The payload unmasked.
     #[serde(serialize_with = "as_bytes")]
-    pub payload: Cow<'a, [u8]>,
+    pub payload: Vec<u8>,
     /// True when only the start of the payload was kept (stream buffer limit).
     pub truncated: bool,
     /// The frame belongs to a permessage-deflate compressed message.
@@ -121,7 +121,7 @@ pub struct FrameReport<'a> {
     /// including the flush of the implied trailer); `None` when not compressed or
     /// when inflating failed.
     #[serde(serialize_with = "as_opt_bytes")]
-    pub inflated: Option<Cow<'a, [u8]>>,
+    pub inflated: Option<Vec<u8>>,
     /// The payload (inflated, when compressed) as text, for text data that is valid
     /// UTF-8 by itself.
     pub text: Option<String>,
@@ -148,11 +148,89 @@ pub struct Incomplete {
 /// The result of decoding a whole buffer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BufferReport<'a> {
+pub struct BufferReport {
     /// The complete frames, in order.
-    pub frames: Vec<FrameReport<'a>>,
+    pub frames: Vec<FrameReport>,
     /// Bytes taken by the complete frames.
     pub consumed: f64,
     /// The unfinished frame at the end, if any.
     pub incomplete: Option<Incomplete>,
+}
+
+fn num(x: u64) -> f64 {
+    x as f64
+}
+
+fn range(base: u64, r: std::ops::Range<usize>) -> ByteRange {
+    [num(base + r.start as u64), num(base + r.end as u64)]
+}
+
+impl From<&CoreViolation> for Violation {
+    fn from(v: &CoreViolation) -> Self {
+        Self {
+            rule: v.rule().to_owned(),
+            message: v.error.to_string(),
+            offset: num(v.offset),
+            close_code: v.close_code().0,
+        }
+    }
+}
+
+impl From<FrameRecord> for FrameReport {
+    fn from(f: FrameRecord) -> Self {
+        let h = f.header;
+        let payload_at = f.payload_offset();
+        let header_len = h.header_len().min(f.bytes.len());
+        Self {
+            index: num(f.index),
+            offset: num(f.offset),
+            length: num(f.declared_len()),
+            header_length: h.header_len() as u8,
+            fin: h.fin,
+            rsv1: h.rsv1,
+            rsv2: h.rsv2,
+            rsv3: h.rsv3,
+            opcode: h.opcode,
+            opcode_name: h.opcode_name(),
+            control: h.is_control(),
+            masked: h.mask.is_some(),
+            mask_key: h.mask,
+            payload_length: num(h.payload_len),
+            length_encoding: h.length_encoding.bits(),
+            ranges: FieldRanges {
+                flags_and_opcode: range(f.offset, f.layout.flags_and_opcode.clone()),
+                mask_bit_and_length: range(f.offset, f.layout.mask_bit_and_length.clone()),
+                extended_length: f.layout.extended_length.clone().map(|r| range(f.offset, r)),
+                mask_key: f.layout.mask_key.clone().map(|r| range(f.offset, r)),
+                payload: [
+                    num(payload_at),
+                    num(payload_at.saturating_add(h.payload_len)),
+                ],
+            },
+            text: f.text(),
+            compressed: f.message.is_some_and(|m| m.compressed),
+            close: f.close.as_ref().map(|c| CloseInfo {
+                code: c.code.map(|c| c.0),
+                meaning: c.code.map_or("no status code", |c| c.meaning()).to_owned(),
+                reason: c.reason.clone(),
+            }),
+            violations: f.violations.iter().map(Violation::from).collect(),
+            masked_payload: f.bytes[header_len..].to_vec(),
+            truncated: f.truncated,
+            inflated: f.inflated,
+            payload: f.payload,
+            bytes: f.bytes,
+        }
+    }
+}
+
+impl From<Unfinished> for Incomplete {
+    fn from(u: Unfinished) -> Self {
+        Self {
+            offset: num(u.offset),
+            available: num(u.available),
+            needed: num(u.needed),
+            header_complete: u.header.is_some(),
+        }
+    }
 }

@@ -1,13 +1,14 @@
-//! `framewire decode`: frame bytes in, each frame's fields out, as the inspector shows them.
+//! `framewire decode`: frame bytes in, each frame's fields out. The core's
+//! inspector decides everything (rules, offsets, close codes, messages); this
+//! only formats what it returns.
 
 use std::fmt::Write as _;
 
-use framewire_core::close::parse_close_payload;
-use framewire_core::frame::{decode_frame, Decoded, FrameHeader};
-use framewire_core::mask::apply_mask;
-use framewire_core::rules::{header_violations, RuleContext};
-use framewire_core::utf8::Utf8Validator;
-use framewire_core::{OpCode, Role};
+use framewire_core::frame::FrameHeader;
+use framewire_core::inspect::{
+    Direction, FrameRecord, Inspector, InspectorConfig, Observation, Outcome, Unfinished, Violation,
+};
+use framewire_core::{DataKind, Role};
 
 /// Whose frames the bytes are: decides the masking rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -30,6 +31,33 @@ impl SenderRole {
     }
 }
 
+/// One broken rule, as the inspector found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// Index of the frame that breaks it, from 0 (the unfinished frame counts last).
+    pub frame: u64,
+    /// Absolute offset of the offending byte.
+    pub offset: u64,
+    /// The rule's name, such as `UnmaskedClientFrame`.
+    pub rule: &'static str,
+    /// The close code a receiver fails the connection with.
+    pub close_code: u16,
+    /// What is wrong, in a sentence.
+    pub message: String,
+}
+
+impl Verdict {
+    fn new(frame: u64, v: &Violation) -> Self {
+        Self {
+            frame,
+            offset: v.offset,
+            rule: v.rule(),
+            close_code: v.close_code().0,
+            message: v.error.to_string(),
+        }
+    }
+}
+
 /// The result of decoding: the report and whether any rule was broken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoding {
@@ -39,91 +67,186 @@ pub struct Decoding {
     pub frames: usize,
     /// Rule violations and truncations found.
     pub problems: usize,
+    /// Every broken rule, in wire order.
+    pub verdicts: Vec<Verdict>,
 }
 
 /// Describes every frame in `bytes`. Payloads longer than `show` bytes are cut in the report.
 pub fn describe(bytes: &[u8], role: SenderRole, show: usize) -> Decoding {
-    let mut out = String::new();
-    let mut frames = 0;
-    let mut problems = 0;
-    let mut at = 0;
-    let mut in_message = false;
-    let mut text_message: Option<Utf8Validator> = None;
-    while at < bytes.len() {
-        frames += 1;
-        let rest = &bytes[at..];
-        let _ = write!(out, "frame {frames} at byte {at}");
-        let (header, payload) = match decode_frame(rest) {
-            Decoded::Incomplete { needed } => {
-                problems += 1;
-                let _ = writeln!(
-                    out,
-                    ": incomplete header: {} bytes present, at least {needed} more needed",
-                    rest.len()
-                );
-                break;
-            }
-            Decoded::HeaderOnly { header, needed } => {
-                let _ = writeln!(out, " (truncated)");
-                (header, Err(needed))
-            }
-            Decoded::Frame(f) => {
-                let _ = writeln!(out, " ({} bytes)", f.len);
-                (f.header, Ok(f.payload))
-            }
-        };
-        let ctx = RuleContext {
-            sender: role.role(),
-            in_message: Some(in_message),
-            ..RuleContext::default()
-        };
-        header_fields(&mut out, &header);
-        for v in header_violations(&header, &ctx) {
-            problems += 1;
-            let at_byte = v
-                .header_offset()
-                .map_or(String::new(), |o| format!(" at byte {}", at + o));
-            let _ = writeln!(
-                out,
-                "  ! violation{at_byte}: {v} (close {})",
-                v.close_code()
-            );
+    let config = InspectorConfig {
+        check_masking: role.role().is_some(),
+        ..InspectorConfig::default()
+    };
+    let mut d = Decoding {
+        report: String::new(),
+        frames: 0,
+        problems: 0,
+        verdicts: Vec::new(),
+    };
+    let mut inspector = match Inspector::new(config) {
+        Ok(i) => i,
+        Err(e) => {
+            d.problems += 1;
+            let _ = writeln!(d.report, "cannot inspect: {e}");
+            return d;
         }
-        let layout = header.layout();
-        let payload = match payload {
-            Ok(p) => p,
-            Err(needed) => {
-                problems += 1;
-                let _ = writeln!(
-                    out,
-                    "  ! truncated: the payload declares {} bytes, {} present, {needed} missing",
-                    header.payload_len,
-                    rest.len() - header.header_len()
-                );
-                break;
-            }
-        };
-        let mut data = payload.to_vec();
-        if let Some(key) = header.mask {
-            apply_mask(&mut data, key, 0);
+    };
+    let dir = Direction::sent_by(role.role().unwrap_or(Role::Client));
+    // Fed in pieces so the records held at once stay few, whatever the input's size.
+    for chunk in bytes.chunks(64 * 1024) {
+        for seen in inspector.feed(dir, chunk, None) {
+            observe(&mut d, seen, show);
         }
-        let op = header.opcode();
-        problems += payload_fields(&mut out, op, &header, &data, &mut text_message, show);
-        if matches!(
-            op,
-            Some(OpCode::Text | OpCode::Binary | OpCode::Continuation)
-        ) {
-            in_message = !header.fin;
-        }
-        at += layout.payload.end;
+    }
+    if let Some(u) = inspector.unfinished(dir) {
+        d.frames += 1;
+        unfinished(&mut d, &u);
+    }
+    let ending = inspector.ending();
+    let after = ending.direction(dir).bytes_after_close;
+    if after > 0 {
+        let _ = writeln!(
+            d.report,
+            "{after} byte{} after the close frame not decoded (a receiver ignores them)",
+            if after == 1 { "" } else { "s" }
+        );
+    }
+    if let Outcome::Failed { violation, .. } = &ending.outcome {
+        let _ = writeln!(
+            d.report,
+            "a receiver fails the connection at byte {} with close {}",
+            violation.offset,
+            violation.close_code()
+        );
     }
     if bytes.is_empty() {
-        out.push_str("no bytes to decode\n");
+        d.report.push_str("no bytes to decode\n");
     }
-    Decoding {
-        report: out,
-        frames,
-        problems,
+    d
+}
+
+/// Formats one observation of the inspector.
+fn observe(d: &mut Decoding, seen: Observation, show: usize) {
+    match seen {
+        Observation::Frame(f) => {
+            d.frames += 1;
+            frame(d, &f, show);
+        }
+        Observation::Message(m) => {
+            let kind = match m.kind {
+                Some(DataKind::Text) => "text",
+                Some(DataKind::Binary) => "binary",
+                _ => "data",
+            };
+            if m.frames > 1 || m.compressed {
+                let size = m.size.map_or("unknown".to_owned(), |s| s.to_string());
+                let _ = writeln!(
+                    d.report,
+                    "  = {kind} message of {} frames, {size} bytes{}",
+                    m.frames,
+                    if m.compressed { " inflated" } else { "" }
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+fn violations(d: &mut Decoding, frame: u64, list: &[Violation]) {
+    for v in list {
+        d.problems += 1;
+        let _ = writeln!(
+            d.report,
+            "  ! violation at byte {}: {} (close {})",
+            v.offset,
+            v.error,
+            v.close_code()
+        );
+        d.verdicts.push(Verdict::new(frame, v));
+    }
+}
+
+fn frame(d: &mut Decoding, f: &FrameRecord, show: usize) {
+    let _ = write!(d.report, "frame {} at byte {}", f.index + 1, f.offset);
+    if f.truncated {
+        let _ = writeln!(d.report, " (first {} bytes kept)", f.bytes.len());
+    } else {
+        let _ = writeln!(d.report, " ({} bytes)", f.bytes.len());
+    }
+    header_fields(&mut d.report, &f.header);
+    violations(d, f.index, &f.violations);
+    let out = &mut d.report;
+    let unmasked = if f.header.mask.is_some() {
+        " (unmasked)"
+    } else {
+        ""
+    };
+    if f.header.opcode == 0x8 {
+        match &f.close {
+            Some(c) => match c.code {
+                None => {
+                    let _ = writeln!(out, "  close    no status code");
+                }
+                Some(code) => {
+                    let _ = writeln!(out, "  close    code {code}, reason {:?}", c.reason);
+                }
+            },
+            None => {
+                let _ = writeln!(out, "  data{unmasked}     {}", show_bytes(&f.payload, show));
+            }
+        }
+        return;
+    }
+    if let Some(inflated) = &f.inflated {
+        let _ = writeln!(
+            out,
+            "  data (compressed){unmasked} {}",
+            show_bytes(&f.payload, show)
+        );
+        match std::str::from_utf8(inflated) {
+            Ok(t) if f.message.and_then(|m| m.kind) == Some(DataKind::Text) => {
+                let _ = writeln!(out, "  text (inflated)   {}", show_text(t, show));
+            }
+            _ => {
+                let _ = writeln!(out, "  data (inflated)   {}", show_bytes(inflated, show));
+            }
+        }
+        return;
+    }
+    match f.text() {
+        Some(t) => {
+            let _ = writeln!(out, "  text{unmasked}     {}", show_text(&t, show));
+        }
+        None if !f.payload.is_empty() => {
+            let _ = writeln!(out, "  data{unmasked}     {}", show_bytes(&f.payload, show));
+        }
+        None => {}
+    }
+}
+
+fn unfinished(d: &mut Decoding, u: &Unfinished) {
+    let index = d.frames as u64;
+    let _ = write!(d.report, "frame {index} at byte {}", u.offset);
+    d.problems += 1;
+    match &u.header {
+        None => {
+            let _ = writeln!(
+                d.report,
+                ": incomplete header: {} bytes present, at least {} more needed",
+                u.available, u.needed
+            );
+        }
+        Some(h) => {
+            let _ = writeln!(d.report, " (truncated)");
+            header_fields(&mut d.report, h);
+            violations(d, index - 1, &u.violations);
+            let present = u.available.saturating_sub(h.header_len() as u64);
+            let _ = writeln!(
+                d.report,
+                "  ! truncated: the payload declares {} bytes, {present} present, {} missing",
+                h.payload_len, u.needed
+            );
+        }
     }
 }
 
@@ -192,67 +315,6 @@ fn header_fields(out: &mut String, h: &FrameHeader) {
         "  payload  bytes {}..{}",
         layout.payload.start, layout.payload.end
     );
-}
-
-/// Prints the payload and returns the problems it has.
-fn payload_fields(
-    out: &mut String,
-    op: Option<OpCode>,
-    h: &FrameHeader,
-    data: &[u8],
-    text_message: &mut Option<Utf8Validator>,
-    show: usize,
-) -> usize {
-    let unmasked = if h.mask.is_some() { " (unmasked)" } else { "" };
-    let mut problems = 0;
-    match op {
-        Some(OpCode::Close) => match parse_close_payload(data) {
-            Ok((None, _)) => {
-                let _ = writeln!(out, "  close    no status code");
-            }
-            Ok((Some(code), reason)) => {
-                let _ = writeln!(out, "  close    code {code}, reason {reason:?}");
-            }
-            Err(e) => {
-                problems += 1;
-                let _ = writeln!(out, "  ! violation: {e} (close 1002)");
-                let _ = writeln!(out, "  data{unmasked}     {}", show_bytes(data, show));
-            }
-        },
-        Some(OpCode::Text) | Some(OpCode::Continuation)
-            if op == Some(OpCode::Text) || text_message.is_some() =>
-        {
-            let v = text_message.get_or_insert_with(Utf8Validator::new);
-            let mut ok = v.feed(data).is_ok();
-            if ok && h.fin {
-                ok = v.finish().is_ok();
-            }
-            if h.fin || !ok {
-                *text_message = None;
-            }
-            match std::str::from_utf8(data) {
-                Ok(t) => {
-                    let _ = writeln!(out, "  text{unmasked}     {}", show_text(t, show));
-                }
-                Err(_) => {
-                    let _ = writeln!(out, "  data{unmasked}     {}", show_bytes(data, show));
-                }
-            }
-            if !ok {
-                problems += 1;
-                let _ = writeln!(
-                    out,
-                    "  ! violation: text message is not valid UTF-8 (close 1007)"
-                );
-            }
-        }
-        _ => {
-            if !data.is_empty() {
-                let _ = writeln!(out, "  data{unmasked}     {}", show_bytes(data, show));
-            }
-        }
-    }
-    problems
 }
 
 fn show_text(t: &str, show: usize) -> String {
@@ -361,11 +423,13 @@ mod tests {
             "{}",
             d.report
         );
+        assert_eq!(d.verdicts[0].rule, "MaskedServerFrame");
+        assert_eq!(d.verdicts[0].close_code, 1002);
     }
 
     #[test]
     fn close_and_violations() {
-        let bytes = [0x88, 0x02, 0x03, 0xe8, 0x0a, 0x00, 0x83, 0x00];
+        let bytes = [0x0a, 0x00, 0x83, 0x00, 0x88, 0x02, 0x03, 0xe8, 0x81, 0x00];
         let d = describe(&bytes, SenderRole::Server, 100);
         assert_eq!((d.frames, d.problems), (3, 2), "{}", d.report);
         assert!(
@@ -375,12 +439,23 @@ mod tests {
         );
         assert!(
             d.report
-                .contains("at byte 4: control frames must not be fragmented"),
+                .contains("at byte 0: control frames must not be fragmented"),
             "{}",
             d.report
         );
         assert!(
-            d.report.contains("at byte 6: opcode 0x3 is reserved"),
+            d.report.contains("at byte 2: opcode 0x3 is reserved"),
+            "{}",
+            d.report
+        );
+        assert!(
+            d.report.contains("2 bytes after the close frame"),
+            "{}",
+            d.report
+        );
+        assert!(
+            d.report
+                .contains("fails the connection at byte 0 with close 1002"),
             "{}",
             d.report
         );
@@ -399,6 +474,11 @@ mod tests {
         let d = describe(&[0x81, 0x02, 0xc3, 0x28], SenderRole::Any, 100);
         assert_eq!(d.problems, 1, "{}", d.report);
         assert!(d.report.contains("not valid UTF-8"), "{}", d.report);
+        assert_eq!((d.verdicts[0].offset, d.verdicts[0].close_code), (2, 1007));
+        // Invalid UTF-8 already in the arrived part of a truncated text frame.
+        let d = describe(&[0x81, 0x10, 0xff], SenderRole::Any, 100);
+        assert_eq!(d.verdicts[0].rule, "InvalidUtf8", "{}", d.report);
+        assert_eq!(d.problems, 2, "{}", d.report);
     }
 
     #[test]
@@ -410,6 +490,11 @@ mod tests {
         assert_eq!(d.problems, 1, "{}", d.report);
         assert!(
             d.report.contains("continuation frame without a message"),
+            "{}",
+            d.report
+        );
+        assert!(
+            d.report.contains("text message of 2 frames, 2 bytes"),
             "{}",
             d.report
         );
