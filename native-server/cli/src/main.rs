@@ -12,6 +12,8 @@
 mod cli;
 mod client_cmd;
 mod decode_cmd;
+#[cfg(test)]
+mod decoders_agree;
 mod serve_cmd;
 
 use clap::Parser;

@@ -5,7 +5,7 @@
 use framewire_core::frame::{encode_frame, FrameHeader};
 use framewire_core::inspect::Start;
 use framewire_core::{OpCode, Role};
-use framewire_server::decode_cmd::{describe, SenderRole};
+use crate::decode_cmd::{describe, SenderRole};
 use framewire_wasm::decoder::{Decoder, DEFAULT_BUFFER_LIMIT};
 
 /// (frame index, offset, rule, close code) of every violation in complete frames,
