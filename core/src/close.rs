@@ -67,6 +67,7 @@ impl fmt::Display for CloseCode {
 
 /// Why a close frame's payload is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClosePayloadError {
     /// A payload of exactly one byte cannot hold a code.
     #[error("close payload of 1 byte: a code needs 2")]

@@ -6,6 +6,7 @@ use crate::close::{CloseCode, ClosePayloadError};
 ///
 /// `offset` fields are byte offsets into the frame that broke the rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProtocolError {
     /// RSV bits set without an extension that defines them.
     #[error("reserved bits {bits:#05b} set without a negotiated extension that defines them")]

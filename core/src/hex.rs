@@ -10,6 +10,7 @@
 
 /// Why hex text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HexError {
     /// A character that is neither a hex digit nor a separator.
     #[error("line {line}, column {column}: {ch:?} is not a hex digit or separator")]

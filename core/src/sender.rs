@@ -21,6 +21,7 @@ pub(crate) const ZERO_COPY_MIN: usize = 2048;
 
 /// Why a frame could not be queued.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SendError {
     /// A close frame was already sent; nothing may follow it.
     #[error("the connection is closing: a close frame was already sent")]

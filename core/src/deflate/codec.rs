@@ -9,6 +9,7 @@ const TRAILER: [u8; 4] = [0x00, 0x00, 0xFF, 0xFF];
 
 /// Why a compressed message could not be inflated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InflateError {
     /// Inflating went over the message limit (a decompression bomb, or just too big).
     #[error("message inflates to more than the limit of {limit} bytes")]

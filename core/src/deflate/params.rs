@@ -39,6 +39,7 @@ impl Default for DeflateConfig {
 
 /// Why a permessage-deflate offer or answer is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DeflateParamError {
     /// A parameter RFC 7692 does not define.
     #[error("unknown permessage-deflate parameter {0:?}")]
