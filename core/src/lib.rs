@@ -26,6 +26,31 @@
 //! [`Connection::pending_output`] and [`Connection::consume_output`] what was
 //! written, and call [`Connection::handle_timeout`] when
 //! [`Connection::poll_timeout`] comes.
+//!
+//! A server's whole handshake and first message, without any I/O (the README's example):
+//!
+//! ```
+//! use framewire_core::handshake::{Acceptance, ServerHandshake, ServerHandshakeConfig, ServerStep};
+//! use framewire_core::{Config, Event};
+//!
+//! let mut hs = ServerHandshake::new(Config::default(), ServerHandshakeConfig::default());
+//! hs.feed(b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+//!           Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n\
+//!           \x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58");
+//! let ServerStep::Request(pending) = hs.step() else { panic!("the head is complete") };
+//! // The host sees the request before anything is answered: route, authenticate, pick a
+//! // subprotocol, or `pending.decline(HttpResponse::text(403, "..."))`.
+//! assert_eq!(pending.request().path, "/chat");
+//! let mut up = pending.accept(Acceptance::default()).expect("a valid upgrade");
+//! let answer_101 = up.response; // write this first
+//! while let Ok(Some((event, tx))) = up.connection.poll_event_and_sender() {
+//!     if let Event::Text(text) = event {
+//!         tx.send_text(text).unwrap(); // echo without copying the event out
+//!     }
+//! }
+//! let bytes_to_write = up.connection.pending_output();
+//! assert_eq!(bytes_to_write, b"\x81\x05Hello");
+//! ```
 
 #![forbid(unsafe_code)]
 

@@ -2,10 +2,10 @@
 //! core's inspector: on the same bytes they report the same frames and the same
 //! broken rules, at the same offsets, with the same close codes.
 
+use crate::decode_cmd::{describe, SenderRole};
 use framewire_core::frame::{encode_frame, FrameHeader};
 use framewire_core::inspect::Start;
 use framewire_core::{OpCode, Role};
-use crate::decode_cmd::{describe, SenderRole};
 use framewire_wasm::decoder::{Decoder, DEFAULT_BUFFER_LIMIT};
 
 /// (frame index, offset, rule, close code) of every violation in complete frames,
