@@ -118,9 +118,8 @@ mod tests {
 
     #[test]
     fn rfc_masked_hello_and_field_ranges() {
-        let bytes = [
-            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
-        ];
+        // RFC 6455 section 5.7, as the decode pane receives it.
+        let bytes = framewire_core::hex::parse_hex("81 85 37 fa 21 3d 7f 9f 4d 51 58").unwrap();
         let r = decode_buffer(&bytes, Some(Role::Client), false).unwrap();
         let f = &r.frames[0];
         assert_eq!(f.text.as_deref(), Some("Hello"));
