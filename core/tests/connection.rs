@@ -1,6 +1,9 @@
 //! The connection state machine: every MUST of RFC 6455 sections 5 to 7, limits, timers.
 
 mod common;
+// Not every test file uses every helper of the shared harness.
+#[allow(dead_code)]
+mod pair;
 
 use common::drain;
 use std::time::Duration;
@@ -10,6 +13,7 @@ use framewire_core::{
     CloseCode, CloseState, Config, Connection, DataKind, Event, Limits, Message, OpCode,
     ProtocolError,
 };
+use pair::{Pair, PairConfig};
 use proptest::prelude::*;
 
 const KEY: [u8; 4] = [0x11, 0x22, 0x33, 0x44];
@@ -291,25 +295,25 @@ fn limits() {
 }
 
 #[test]
-fn sixteen_mib_message() {
+fn sixteen_mib_message_in_64_kib_reads() {
     let payload: Vec<u8> = (0..16u32 << 20).map(|i| (i % 251) as u8).collect();
-    let mut client = Connection::client_with_seed(Config::default(), [3; 32]);
-    client.send_binary(&payload).unwrap();
-    let wire = client.pending_output().to_vec();
-    let mut server = Connection::server(Config::default());
-    for chunk in wire.chunks(1 << 16) {
-        server.feed(chunk);
-        if let Some(Event::Binary(got)) = server.poll_event().unwrap() {
-            assert_eq!(got, &payload[..]);
-            return;
-        }
-    }
-    panic!("16 MiB message never arrived");
+    let mut pair = Pair::connect(PairConfig {
+        chunk: Some(1 << 16),
+        ..PairConfig::default()
+    });
+    pair.client.conn.send_binary(&payload).unwrap();
+    pair.drive();
+    assert_eq!(pair.server.error, None);
+    assert!(
+        pair.server.take_events() == [Message::Binary(payload)],
+        "the 16 MiB message arrives whole"
+    );
 }
 
 #[test]
 fn fragmented_sending() {
-    let mut client = Connection::client_with_seed(Config::default(), [5; 32]);
+    let mut pair = Pair::connect(PairConfig::default());
+    let client = &mut pair.client.conn;
     client
         .send_fragment(DataKind::Text, "ab".as_bytes(), false)
         .unwrap();
@@ -321,18 +325,144 @@ fn fragmented_sending() {
     client
         .send_fragment(DataKind::Text, "€".as_bytes(), true)
         .unwrap();
-    let wire = client.pending_output().to_vec();
-    let (events, err, _) = run_server(&wire);
-    assert_eq!(err, None);
+    pair.drive();
+    assert_eq!(pair.server.error, None);
     assert_eq!(
-        events,
+        pair.server.take_events(),
         vec![Message::Ping(b"mid".to_vec()), Message::Text("ab€".into())]
     );
+    assert_eq!(pair.client.take_events(), [Message::Pong(b"mid".to_vec())]);
     let mut client = Connection::client_with_seed(Config::default(), [5; 32]);
     assert_eq!(
         client.send_fragment(DataKind::Text, &[0xff], true),
         Err(framewire_core::SendError::InvalidUtf8)
     );
+}
+
+#[test]
+fn close_handshake_started_by_either_end_closes_both() {
+    for client_first in [true, false] {
+        let mut pair = Pair::connect(PairConfig::default());
+        let (first, second) = if client_first {
+            (&mut pair.client, &mut pair.server)
+        } else {
+            (&mut pair.server, &mut pair.client)
+        };
+        first.conn.close(CloseCode::NORMAL, "bye").unwrap();
+        assert_eq!(first.conn.close_state(), CloseState::CloseSent);
+        second.conn.send_text("crossing").unwrap();
+        pair.drive();
+        let (first, second) = if client_first {
+            (&mut pair.client, &mut pair.server)
+        } else {
+            (&mut pair.server, &mut pair.client)
+        };
+        // Data sent before the close arrived is still delivered; the echo carries the code.
+        assert_eq!(
+            first.take_events(),
+            [
+                Message::Text("crossing".into()),
+                Message::Close(Some(CloseCode::NORMAL), String::new())
+            ],
+            "client first: {client_first}"
+        );
+        assert_eq!(
+            second.take_events(),
+            [Message::Close(Some(CloseCode::NORMAL), "bye".into())]
+        );
+        for end in [first, second] {
+            assert_eq!(end.conn.close_state(), CloseState::Closed);
+            assert_eq!(end.error, None);
+            assert_eq!(
+                end.conn.send_text("late"),
+                Err(framewire_core::SendError::Closed)
+            );
+        }
+        assert_eq!(pair.next_timeout(), None, "no timer left");
+        assert!(pair.run_until_idle_or(Duration::from_secs(60)));
+        assert_eq!(pair.now, Duration::ZERO, "nothing waited for the clock");
+    }
+}
+
+#[test]
+fn keepalive_pings_are_answered_and_keep_an_idle_connection_open() {
+    let secs = Duration::from_secs;
+    let mut pair = Pair::connect(PairConfig {
+        server: Config {
+            ping_interval: Some(secs(10)),
+            idle_timeout: Some(secs(25)),
+            ..Config::default()
+        },
+        start: secs(100),
+        ..PairConfig::default()
+    });
+    assert_eq!(pair.next_timeout(), Some(secs(110)));
+    assert!(!pair.run_until_idle_or(secs(200)), "keepalive never idles");
+    assert_eq!(pair.now, secs(200));
+    // A ping every interval, each answered at once, stamped with the clock in ms.
+    let stamps: Vec<Vec<u8>> = (11..=20u64)
+        .map(|t| (t * 10_000).to_be_bytes().to_vec())
+        .collect();
+    let pings: Vec<Message> = stamps.iter().cloned().map(Message::Ping).collect();
+    let pongs: Vec<Message> = stamps.into_iter().map(Message::Pong).collect();
+    assert_eq!(pair.client.take_events(), pings);
+    assert_eq!(pair.server.take_events(), pongs);
+    assert_eq!((pair.client.error, pair.server.error), (None, None));
+    assert_eq!(pair.server.conn.close_state(), CloseState::Open);
+}
+
+#[test]
+fn idle_timeout_on_the_virtual_clock_closes_both_ends_with_1001() {
+    let mut pair = Pair::connect(PairConfig {
+        server: Config {
+            idle_timeout: Some(Duration::from_secs(25)),
+            ..Config::default()
+        },
+        ..PairConfig::default()
+    });
+    pair.advance(Duration::from_secs(20));
+    pair.client.conn.send_text("still here").unwrap();
+    pair.drive();
+    assert_eq!(
+        pair.server.take_events(),
+        [Message::Text("still here".into())]
+    );
+    assert_eq!(
+        pair.next_timeout(),
+        Some(Duration::from_secs(45)),
+        "input resets the deadline"
+    );
+    assert!(
+        pair.run_until_idle_or(Duration::from_secs(1000)),
+        "both ends closed"
+    );
+    assert_eq!(pair.now, Duration::from_secs(45));
+    let err = ProtocolError::IdleTimeout { millis: 25_000 };
+    assert_eq!(pair.server.error, Some(err.clone()));
+    assert_eq!(
+        pair.client.take_events(),
+        [Message::Close(Some(CloseCode::GOING_AWAY), err.to_string())]
+    );
+    assert!(pair.client.conn.is_closed() && pair.server.conn.is_closed());
+}
+
+#[test]
+fn a_close_lost_on_the_wire_is_given_up_after_the_close_timeout() {
+    let mut pair = Pair::connect(PairConfig {
+        client: Config {
+            close_timeout: Duration::from_secs(2),
+            ..Config::default()
+        },
+        ..PairConfig::default()
+    });
+    pair.client.conn.close(CloseCode::NORMAL, "").unwrap();
+    let lost = pair.client.take_output();
+    assert_eq!(lost[0], 0x88, "the close frame");
+    assert!(pair.run_until_idle_or(Duration::from_secs(60)));
+    assert_eq!(pair.now, Duration::from_secs(2));
+    assert!(pair.client.conn.is_closed());
+    assert_eq!(pair.server.events, []);
+    assert_eq!(pair.server.conn.close_state(), CloseState::Open);
 }
 
 #[test]

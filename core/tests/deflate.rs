@@ -1,18 +1,17 @@
 //! permessage-deflate (RFC 7692): negotiation and compressed messages through the state machine.
 
-mod common;
+// Not every test file uses every helper of the shared harness.
+#[allow(dead_code)]
+mod pair;
 
-use common::drain;
 use framewire_core::deflate::{
     client_accept, client_offer, server_negotiate, DeflateConfig, DeflateParamError, DeflateParams,
     Negotiated,
 };
 use framewire_core::frame::{decode_frame, Decoded};
-use framewire_core::handshake::{
-    accept, parse_extensions, parse_request, parse_response, validate_request, validate_response,
-    ClientRequest, HandshakeError, ServerHandshakeConfig,
-};
-use framewire_core::{Config, Connection, DataKind, Event, Limits, Message, ProtocolError};
+use framewire_core::handshake::parse_extensions;
+use framewire_core::{Config, Connection, DataKind, Limits, Message, ProtocolError, Role};
+use pair::{Pair, PairConfig};
 
 fn offers(header: &str) -> Vec<framewire_core::handshake::ExtensionOffer> {
     parse_extensions([header]).unwrap()
@@ -141,68 +140,42 @@ fn client_checks_the_answer() {
     assert!(client_accept(&offers("permessage-deflate; bogus")[0], &plain).is_err());
 }
 
-/// Negotiates through real handshake heads and returns both connected ends.
-fn pair(
-    server_cfg: DeflateConfig,
-    client_cfg: DeflateConfig,
-    limits: Limits,
-) -> (Connection, Connection) {
-    let request = ClientRequest {
-        host: "localhost".into(),
-        path: "/".into(),
-        extensions: vec![client_offer(&client_cfg)],
-        ..ClientRequest::default()
+/// Drives the pair: the bytes `from` sent, what the other end received and
+/// the violation it failed with.
+fn deliver(pair: &mut Pair, from: Role) -> (Vec<u8>, Vec<Message>, Option<ProtocolError>) {
+    pair.drive();
+    let (from, to) = match from {
+        Role::Client => (&mut pair.client, &mut pair.server),
+        Role::Server => (&mut pair.server, &mut pair.client),
     };
-    let key = "dGhlIHNhbXBsZSBub25jZQ==";
-    let head = request.encode(key);
-    let up = validate_request(&parse_request(&head, 1 << 14).unwrap().unwrap().0).unwrap();
-    let hs = ServerHandshakeConfig {
-        deflate: Some(server_cfg),
-        ..ServerHandshakeConfig::default()
-    };
-    let acc = accept(&up, &hs).unwrap();
-    let resp = parse_response(&acc.response, 1 << 14).unwrap().unwrap().0;
-    let accepted = validate_response(&resp, key, &request).unwrap();
-    let config = Config {
-        limits,
-        ..Config::default()
-    };
-    let mut server = Connection::server(config.clone());
-    server.enable_deflate(acc.deflate.unwrap(), &server_cfg);
-    let mut client = Connection::client_with_seed(config, [9; 32]);
-    client.enable_deflate(accepted.deflate.unwrap(), &client_cfg);
-    (server, client)
+    (from.take_wire(), to.take_events(), to.error.take())
 }
 
-fn deliver(
-    from: &mut Connection,
-    to: &mut Connection,
-) -> (Vec<u8>, Vec<Message>, Option<ProtocolError>) {
-    let wire = from.pending_output().to_vec();
-    from.consume_output(wire.len());
-    to.feed(&wire);
-    let (events, err) = drain(to);
-    (wire, events, err)
+/// Both ends negotiating permessage-deflate with `cfg` and sharing `limits`.
+fn deflate_pair(cfg: DeflateConfig, limits: Limits) -> Pair {
+    let pair = Pair::connect(PairConfig {
+        client_deflate: Some(cfg),
+        server_deflate: Some(cfg),
+        ..PairConfig::with_limits(limits)
+    });
+    assert!(pair.client.conn.deflate_enabled() && pair.server.conn.deflate_enabled());
+    pair
 }
 
 const JSON: &str = r#"{"id":1234,"type":"update","user":{"name":"alice","roles":["admin","dev"]},"items":[{"sku":"A-1","qty":2,"price":9.99},{"sku":"B-7","qty":1,"price":19.5}],"note":"the quick brown fox jumps over the lazy dog"}"#;
 
 #[test]
 fn compressed_messages_both_ways() {
-    let (mut server, mut client) = pair(
-        DeflateConfig::default(),
-        DeflateConfig::default(),
-        Limits::default(),
-    );
-    client.send_text(JSON).unwrap();
-    let (wire, events, err) = deliver(&mut client, &mut server);
+    let mut pair = deflate_pair(DeflateConfig::default(), Limits::default());
+    pair.client.conn.send_text(JSON).unwrap();
+    let (wire, events, err) = deliver(&mut pair, Role::Client);
     assert_eq!(err, None);
     assert_eq!(events, vec![Message::Text(JSON.into())]);
     assert_eq!(wire[0], 0xC1, "FIN + RSV1 + text");
     assert!(wire.len() < JSON.len());
     // Context takeover: the same message again is much smaller.
-    client.send_text(JSON).unwrap();
-    let (again, events, _) = deliver(&mut client, &mut server);
+    pair.client.conn.send_text(JSON).unwrap();
+    let (again, events, _) = deliver(&mut pair, Role::Client);
     assert!(
         again.len() < wire.len() / 2,
         "{} vs {}",
@@ -211,12 +184,13 @@ fn compressed_messages_both_ways() {
     );
     assert_eq!(events, vec![Message::Text(JSON.into())]);
     // Server to client, and small messages stay uncompressed.
+    let server = &mut pair.server.conn;
     server.send_binary(JSON.as_bytes()).unwrap();
     server.send_text("hi").unwrap();
     server
         .send_ping(b"control frames are never compressed")
         .unwrap();
-    let (wire, events, err) = deliver(&mut server, &mut client);
+    let (wire, events, err) = deliver(&mut pair, Role::Server);
     assert_eq!(err, None);
     assert_eq!(
         events,
@@ -234,12 +208,34 @@ fn compressed_messages_both_ways() {
 }
 
 #[test]
+fn compressed_messages_survive_any_split_of_the_wire() {
+    for chunk in [1, 2, 7, 64] {
+        let mut pair = Pair::connect(PairConfig {
+            chunk: Some(chunk),
+            ..PairConfig::deflate(DeflateConfig::default())
+        });
+        assert!(pair.server.conn.deflate_enabled(), "chunks of {chunk}");
+        for _ in 0..2 {
+            pair.client.conn.send_text(JSON).unwrap();
+            pair.server.conn.send_binary(JSON.as_bytes()).unwrap();
+        }
+        pair.drive();
+        assert_eq!(
+            pair.server.take_events(),
+            vec![Message::Text(JSON.into()); 2]
+        );
+        assert_eq!(
+            pair.client.take_events(),
+            vec![Message::Binary(JSON.as_bytes().to_vec()); 2]
+        );
+        assert_eq!((pair.client.error, pair.server.error), (None, None));
+    }
+}
+
+#[test]
 fn fragmented_message_is_compressed_as_a_whole() {
-    let (mut server, mut client) = pair(
-        DeflateConfig::default(),
-        DeflateConfig::default(),
-        Limits::default(),
-    );
+    let mut pair = deflate_pair(DeflateConfig::default(), Limits::default());
+    let client = &mut pair.client.conn;
     let (a, b) = JSON.split_at(100);
     client
         .send_fragment(DataKind::Text, a.as_bytes(), false)
@@ -248,7 +244,7 @@ fn fragmented_message_is_compressed_as_a_whole() {
     client
         .send_fragment(DataKind::Text, b.as_bytes(), true)
         .unwrap();
-    let (wire, events, err) = deliver(&mut client, &mut server);
+    let (wire, events, err) = deliver(&mut pair, Role::Client);
     assert_eq!(err, None);
     assert_eq!(
         events,
@@ -270,17 +266,20 @@ fn no_context_takeover_and_small_windows() {
             client_max_window_bits: bits,
             ..DeflateConfig::default()
         };
-        let (mut server, mut client) = pair(cfg, cfg, Limits::default());
+        let mut pair = deflate_pair(cfg, Limits::default());
+        let agreed = pair.client.info.deflate.expect("agreed");
+        assert_eq!(agreed.compress_window_bits, bits, "window {bits}");
+        assert!(agreed.compress_no_context_takeover && agreed.decompress_no_context_takeover);
         let big: String = (0..2000)
             .map(|i| format!("{} {}", i % 37, &JSON[i % 50..i % 50 + 20]))
             .collect();
         for _ in 0..3 {
-            client.send_text(&big).unwrap();
-            let (_, events, err) = deliver(&mut client, &mut server);
+            pair.client.conn.send_text(&big).unwrap();
+            let (_, events, err) = deliver(&mut pair, Role::Client);
             assert_eq!(err, None, "window {bits}");
             assert_eq!(events, vec![Message::Text(big.clone())]);
-            server.send_text(&big).unwrap();
-            let (_, events, err) = deliver(&mut server, &mut client);
+            pair.server.conn.send_text(&big).unwrap();
+            let (_, events, err) = deliver(&mut pair, Role::Server);
             assert_eq!(err, None);
             assert_eq!(events, vec![Message::Text(big.clone())]);
         }
@@ -297,9 +296,9 @@ fn decompression_bomb_gets_1009() {
         level: 9,
         ..DeflateConfig::default()
     };
-    let (mut server, mut client) = pair(best, best, limits);
-    client.send_binary(&vec![0u8; 8 << 20]).unwrap();
-    let (wire, _, err) = deliver(&mut client, &mut server);
+    let mut pair = deflate_pair(best, limits);
+    pair.client.conn.send_binary(&vec![0u8; 8 << 20]).unwrap();
+    let (wire, _, err) = deliver(&mut pair, Role::Client);
     assert!(
         wire.len() < 20_000,
         "8 MiB of zeros is a small frame: {}",
@@ -311,22 +310,24 @@ fn decompression_bomb_gets_1009() {
         "{err:?}"
     );
     assert!(err.unwrap().to_string().contains("inflates to more than"));
+    // The client is told why.
+    assert!(matches!(
+        pair.client.take_events()[..],
+        [Message::Close(Some(code), _)] if code.0 == 1009
+    ));
 }
 
 #[test]
 fn rsv1_outside_a_message_start_is_refused() {
-    let (mut server, mut client) = pair(
-        DeflateConfig::default(),
-        DeflateConfig::default(),
-        Limits::default(),
-    );
-    client.send_ping(b"p").unwrap();
-    let mut wire = client.pending_output().to_vec();
+    let mut pair = deflate_pair(DeflateConfig::default(), Limits::default());
+    pair.client.conn.send_ping(b"p").unwrap();
+    let mut wire = pair.client.take_output();
     wire[0] |= 0x40;
-    server.feed(&wire);
+    pair.server.receive(&wire);
+    assert_eq!(pair.server.events, []);
     assert_eq!(
-        server.poll_event(),
-        Err(ProtocolError::ReservedBits { bits: 0b100 })
+        pair.server.error,
+        Some(ProtocolError::ReservedBits { bits: 0b100 })
     );
     // Without negotiation RSV1 on a text frame is refused too.
     let mut plain = Connection::server(Config::default());
@@ -339,41 +340,39 @@ fn rsv1_outside_a_message_start_is_refused() {
 
 #[test]
 fn invalid_utf8_inside_compressed_text_gets_1007() {
-    let (mut server, mut client) = pair(
-        DeflateConfig::default(),
-        DeflateConfig::default(),
-        Limits::default(),
-    );
+    let mut pair = deflate_pair(DeflateConfig::default(), Limits::default());
     // Compressed binary bytes re-labelled as text.
-    client.send_binary(&[0xFFu8; 100]).unwrap();
-    let mut wire = client.pending_output().to_vec();
+    pair.client.conn.send_binary(&[0xFFu8; 100]).unwrap();
+    let mut wire = pair.client.take_output();
     wire[0] = (wire[0] & 0xF0) | 0x1;
-    server.feed(&wire);
-    let err = server.poll_event().unwrap_err();
+    pair.server.receive(&wire);
+    assert_eq!(pair.server.events, []);
+    let err = pair.server.error.take().expect("failed");
     assert_eq!(err.close_code().0, 1007);
 }
 
 #[test]
-fn server_offer_answer_through_handshake_is_optional() {
-    let request = ClientRequest {
-        host: "h".into(),
-        extensions: vec![client_offer(&DeflateConfig::default())],
-        ..ClientRequest::default()
-    };
-    let head = request.encode("dGhlIHNhbXBsZSBub25jZQ==");
-    let up = validate_request(&parse_request(&head, 1 << 14).unwrap().unwrap().0).unwrap();
-    let acc = accept(&up, &ServerHandshakeConfig::default()).unwrap();
-    assert!(acc.deflate.is_none(), "no deflate configured: declined");
-    assert!(!String::from_utf8(acc.response.clone())
-        .unwrap()
-        .contains("Extensions"));
-    let resp = parse_response(&acc.response, 1 << 14).unwrap().unwrap().0;
-    assert_eq!(
-        validate_response(&resp, "dGhlIHNhbXBsZSBub25jZQ==", &request)
-            .unwrap()
-            .deflate,
-        None
+fn a_server_without_deflate_declines_the_offer_and_both_ends_go_without() {
+    let mut pair = Pair::connect(PairConfig {
+        client_deflate: Some(DeflateConfig::default()),
+        ..PairConfig::default()
+    });
+    let offer = pair.server.info.headers.get("sec-websocket-extensions");
+    assert!(
+        offer.is_some_and(|o| o.starts_with("permessage-deflate")),
+        "{offer:?}"
     );
-    let _ = HandshakeError::MissingKey;
-    let _ = Event::Pong(b"");
+    assert_eq!(pair.server.info.deflate, None, "no deflate configured");
+    assert_eq!(pair.client.info.deflate, None);
+    assert_eq!(
+        pair.client.info.headers.get("sec-websocket-extensions"),
+        None,
+        "the answer names no extension"
+    );
+    assert!(!pair.client.conn.deflate_enabled() && !pair.server.conn.deflate_enabled());
+    pair.client.conn.send_text(JSON).unwrap();
+    let (wire, events, err) = deliver(&mut pair, Role::Client);
+    assert_eq!(err, None);
+    assert_eq!(wire[0], 0x81, "no RSV1");
+    assert_eq!(events, [Message::Text(JSON.into())]);
 }
