@@ -14,6 +14,8 @@ mod extensions;
 mod head;
 mod headers;
 mod http;
+#[cfg(feature = "http")]
+mod http_types;
 mod outcome;
 mod problems;
 mod response;
@@ -28,6 +30,8 @@ pub use error::HandshakeError;
 pub use extensions::{format_extensions, parse_extensions, ExtensionOffer};
 pub use headers::Headers;
 pub use http::header_tokens;
+#[cfg(feature = "http")]
+pub use http_types::HttpConversionError;
 pub use outcome::{Established, HandshakeInfo, Upgraded};
 pub use problems::request_problems;
 pub use response::{reason, HttpResponse};

@@ -152,6 +152,21 @@ pub struct Acceptance {
 }
 
 impl PendingRequest {
+    /// A request whose head something else read and parsed (hyper, say): it
+    /// is checked as [`ServerHandshake::step`] checks one. [`Self::head`] and
+    /// [`Self::rest`] are empty; bytes after the head stay with that host.
+    pub fn from_request(config: Config, options: ServerHandshakeConfig, request: Request) -> Self {
+        let offer = check_request(&request);
+        Self {
+            config,
+            options,
+            bytes: Vec::new(),
+            head_len: 0,
+            request,
+            offer,
+        }
+    }
+
     /// The request: method, target, HTTP version and every header.
     pub fn request(&self) -> &Request {
         &self.request
