@@ -4,7 +4,7 @@
 
 use framewire_core::deflate::DeflateConfig;
 use framewire_core::handshake::{
-    Acceptance, ClientHandshake, ClientRequest, ClientStep, Declined, PendingRequest,
+    Acceptance, ClientHandshake, ClientRequest, ClientStep, Declined, HttpResponse, PendingRequest,
     ServerHandshake, ServerHandshakeConfig, ServerStep,
 };
 use framewire_core::Config;
@@ -114,16 +114,36 @@ where
     accept_with(io, cfg, |_| Ok(Acceptance::default())).await
 }
 
-/// Like [`accept`], but shows the request to `decide` before anything is
-/// answered: it returns the [`Acceptance`] (subprotocol, extra headers) or an
-/// [`framewire_core::handshake::HttpResponse`] to answer instead (a refusal
-/// with its status, headers and body), which ends in [`Error::Declined`].
+/// Like [`accept`], but shows the request to `decide` as an
+/// `http::Request<()>` (method, URI with path and query, headers) before
+/// anything is answered. `decide` returns the [`Acceptance`] (a subprotocol
+/// the client offered, extra response headers such as cookies) or an
+/// [`HttpResponse`] to answer instead, with its status, headers and body (an
+/// `http::Response<Vec<u8>>` converts with `.into()`), which ends in
+/// [`Error::Declined`]. Authentication, origin checks and routing go here:
+///
+/// ```no_run
+/// use framewire_server::{accept_with, AcceptConfig};
+/// use framewire_core::handshake::{Acceptance, HttpResponse};
+///
+/// # async fn run(tcp: tokio::net::TcpStream) -> framewire_server::Result<()> {
+/// let ws = accept_with(tcp, &AcceptConfig::default(), |req| {
+///     let token = req.uri().query().unwrap_or("").contains("token=s3cret");
+///     if req.uri().path() != "/feed" || !token {
+///         return Err(HttpResponse::text(403, "a token is needed\n"));
+///     }
+///     Ok(Acceptance {
+///         headers: vec![("Set-Cookie".into(), "seen=1".into())],
+///         ..Acceptance::default()
+///     })
+/// })
+/// .await?;
+/// # Ok(()) }
+/// ```
 pub async fn accept_with<S, F>(mut io: S, cfg: &AcceptConfig, decide: F) -> Result<WebSocket<S>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    F: FnOnce(
-        &PendingRequest,
-    ) -> std::result::Result<Acceptance, framewire_core::handshake::HttpResponse>,
+    F: FnOnce(&http::Request<()>) -> std::result::Result<Acceptance, HttpResponse>,
 {
     let hs = ServerHandshake::new(cfg.ws.clone(), cfg.handshake.clone());
     let pending = match read_request(&mut io, hs).await {
@@ -131,9 +151,13 @@ where
         Err(HeadEnd::Declined(d)) => return Err(decline(&mut io, d).await),
         Err(HeadEnd::Io(e)) => return Err(e),
     };
-    let upgraded = match decide(&pending) {
-        Ok(acceptance) => pending.accept(acceptance),
-        Err(response) => Err(pending.decline(response)),
+    let upgraded = match pending.request().to_http() {
+        Ok(request) => match decide(&request) {
+            Ok(acceptance) => pending.accept(acceptance),
+            Err(response) => Err(pending.decline(response)),
+        },
+        // A target `http` cannot hold is no upgrade the host could route.
+        Err(e) => Err(pending.decline(HttpResponse::text(400, &format!("{e}\n")))),
     };
     let upgraded = match upgraded {
         Ok(u) => u,
