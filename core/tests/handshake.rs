@@ -2,21 +2,28 @@
 
 use framewire_core::handshake::{
     accept, accept_key, generate_key, parse_request, parse_response, rejection_response,
-    validate_request, validate_response, ClientRequest, HandshakeError, ServerHandshakeConfig,
+    validate_request, validate_response, ClientRequest, HandshakeError, PendingRequest,
+    ServerHandshakeConfig,
 };
+use framewire_core::Config;
 
 const TUTORIAL: &str = "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==\r\nSec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\nOrigin: http://example.com\r\n\r\n";
 
 fn check(text: &str) -> Result<framewire_core::handshake::UpgradeRequest, HandshakeError> {
     let (req, n) = parse_request(text.as_bytes(), 16 * 1024)?.expect("complete");
     assert_eq!(n, text.len());
-    let borrowed = validate_request(&req);
-    assert_eq!(
-        req.into_upgrade(),
-        borrowed,
-        "into_upgrade and validate_request disagree"
+    let verdict = validate_request(&req);
+    let machine = PendingRequest::from_request(
+        Config::default(),
+        ServerHandshakeConfig::default(),
+        req.clone(),
     );
-    borrowed
+    assert_eq!(
+        machine.offer().err(),
+        verdict.as_ref().err(),
+        "the handshake machine and validate_request disagree"
+    );
+    verdict
 }
 
 #[test]

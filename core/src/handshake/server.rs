@@ -32,13 +32,6 @@ impl Request {
     pub fn wants_upgrade(&self) -> bool {
         has_token(&self.headers, "upgrade", "websocket")
     }
-
-    /// [`validate_request`] for a request no longer needed: its path and
-    /// headers move into the [`UpgradeRequest`] instead of being copied.
-    pub fn into_upgrade(self) -> Result<UpgradeRequest, HandshakeError> {
-        let checked = check_request(&self)?;
-        Ok(checked.with(self.path, self.headers))
-    }
 }
 
 /// Parses a request head arriving in any chunks: `Ok(None)` until it is complete,
