@@ -182,9 +182,10 @@ async fn decline<S: AsyncWrite + Unpin>(io: &mut S, d: Declined) -> Error {
 /// User information in the URL is sent as `Authorization: Basic`.
 pub async fn connect(url: &str, cfg: &ClientConfig) -> Result<WebSocket<ClientStream>> {
     let parsed = WsUrl::parse(url)?;
-    let tls = match parsed.tls {
-        true => Some(tls_client::client_config(&cfg.ca_files, cfg.insecure)?),
-        false => None,
+    let tls = if parsed.tls {
+        Some(tls_client::client_config(&cfg.ca_files, cfg.insecure)?)
+    } else {
+        None
     };
     let proxy = cfg.proxy.proxy_for(&parsed)?;
     let timeout = cfg.ws.handshake_timeout;

@@ -102,7 +102,7 @@ impl TlsError {
                 }
                 other => Self::BadCertificate(format!("{other:?}")),
             },
-            E::InvalidMessage(m) => Self::NotTls(format!("{m:?}")),
+            E::InvalidMessage(m) => Self::NotTls(format!("its answer is not a TLS record ({m:?})")),
             E::InappropriateMessage { .. } | E::InappropriateHandshakeMessage { .. } => {
                 Self::NotTls(e.to_string())
             }

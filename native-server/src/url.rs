@@ -79,8 +79,7 @@ impl WsUrl {
         } else {
             path.to_owned()
         };
-        let hostport =
-            split_authority(authority, if tls { 443 } else { 80 }).map_err(|reason| bad(reason))?;
+        let hostport = split_authority(authority, if tls { 443 } else { 80 }).map_err(bad)?;
         if path.bytes().any(|b| b.is_ascii_control() || b == b' ') {
             return Err(bad("the path contains spaces or control characters"));
         }
