@@ -13,7 +13,7 @@ ROOT=$(pwd)
 
 WASM_BINDGEN_VERSION=0.2.130
 PY_WEBSOCKETS_VERSION=15.0.1
-APT_PACKAGES=(firefox-esr chromium chromium-driver binaryen)
+APT_PACKAGES=(firefox-esr chromium chromium-driver binaryen tinyproxy)
 CACHE_DIR=${FRAMEWIRE_CACHE:-$HOME/.cache/framewire}
 AUTOBAHN_VENV=$CACHE_DIR/autobahn-venv
 AUTOBAHN_REQUIREMENTS=$ROOT/tests/autobahn/requirements-py27.txt
@@ -79,7 +79,7 @@ else
         cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-# --- Debian packages: browsers, their drivers, wasm-opt ---------------------
+# --- Debian packages: browsers, their drivers, wasm-opt, tinyproxy (the client's proxy tests) ---
 
 # A C compiler builds the Autobahn suite's Python 2.7 extensions; pip installs `websockets`.
 command -v cc >/dev/null 2>&1 || APT_PACKAGES+=(build-essential)

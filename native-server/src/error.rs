@@ -3,6 +3,9 @@
 use framewire_core::handshake::{HandshakeError, Refusal};
 use framewire_core::{ProtocolError, SendError};
 
+use crate::proxy::ProxyError;
+use crate::tls_client::TlsError;
+
 /// An error of a [`crate::WebSocket`], of [`crate::accept`] or of [`crate::connect`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -10,6 +13,21 @@ pub enum Error {
     /// The transport failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// No TCP connection to the server.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        /// The `host:port` connected to.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// TLS (`wss://`) failed: an untrusted or wrong certificate, a server not
+    /// speaking TLS, or an unusable CA file.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The HTTP proxy could not be used or refused the tunnel.
+    #[error(transparent)]
+    Proxy(#[from] ProxyError),
     /// The opening handshake was refused or malformed.
     #[error("opening handshake failed: {0}")]
     Handshake(#[from] HandshakeError),
@@ -32,7 +50,7 @@ pub enum Error {
     /// The transport ended without a close handshake.
     #[error("the peer ended the connection without a close handshake")]
     ConnectionLost,
-    /// A `ws://` URL that cannot be used.
+    /// A `ws://` or `wss://` URL that cannot be used.
     #[error("invalid URL {url:?}: {reason}")]
     InvalidUrl {
         /// The URL given.

@@ -10,9 +10,14 @@ use framewire_core::handshake::{
 use framewire_core::Config;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use std::path::PathBuf;
+
+use crate::client_stream::ClientStream;
 use crate::clock;
 use crate::error::{Error, Result};
+use crate::proxy::{self, ProxyConfig, ProxyError, ProxyUrl};
 use crate::stream::WebSocket;
+use crate::tls_client;
 use crate::url::WsUrl;
 
 /// Bytes asked for per read while a head arrives.
@@ -31,7 +36,7 @@ pub struct AcceptConfig {
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// Limits and timers of the connection; `ws.handshake_timeout` bounds
-    /// connecting and the handshake together.
+    /// connecting (TCP, the proxy's tunnel, TLS) and the handshake together.
     pub ws: Config,
     /// Subprotocols offered, most preferred first.
     pub protocols: Vec<String>,
@@ -41,6 +46,14 @@ pub struct ClientConfig {
     pub headers: Vec<(String, String)>,
     /// Offer permessage-deflate with these preferences (offered by default); `None` does not offer it.
     pub deflate: Option<DeflateConfig>,
+    /// PEM files of extra CA certificates trusted for `wss://`, besides the
+    /// built-in webpki-roots set (the platform's store is never read).
+    pub ca_files: Vec<PathBuf>,
+    /// Skip the verification of the server's certificate for `wss://`: any
+    /// certificate for any name is accepted. For tests only.
+    pub insecure: bool,
+    /// The HTTP proxy to go through (by default from the environment).
+    pub proxy: ProxyConfig,
 }
 
 impl Default for ClientConfig {
@@ -51,6 +64,9 @@ impl Default for ClientConfig {
             origin: None,
             headers: Vec::new(),
             deflate: Some(DeflateConfig::default()),
+            ca_files: Vec::new(),
+            insecure: false,
+            proxy: ProxyConfig::FromEnv,
         }
     }
 }
@@ -183,26 +199,82 @@ async fn decline<S: AsyncWrite + Unpin>(io: &mut S, d: Declined) -> Error {
     }
 }
 
-/// Connects to a `ws://` URL over TCP and runs the client handshake, both
-/// within `cfg.ws.handshake_timeout`.
-pub async fn connect(url: &str, cfg: &ClientConfig) -> Result<WebSocket<tokio::net::TcpStream>> {
+/// Connects to a `ws://` or `wss://` URL and runs the client handshake: TCP
+/// (through an HTTP proxy's CONNECT tunnel when [`ClientConfig::proxy`] says
+/// so), TLS for `wss://` (SNI and verification for the URL's host, ALPN
+/// `http/1.1`), then the upgrade, all within `cfg.ws.handshake_timeout`.
+/// User information in the URL is sent as `Authorization: Basic`.
+pub async fn connect(url: &str, cfg: &ClientConfig) -> Result<WebSocket<ClientStream>> {
     let parsed = WsUrl::parse(url)?;
+    let tls = if parsed.tls {
+        Some(tls_client::client_config(&cfg.ca_files, cfg.insecure)?)
+    } else {
+        None
+    };
+    let proxy = cfg.proxy.proxy_for(&parsed)?;
     let timeout = cfg.ws.handshake_timeout;
-    let tcp = tokio::time::timeout(
-        timeout,
-        tokio::net::TcpStream::connect((parsed.host.as_str(), parsed.port)),
-    )
-    .await
-    .map_err(|_| {
-        Error::Handshake(framewire_core::handshake::HandshakeError::TimedOut {
-            millis: timeout.as_millis() as u64,
-        })
-    })??;
-    tcp.set_nodelay(true)?;
-    client_handshake(tcp, &parsed, cfg).await
+    let started = tokio::time::Instant::now();
+    let io = tokio::time::timeout(timeout, open(&parsed, proxy.as_ref(), tls, cfg))
+        .await
+        .map_err(|_| {
+            Error::Handshake(framewire_core::handshake::HandshakeError::TimedOut {
+                millis: timeout.as_millis() as u64,
+            })
+        })??;
+    let mut rest = cfg.clone();
+    rest.ws.handshake_timeout = timeout.saturating_sub(started.elapsed());
+    client_handshake(io, &parsed, &rest).await
 }
 
-/// Runs the client side of the opening handshake for `url` on an open transport.
+/// Opens the transport for `url`: TCP to the server or to `proxy` and its
+/// tunnel, then TLS when `tls` is given.
+async fn open(
+    url: &WsUrl,
+    proxy: Option<&ProxyUrl>,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    cfg: &ClientConfig,
+) -> Result<ClientStream> {
+    let tcp = match proxy {
+        None => tokio::net::TcpStream::connect((url.host.as_str(), url.port))
+            .await
+            .map_err(|source| Error::Connect {
+                addr: host_port(&url.host, url.port),
+                source,
+            })?,
+        Some(p) => {
+            let mut tcp = tokio::net::TcpStream::connect((p.host.as_str(), p.port))
+                .await
+                .map_err(|source| ProxyError::Connect {
+                    proxy: p.to_string(),
+                    source,
+                })?;
+            let limit = cfg.ws.limits.max_handshake_bytes;
+            proxy::tunnel(&mut tcp, p, &url.host, url.port, limit).await?;
+            tcp
+        }
+    };
+    tcp.set_nodelay(true)?;
+    Ok(match tls {
+        None => ClientStream::plain(tcp, proxy.is_some()),
+        Some(config) => {
+            let tls = tls_client::handshake(tcp, &url.host, config).await?;
+            ClientStream::tls(tls, proxy.is_some())
+        }
+    })
+}
+
+/// `host:port`, with brackets around an IPv6 address.
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// Runs the client side of the opening handshake for `url` on an open transport
+/// (TCP, TLS, a proxy's tunnel, anything). The URL's user information, if any,
+/// goes out as `Authorization: Basic` unless `cfg.headers` holds an Authorization.
 /// A non-101 answer gives [`Error::Refused`] with its status, headers and body.
 pub async fn client_handshake<S>(mut io: S, url: &WsUrl, cfg: &ClientConfig) -> Result<WebSocket<S>>
 where
@@ -213,7 +285,7 @@ where
         path: url.path.clone(),
         protocols: cfg.protocols.clone(),
         origin: cfg.origin.clone(),
-        headers: cfg.headers.clone(),
+        headers: request_headers(url, cfg),
         ..ClientRequest::default()
     };
     let mut hs = ClientHandshake::new(cfg.ws.clone(), request, cfg.deflate)?;
@@ -249,4 +321,18 @@ where
             }
         };
     }
+}
+
+/// `cfg.headers`, plus `Authorization: Basic` from the URL's user information.
+fn request_headers(url: &WsUrl, cfg: &ClientConfig) -> Vec<(String, String)> {
+    let mut headers = cfg.headers.clone();
+    if let Some(c) = &url.credentials {
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        {
+            headers.push(("Authorization".to_owned(), c.basic()));
+        }
+    }
+    headers
 }

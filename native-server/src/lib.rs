@@ -4,7 +4,9 @@
 //!   `/__wire` view and the inspector's files on one port).
 //! - [`accept`]: the server handshake on any `AsyncRead + AsyncWrite`, for
 //!   embedding framewire in other tokio programs.
-//! - [`connect`]: a `ws://` client.
+//! - [`connect`]: a `ws://` and `wss://` client (TLS by rustls with the
+//!   webpki-roots trust anchors, HTTP CONNECT proxies, Basic credentials from
+//!   the URL); [`client_handshake`] runs the client handshake on any transport.
 //! - [`WebSocket`]: an established connection; [`WebSocket::split`] gives
 //!   halves for separate tasks, and sending waits when output piles up.
 //!
@@ -57,22 +59,29 @@
 //! ```
 
 mod chat;
+mod client_stream;
 mod clock;
 mod error;
 mod handshake;
 mod http;
+pub mod pem;
+mod proxy;
 mod server;
 mod session;
 mod static_files;
 mod stream;
 mod tcp;
+mod tls_client;
 mod url;
 mod wire;
 
+pub use client_stream::ClientStream;
 pub use error::{Error, Result};
 pub use framewire_core::handshake::Headers;
 pub use framewire_core::{CloseCode, Config, Limits, Message};
 pub use handshake::{accept, accept_with, client_handshake, connect, AcceptConfig, ClientConfig};
+pub use proxy::{NoProxy, ProxyConfig, ProxyError, ProxyUrl};
 pub use server::{default_www, Server, ServerConfig, ShutdownReport};
 pub use stream::{HandshakeInfo, WebSocket, WsReader, WsWriter, HIGH_WATER};
-pub use url::WsUrl;
+pub use tls_client::TlsError;
+pub use url::{Credentials, WsUrl};

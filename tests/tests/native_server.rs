@@ -15,7 +15,10 @@ use framewire_server::{
 };
 use util::{client_frame, raw_exchange, RawClient, TestServer, WAIT};
 
-async fn recv(ws: &mut framewire_server::WebSocket<tokio::net::TcpStream>) -> Message {
+async fn recv<S>(ws: &mut framewire_server::WebSocket<S>) -> Message
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite,
+{
     tokio::time::timeout(WAIT, ws.recv())
         .await
         .expect("message in time")

@@ -7,8 +7,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use framewire_core::deflate::DeflateConfig;
 use framewire_core::handshake::ServerHandshakeConfig;
-use framewire_core::{Config, Limits};
-use framewire_server::{default_www, ServerConfig};
+use framewire_core::{CloseCode, Config, Limits};
+use framewire_server::{default_www, ProxyUrl, ServerConfig};
 
 use crate::decode_cmd::SenderRole;
 
@@ -41,11 +41,12 @@ pub enum Command {
     /// connection opened with the same `?tap=TOKEN`. Plain GETs get files
     /// from the www directory.
     Serve(ServeArgs),
-    /// Talk to a WebSocket server from the terminal, like websocat.
+    /// Talk to a WebSocket server from the terminal, like websocat or wscat.
     ///
     /// Each line of stdin is sent as a text message; incoming text is printed
-    /// to stdout (binary as hex). End of input (Ctrl-D) closes with 1000 and
-    /// waits for the server's close. Works in a pipe.
+    /// to stdout (binary as hex, or raw with --binary). End of input (Ctrl-D)
+    /// closes with --close-code (1000) and waits for the server's close. Works
+    /// in a pipe. ws:// and wss:// (TLS), HTTP proxies, extra headers.
     Client(ClientArgs),
     /// Decode WebSocket frame bytes and explain every field and rule violation.
     ///
@@ -142,26 +143,153 @@ impl ServeArgs {
     }
 }
 
+/// Examples and exit codes of `framewire client --help`.
+const CLIENT_AFTER_HELP: &str = "\
+Examples:
+  framewire client ws://127.0.0.1:9090/echo              lines of stdin out, messages to stdout
+  framewire client wss://example.com/socket              TLS (trusts the built-in webpki-roots CAs)
+  framewire client --ca ca.pem wss://localhost:8443/     also trust the CA(s) of ca.pem
+  framewire client -k wss://localhost:8443/              skip certificate checks (tests only)
+  framewire client -H 'Authorization: Bearer TOKEN' wss://api.example/ws
+  framewire client ws://user:secret@host/ws              credentials as Authorization: Basic
+  framewire client --proxy http://proxy:3128 wss://example.com/
+                                                         through an HTTP CONNECT proxy ($HTTPS_PROXY,
+                                                         $HTTP_PROXY and $NO_PROXY are read by default)
+  framewire client --binary ws://host/ < file.bin        stdin as binary messages, binary out raw
+  echo hi | framewire client -n 1 ws://host/echo         send a line, print one answer, close
+  framewire client --ping-interval 10s --ping-timeout 5s --show-control ws://host/
+                                                         keepalive; exit 4 if a pong is late
+
+Control frames (--show-control) go to stderr, prefixed \"framewire: < \" (received)
+or \"framewire: > \" (sent); stdout carries only the messages.
+
+Exit codes:
+  0  the connection ended with a close handshake (whatever its code)
+  1  bad input before connecting: URL, header, CA file, proxy URL
+  2  bad command line
+  3  the server refused the WebSocket upgrade (its status, headers and body are printed)
+  4  network, TLS or proxy failure: cannot connect, certificate rejected, no pong in time,
+     connection lost without a close handshake
+  5  protocol error: the server broke RFC 6455 or answered the handshake wrongly";
+
 /// Options of `framewire client`.
 #[derive(Debug, Clone, Args)]
+#[command(after_help = CLIENT_AFTER_HELP)]
 pub struct ClientArgs {
-    /// The server, such as ws://127.0.0.1:9090/echo.
+    /// The server: ws://host[:port]/path or wss://...; user:password@ before
+    /// the host is sent as Authorization: Basic.
     pub url: String,
+    /// An extra request header, "Name: value" (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
     /// A subprotocol to offer (repeatable).
     #[arg(long = "protocol", value_name = "NAME")]
     pub protocols: Vec<String>,
-    /// Send a ping at this interval (e.g. 10s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub ping: Option<Duration>,
     /// The Origin header to send.
     #[arg(long, value_name = "ORIGIN")]
     pub origin: Option<String>,
+    /// Send stdin as binary messages (one per read, up to 64 KiB) instead of
+    /// lines as text, and write received binary messages to stdout raw.
+    #[arg(long)]
+    pub binary: bool,
+    /// Also trust the CA certificates of this PEM file for wss:// (repeatable),
+    /// besides the built-in webpki-roots set; the system's store is not read.
+    #[arg(long = "ca", value_name = "FILE")]
+    pub ca_files: Vec<PathBuf>,
+    /// Do not verify the server's certificate (wss://): for tests only; warns on stderr.
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+    /// Go through this HTTP proxy, http://[user:password@]host:port, instead of
+    /// $HTTPS_PROXY (wss://) or $HTTP_PROXY (ws://); $NO_PROXY still applies.
+    #[arg(long, value_name = "URL", value_parser = parse_proxy, conflicts_with = "no_proxy")]
+    pub proxy: Option<ProxyUrl>,
+    /// Connect directly, ignoring $HTTPS_PROXY and $HTTP_PROXY.
+    #[arg(long)]
+    pub no_proxy: bool,
+    /// Send a ping at this interval (e.g. 10s).
+    #[arg(long, alias = "ping", value_name = "DURATION", value_parser = parse_duration)]
+    pub ping_interval: Option<Duration>,
+    /// With --ping-interval: when no pong arrives this long after a ping, exit with code 4.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "ping_interval")]
+    pub ping_timeout: Option<Duration>,
+    /// Print pings, pongs and close frames as they are sent and received, on
+    /// stderr: "framewire: < ping ..." (received), "framewire: > ping ..." (sent).
+    #[arg(long)]
+    pub show_control: bool,
+    /// Close after receiving N messages (the end of stdin then does not close).
+    #[arg(short = 'n', long, value_name = "N")]
+    pub max_messages: Option<u64>,
+    /// The close code sent when stdin ends or after --max-messages.
+    #[arg(long, value_name = "CODE", default_value_t = 1000, value_parser = parse_close_code)]
+    pub close_code: u16,
+    /// The close reason sent with --close-code (at most 123 bytes).
+    #[arg(long, value_name = "TEXT", default_value = "", value_parser = parse_close_reason)]
+    pub close_reason: String,
     /// Offer permessage-deflate (RFC 7692) compression (the default).
     #[arg(long, overrides_with = "no_deflate")]
     pub deflate: bool,
     /// Do not offer permessage-deflate.
     #[arg(long, overrides_with = "deflate")]
     pub no_deflate: bool,
+}
+
+/// Parses a request header `Name: value`.
+pub fn parse_header(s: &str) -> Result<(String, String), String> {
+    let Some((name, value)) = s.split_once(':') else {
+        return Err(format!(
+            "{s:?} is not a header: write it as \"Name: value\""
+        ));
+    };
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!("{s:?} has no header name before ':'"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(*c)))
+    {
+        return Err(format!(
+            "header name {name:?} contains {c:?}: only letters, digits and !#$%&'*+-.^_`|~ are allowed"
+        ));
+    }
+    let value = value.trim();
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(format!(
+            "the value of header {name:?} contains a line break or control character"
+        ));
+    }
+    Ok((name.to_owned(), value.to_owned()))
+}
+
+/// Parses an HTTP proxy URL.
+pub fn parse_proxy(s: &str) -> Result<ProxyUrl, String> {
+    ProxyUrl::parse(s).map_err(|e| e.to_string())
+}
+
+/// Parses a close code that may be sent: 1000-1003, 1007-1011 or 3000-4999.
+pub fn parse_close_code(s: &str) -> Result<u16, String> {
+    let code: u16 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a close code (a number such as 1000)"))?;
+    if !CloseCode(code).is_allowed_on_wire() {
+        return Err(format!(
+            "{code} ({}) cannot be sent: use 1000-1003, 1007-1011 or 3000-4999",
+            CloseCode(code).meaning()
+        ));
+    }
+    Ok(code)
+}
+
+/// Parses a close reason: at most 123 bytes of UTF-8.
+pub fn parse_close_reason(s: &str) -> Result<String, String> {
+    if s.len() > 123 {
+        return Err(format!(
+            "the close reason is {} bytes: at most 123 fit in a close frame",
+            s.len()
+        ));
+    }
+    Ok(s.to_owned())
 }
 
 /// Options of `framewire decode`.
@@ -317,6 +445,93 @@ mod tests {
         assert_eq!(cfg.ws.ping_interval, Some(Duration::from_millis(500)));
         assert!(Cli::try_parse_from(["framewire", "serve", "--threads", "0"]).is_err());
         assert!(Cli::try_parse_from(["framewire", "serve", "--max-frame", "12 parsecs"]).is_err());
+    }
+
+    #[test]
+    fn client_options() {
+        let cli = Cli::try_parse_from([
+            "framewire",
+            "client",
+            "-H",
+            "X-A: 1",
+            "--header",
+            "Authorization:Bearer t",
+            "--ca",
+            "a.pem",
+            "--ca",
+            "b.pem",
+            "-k",
+            "--proxy",
+            "http://p:3128",
+            "--ping",
+            "2s",
+            "--ping-timeout",
+            "1s",
+            "-n",
+            "3",
+            "--close-code",
+            "4000",
+            "--close-reason",
+            "done",
+            "--binary",
+            "--show-control",
+            "wss://h/",
+        ])
+        .unwrap();
+        let Some(Command::Client(args)) = cli.command else {
+            panic!("not client")
+        };
+        assert_eq!(
+            args.headers,
+            [
+                ("X-A".to_owned(), "1".to_owned()),
+                ("Authorization".to_owned(), "Bearer t".to_owned())
+            ]
+        );
+        assert_eq!(args.ca_files.len(), 2);
+        assert!(args.insecure && args.binary && args.show_control);
+        assert_eq!(args.proxy.unwrap().port, 3128);
+        assert_eq!(args.ping_interval, Some(Duration::from_secs(2)));
+        assert_eq!(args.ping_timeout, Some(Duration::from_secs(1)));
+        assert_eq!(args.max_messages, Some(3));
+        assert_eq!(
+            (args.close_code, args.close_reason.as_str()),
+            (4000, "done")
+        );
+        for bad in [
+            &["--proxy", "http://p", "--no-proxy"][..],
+            &["--ping-timeout", "1s"],
+            &["--close-code", "1005"],
+            &["-H", "no colon"],
+        ] {
+            let mut argv = vec!["framewire", "client"];
+            argv.extend_from_slice(bad);
+            argv.push("ws://h/");
+            assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn headers_and_close_settings() {
+        assert_eq!(
+            parse_header("  X-Trace :  a b  "),
+            Ok(("X-Trace".into(), "a b".into()))
+        );
+        assert!(parse_header("X").unwrap_err().contains("Name: value"));
+        assert!(parse_header(": v").unwrap_err().contains("no header name"));
+        assert!(parse_header("X Y: v").unwrap_err().contains("' '"));
+        assert!(parse_header("X: a\rb").unwrap_err().contains("line break"));
+        assert!(parse_close_code("1006")
+            .unwrap_err()
+            .contains("cannot be sent"));
+        assert!(parse_close_code("x")
+            .unwrap_err()
+            .contains("not a close code"));
+        assert_eq!(parse_close_code("3000"), Ok(3000));
+        assert!(parse_close_reason(&"x".repeat(124))
+            .unwrap_err()
+            .contains("123"));
+        assert!(parse_proxy("socks5://h:1").unwrap_err().contains("SOCKS"));
     }
 
     #[test]

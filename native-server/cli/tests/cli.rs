@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 
 use framewire_server::{connect, ClientConfig, CloseCode, Message};
 
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
 const BIN: &str = env!("CARGO_BIN_EXE_framewire");
 
 /// A `framewire serve` process on an ephemeral port.
@@ -195,12 +198,12 @@ fn client_command_works_in_a_pipe() {
 #[test]
 fn client_command_reports_bad_urls() {
     let out = Command::new(BIN)
-        .args(["client", "wss://127.0.0.1:1/"])
+        .args(["client", "http://127.0.0.1:1/"])
         .output()
         .unwrap();
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("wss:// (TLS) is not supported"), "{err}");
+    assert!(err.contains("must start with ws:// or wss://"), "{err}");
 }
 
 #[test]
@@ -344,4 +347,437 @@ fn client_negotiates_a_subprotocol_with_pings_on() {
     assert!(out.status.success(), "{stderr}");
     assert_eq!(stdout, "socket ok\nfirst\n", "{stderr}");
     assert!(stderr.contains("(subprotocol chat.v1)"), "{stderr}");
+}
+
+/// Runs `framewire client ARGS` with `stdin` as its input (closed at the end,
+/// or after `hold` when given) and `env` added; returns (exit code, stdout, stderr).
+fn client(
+    args: &[&str],
+    stdin: &[u8],
+    hold: Option<Duration>,
+    env: &[(&str, &str)],
+) -> (i32, Vec<u8>, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("client").args(args);
+    for var in [
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin).unwrap();
+    // Holds stdin open (detached: the client may exit first, which is what some tests check).
+    std::thread::spawn(move || {
+        if let Some(d) = hold {
+            std::thread::sleep(d);
+        }
+        drop(input);
+    });
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A server on its own thread: it greets with the request's Authorization and
+/// X-Trace headers, then echoes; without Authorization it refuses with 401,
+/// a WWW-Authenticate header and a body.
+fn header_server() -> String {
+    use framewire_core::handshake::{Acceptance, HttpResponse};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((tcp, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut greeting = String::new();
+                    let ws = framewire_server::accept_with(tcp, &Default::default(), |req| {
+                        let r = req.request();
+                        match r.header("authorization") {
+                            Some(auth) => {
+                                greeting = format!(
+                                    "auth={auth} trace={}",
+                                    r.header("x-trace").unwrap_or("-")
+                                );
+                                Ok(Acceptance::default())
+                            }
+                            None => {
+                                let mut resp = HttpResponse::new(401);
+                                resp.headers
+                                    .push(("WWW-Authenticate".into(), "Basic realm=\"fw\"".into()));
+                                resp.body = b"who are you?\n".to_vec();
+                                Err(resp)
+                            }
+                        }
+                    })
+                    .await;
+                    let Ok(mut ws) = ws else { return };
+                    let _ = ws.send_text(&greeting).await;
+                    while let Some(Ok(msg)) = ws.recv().await {
+                        if let Message::Text(t) = msg {
+                            let _ = ws.send_text(&t).await;
+                        }
+                    }
+                });
+            }
+        });
+    });
+    addr
+}
+
+#[test]
+fn client_sends_headers_and_url_credentials() {
+    let addr = header_server();
+    let (code, out, err) = client(
+        &[
+            "-H",
+            "X-Trace: t1",
+            "-n",
+            "1",
+            &format!("ws://Aladdin:open%20sesame@{addr}/"),
+        ],
+        b"",
+        None,
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "auth=Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ== trace=t1\n",
+        "{err}"
+    );
+    assert!(!err.contains("sesame"), "the password was printed: {err}");
+    let (code, _, err) = client(&["-H", "X-Trace", &format!("ws://{addr}/")], b"", None, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("\"Name: value\""), "{err}");
+}
+
+#[test]
+fn client_prints_a_refusal_and_exits_3() {
+    let addr = header_server();
+    let (code, _, err) = client(&[&format!("ws://{addr}/")], b"", None, &[]);
+    assert_eq!(code, 3, "{err}");
+    for want in [
+        "401 Unauthorized",
+        "WWW-Authenticate: Basic realm=\"fw\"",
+        "who are you?",
+    ] {
+        assert!(err.contains(want), "no {want:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn client_protocol_error_exits_5() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        if let Ok((mut tcp, _)) = listener.accept() {
+            let mut buf = [0u8; 2048];
+            let _ = tcp.read(&mut buf);
+            let _ = tcp.write_all(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: d3Jvbmc=\r\n\r\n",
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    });
+    let (code, _, err) = client(&[&format!("ws://{addr}/")], b"", None, &[]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("Sec-WebSocket-Accept"), "{err}");
+}
+
+#[test]
+fn client_binary_mode_sends_and_prints_raw_bytes() {
+    let served = Served::start(&[]);
+    let data: Vec<u8> = (0..=255u8).collect();
+    let (code, out, err) = client(
+        &["--binary", &format!("ws://{}/echo", served.addr)],
+        &data,
+        None,
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, data, "{err}");
+}
+
+#[test]
+fn client_max_messages_then_close_code_and_reason() {
+    let served = Served::start(&[]);
+    // "/" greets, then echoes: two messages, then the client closes with 4000 "bye",
+    // though stdin stays open.
+    let (code, out, err) = client(
+        &[
+            "-n",
+            "2",
+            "--close-code",
+            "4000",
+            "--close-reason",
+            "bye",
+            "--show-control",
+            &format!("ws://{}/", served.addr),
+        ],
+        b"one\n",
+        Some(Duration::from_secs(30)),
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(String::from_utf8_lossy(&out), "socket ok\none\n", "{err}");
+    assert!(err.contains("framewire: > close 4000 \"bye\""), "{err}");
+    assert!(err.contains("framewire: < close 4000"), "{err}");
+    let (code, _, err) = client(
+        &["--close-code", "1006", "ws://127.0.0.1:1/"],
+        b"",
+        None,
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot be sent"), "{err}");
+}
+
+#[test]
+fn client_show_control_prints_pings_and_pongs() {
+    let served = Served::start(&[]);
+    let (code, _, err) = client(
+        &[
+            "--ping-interval",
+            "100ms",
+            "--ping-timeout",
+            "5s",
+            "--show-control",
+            &format!("ws://{}/echo", served.addr),
+        ],
+        b"x\n",
+        Some(Duration::from_millis(600)),
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "framewire: > ping \"framewire 1\"",
+        "framewire: < pong \"framewire 1\"",
+        "framewire: > close 1000 \"\"",
+        "framewire: < close 1000",
+    ] {
+        assert!(err.contains(want), "no {want:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn client_ping_timeout_exits_4() {
+    // A server that completes the handshake and then never reads: no pong.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let (tcp, _) = listener.accept().await.unwrap();
+            let _ws = framewire_server::accept(tcp, &Default::default())
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        });
+    });
+    let started = Instant::now();
+    let (code, _, err) = client(
+        &[
+            "--ping-interval",
+            "100ms",
+            "--ping-timeout",
+            "300ms",
+            &format!("ws://{addr}/"),
+        ],
+        b"",
+        Some(Duration::from_secs(30)),
+        &[],
+    );
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("no pong within 300ms"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn client_wss_with_ca_and_tls_failures() {
+    let pki = support::Pki::new();
+    let good = support::TlsEcho::start(pki.server_config(support::Leaf::Good));
+    let url = format!("wss://localhost:{}/", good.addr.port());
+    let ca = pki.ca_pem.to_string_lossy().into_owned();
+    let (code, out, err) = client(&["--ca", &ca, &url], b"secure\n", None, &[]);
+    assert_eq!(
+        (code, String::from_utf8_lossy(&out).as_ref()),
+        (0, "secure\n"),
+        "{err}"
+    );
+
+    let (code, _, err) = client(&[&url], b"", None, &[]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("unknown CA") && err.contains("--ca FILE"),
+        "{err}"
+    );
+
+    let expired = support::TlsEcho::start(pki.server_config(support::Leaf::Expired));
+    let (code, _, err) = client(
+        &[
+            "--ca",
+            &ca,
+            &format!("wss://localhost:{}/", expired.addr.port()),
+        ],
+        b"",
+        None,
+        &[],
+    );
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("expired"), "{err}");
+
+    let served = Served::start(&[]);
+    let (code, _, err) = client(&[&format!("wss://{}/", served.addr)], b"", None, &[]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("not TLS"), "{err}");
+
+    let (code, _, err) = client(&["--ca", "/nonexistent/ca.pem", &url], b"", None, &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("/nonexistent/ca.pem"), "{err}");
+}
+
+#[test]
+fn client_insecure_connects_and_warns() {
+    let pki = support::Pki::new();
+    let wrong = support::TlsEcho::start(pki.server_config(support::Leaf::WrongName));
+    let (code, out, err) = client(
+        &[
+            "--insecure",
+            &format!("wss://127.0.0.1:{}/", wrong.addr.port()),
+        ],
+        b"anyway\n",
+        None,
+        &[],
+    );
+    assert_eq!(
+        (code, String::from_utf8_lossy(&out).as_ref()),
+        (0, "anyway\n"),
+        "{err}"
+    );
+    assert!(err.contains("warning: --insecure"), "{err}");
+}
+
+#[test]
+fn client_proxy_flags_and_environment() {
+    let served = Served::start(&[]);
+    let port: u16 = served.addr.rsplit(':').next().unwrap().parse().unwrap();
+    let url = format!("ws://{}/echo", served.addr);
+    let proxy = support::Tinyproxy::start(&[port], None);
+    let dead = format!("http://127.0.0.1:{}", support::free_port());
+    let tunnels = || {
+        proxy
+            .log()
+            .iter()
+            .filter(|l| l.contains(&format!("127.0.0.1:{port}")))
+            .count()
+    };
+
+    let (code, out, err) = client(&["--proxy", &proxy.url(), &url], b"p1\n", None, &[]);
+    assert_eq!(
+        (code, String::from_utf8_lossy(&out).as_ref()),
+        (0, "p1\n"),
+        "{err}"
+    );
+    let after_flag = tunnels();
+    assert!(
+        after_flag > 0,
+        "tinyproxy saw no CONNECT: {:?}",
+        proxy.log()
+    );
+
+    let (code, out, err) = client(&[&url], b"p2\n", None, &[("HTTP_PROXY", &proxy.url())]);
+    assert_eq!(
+        (code, String::from_utf8_lossy(&out).as_ref()),
+        (0, "p2\n"),
+        "{err}"
+    );
+    assert!(
+        tunnels() > after_flag,
+        "HTTP_PROXY was not used: {:?}",
+        proxy.log()
+    );
+
+    // NO_PROXY and --no-proxy bypass a proxy that is not there.
+    let (code, _, err) = client(
+        &[&url],
+        b"",
+        None,
+        &[("HTTP_PROXY", &dead), ("NO_PROXY", "example.com,127.0.0.1")],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = client(&["--no-proxy", &url], b"", None, &[("http_proxy", &dead)]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = client(&[&url], b"", None, &[("http_proxy", &dead)]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("cannot connect to the proxy"), "{err}");
+
+    // A CONNECT tinyproxy may not make: its status is in the message.
+    let other = support::Tinyproxy::start(&[1], None);
+    let (code, _, err) = client(&["--proxy", &other.url(), &url], b"", None, &[]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("refused CONNECT") && err.contains("403"),
+        "{err}"
+    );
+
+    let (code, _, err) = client(&["--proxy", "socks5://127.0.0.1:1", &url], b"", None, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("SOCKS"), "{err}");
+}
+
+#[test]
+fn client_help_shows_examples_flags_and_exit_codes() {
+    let out = Command::new(BIN)
+        .args(["client", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "--header",
+        "--binary",
+        "--ca",
+        "--insecure",
+        "--proxy",
+        "--no-proxy",
+        "--ping-interval",
+        "--ping-timeout",
+        "--show-control",
+        "--max-messages",
+        "--close-code",
+        "--close-reason",
+        "Examples:",
+        "wss://",
+        "Exit codes:",
+        "3  the server refused",
+        "4  network, TLS or proxy",
+        "5  protocol error",
+    ] {
+        assert!(text.contains(word), "client --help lacks {word}:\n{text}");
+    }
 }

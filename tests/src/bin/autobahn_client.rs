@@ -82,7 +82,7 @@ fn client_config(deflate: bool) -> ClientConfig {
 async fn open(
     url: &str,
     cfg: &ClientConfig,
-) -> Result<framewire_server::WebSocket<tokio::net::TcpStream>, ClientError> {
+) -> Result<framewire_server::WebSocket<framewire_server::ClientStream>, ClientError> {
     connect(url, cfg)
         .await
         .map_err(|source| ClientError::Connect {
