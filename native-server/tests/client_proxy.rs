@@ -137,7 +137,12 @@ async fn url_credentials_and_extra_headers_reach_the_server() {
         let (tcp, _) = listener.accept().await.unwrap();
         let mut seen = None;
         let ws = accept_with(tcp, &AcceptConfig::default(), |req| {
-            let get = |name: &str| req.request().header(name).map(str::to_owned);
+            let get = |name: &str| {
+                req.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
             seen = Some((get("authorization"), get("host"), get("x-trace")));
             if get("authorization").is_some() {
                 Ok(Acceptance::default())

@@ -412,12 +412,13 @@ fn header_server() -> String {
                 tokio::spawn(async move {
                     let mut greeting = String::new();
                     let ws = framewire_server::accept_with(tcp, &Default::default(), |req| {
-                        let r = req.request();
-                        match r.header("authorization") {
+                        let header =
+                            |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+                        match header("authorization") {
                             Some(auth) => {
                                 greeting = format!(
                                     "auth={auth} trace={}",
-                                    r.header("x-trace").unwrap_or("-")
+                                    header("x-trace").unwrap_or("-")
                                 );
                                 Ok(Acceptance::default())
                             }
