@@ -7,6 +7,7 @@ use framewire_core::{ProtocolError, SendError};
 
 /// An error of a [`crate::WebSocket`], of [`crate::accept`] or of [`crate::connect`].
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The transport failed.
     #[error("I/O error: {0}")]
@@ -29,6 +30,13 @@ pub enum Error {
     /// The transport ended without a close handshake.
     #[error("the peer ended the connection without a close handshake")]
     ConnectionLost,
+    /// The peer took no byte of pending output for this long (the write-stall
+    /// limit, [`crate::DriverConfig::write_stall`]); the connection was dropped.
+    #[error("the peer did not read for {0:?}: connection dropped")]
+    WriteStalled(Duration),
+    /// The connection is over (closed, or failed earlier): nothing more can be sent.
+    #[error("the connection is over")]
+    Closed,
     /// A `ws://` URL that cannot be used.
     #[error("invalid URL {url:?}: {reason}")]
     InvalidUrl {

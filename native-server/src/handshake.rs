@@ -92,7 +92,7 @@ where
 /// is returned. Any path is accepted; look at [`WebSocket::handshake`].
 pub async fn accept<S>(mut io: S, cfg: &AcceptConfig) -> Result<WebSocket<S>>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
 {
     let mut buf = Vec::new();
     let max = cfg.ws.limits.max_handshake_bytes;
@@ -152,7 +152,7 @@ pub async fn connect(url: &str, cfg: &ClientConfig) -> Result<WebSocket<tokio::n
 /// Runs the client side of the opening handshake for `url` on an open transport.
 pub async fn client_handshake<S>(mut io: S, url: &WsUrl, cfg: &ClientConfig) -> Result<WebSocket<S>>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
 {
     let request = ClientRequest {
         host: url.authority.clone(),

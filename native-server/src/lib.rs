@@ -71,8 +71,8 @@ mod wire;
 
 pub use error::{Error, Result};
 pub use framewire_core::handshake::Headers;
-pub use framewire_core::{CloseCode, Config, Limits, Message};
+pub use framewire_core::{CloseCode, CloseState, Config, Event, Limits, Message, Sender};
 pub use handshake::{accept, client_handshake, connect, AcceptConfig, ClientConfig};
 pub use server::{default_www, Server, ServerConfig, ShutdownReport};
-pub use stream::{HandshakeInfo, WebSocket, WsReader, WsWriter, HIGH_WATER};
+pub use stream::{is_tcp, DriverConfig, HandshakeInfo, WebSocket, WsReader, WsWriter, HIGH_WATER};
 pub use url::WsUrl;

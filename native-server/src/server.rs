@@ -323,6 +323,7 @@ async fn upgrade(
         endpoint,
         tap,
         peer,
+        path,
     };
     Some((session, path))
 }
