@@ -5,7 +5,10 @@
 //! (an echo of 2 KiB or more is not even copied: it is written straight from
 //! the input buffer), and the driver writes everything queued once per batch.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use framewire_core::{CloseCode, Connection, Event, Message, Sender};
@@ -118,9 +121,65 @@ enum Step {
     Stop,
 }
 
+pin_project_lite::pin_project! {
+    /// A running session: the endpoint loop held inline, or boxed when the
+    /// connection is tapped (the inspector's), so that the task of every other
+    /// connection holds one future type, and no larger than the handshake's.
+    #[project = RunningProj]
+    pub(crate) enum Running<F> {
+        Plain { #[pin] serving: F },
+        Tapped { serving: Pin<Box<dyn Future<Output = EndReason> + Send>> },
+    }
+}
+
+impl<F: Future<Output = EndReason>> Future for Running<F> {
+    type Output = EndReason;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<EndReason> {
+        match self.project() {
+            RunningProj::Plain { serving } => serving.poll(cx),
+            RunningProj::Tapped { serving } => serving.as_mut().poll(cx),
+        }
+    }
+}
+
 impl Session {
-    /// Runs the connection to its end; returns why it ended.
-    pub(crate) async fn run(self, shutdown: watch::Receiver<bool>) -> EndReason {
+    /// Runs the connection to its end; the future yields why it ended.
+    ///
+    /// Built without `async fn`: those keep their arguments twice in the
+    /// future, and an idle connection is mostly this future.
+    pub(crate) fn run(
+        mut self,
+        shutdown: watch::Receiver<bool>,
+    ) -> Running<impl Future<Output = EndReason> + Send> {
+        let peer = self.peer;
+        match self.tap.take() {
+            None => {
+                let (ws, kind, inbox) = self.parts(|io| io);
+                Running::Plain {
+                    serving: serve(ws, kind, inbox, peer, shutdown),
+                }
+            }
+            Some(tap) => {
+                let recorder = tap.clone();
+                let (ws, kind, inbox) = self.parts(move |io| Tapped::new(io, recorder));
+                let serving = serve(ws, kind, inbox, peer, shutdown);
+                Running::Tapped {
+                    serving: Box::pin(async move {
+                        let reason = serving.await;
+                        tap.closed(&reason.to_string()).await;
+                        reason
+                    }),
+                }
+            }
+        }
+    }
+
+    /// The WebSocket on `wrap(io)` and what the endpoint needs.
+    fn parts<S>(self, wrap: impl FnOnce(TcpStream) -> S) -> (WebSocket<S>, Kind, Option<Inbox>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
         let cfg = DriverConfig {
             write_stall: self
                 .conn
@@ -140,118 +199,115 @@ impl Session {
             Endpoint::Chat(seat, inbox) => (Kind::Chat(seat), Some(Inbox::Chat(inbox))),
             Endpoint::Wire(inbox) => (Kind::Wire, Some(Inbox::Wire(inbox))),
         };
-        match self.tap {
-            None => {
-                let mut ws = WebSocket::from_connection(self.io, self.conn, info);
-                ws.set_config(cfg);
-                serve(ws, kind, inbox, self.peer, shutdown).await
-            }
-            Some(tap) => {
-                let io = Tapped::new(self.io, tap.clone());
-                let mut ws = WebSocket::from_connection(io, self.conn, info);
-                ws.set_config(cfg);
-                let reason = serve(ws, kind, inbox, self.peer, shutdown).await;
-                tap.closed(&reason.to_string()).await;
-                reason
-            }
-        }
+        let mut ws = WebSocket::from_connection(wrap(self.io), self.conn, info);
+        ws.set_config(cfg);
+        (ws, kind, inbox)
     }
 }
 
 /// The endpoint loop: the peer's events, the outside source, the shutdown.
-async fn serve<S>(
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would hold the WebSocket twice in the future (768 bytes per connection)"
+)]
+fn serve<S>(
     mut ws: WebSocket<S>,
     kind: Kind,
     mut inbox: Option<Inbox>,
     peer: SocketAddr,
     mut shutdown: watch::Receiver<bool>,
-) -> EndReason
+) -> impl Future<Output = EndReason> + Send
 where
-    S: AsyncRead + AsyncWrite + Unpin + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let mut reason = None;
-    let going_away = || Message::Close(Some(CloseCode::GOING_AWAY), "server shutting down".into());
-    let mut closing = *shutdown.borrow();
-    if closing {
-        reason = Some(EndReason::Shutdown);
-        let _ = ws.feed(going_away()).await;
-    }
-    if matches!(kind, Kind::Greet) {
-        let _ = ws.feed(Message::Text("socket ok".into())).await;
-    }
-    // One long-lived future: re-registering with the watch on every turn
-    // would cost a lock per message.
-    let stop = async move {
-        if !*shutdown.borrow_and_update() {
-            let _ = shutdown.changed().await;
+    async move {
+        let mut reason = None;
+        let going_away =
+            || Message::Close(Some(CloseCode::GOING_AWAY), "server shutting down".into());
+        let mut closing = *shutdown.borrow();
+        if closing {
+            reason = Some(EndReason::Shutdown);
+            let _ = ws.feed(going_away()).await;
         }
-    };
-    tokio::pin!(stop);
-    let mut streak = 0;
-    loop {
-        let answer = |event: Event<'_>, tx: &mut Sender| on_event(&kind, event, tx, peer);
-        let step = if streak < FAIR_TURN {
-            tokio::select! {
-                biased;
-                got = ws.recv_with(answer) => Step::Peer(got),
-                outside = next_outside(&mut inbox) => Step::Outside(outside),
-                () = &mut stop, if !closing => Step::Stop,
-            }
-        } else {
-            streak = 0;
-            tokio::select! {
-                biased;
-                outside = next_outside(&mut inbox) => Step::Outside(outside),
-                () = &mut stop, if !closing => Step::Stop,
-                got = ws.recv_with(answer) => Step::Peer(got),
+        if matches!(kind, Kind::Greet) {
+            let _ = ws.feed(Message::Text("socket ok".into())).await;
+        }
+        // One long-lived future: re-registering with the watch on every turn
+        // would cost a lock per message.
+        let stop = async move {
+            if !*shutdown.borrow_and_update() {
+                let _ = shutdown.changed().await;
             }
         };
-        match step {
-            Step::Peer(None) => break,
-            Step::Peer(Some(Ok(closed))) => {
-                streak += 1;
-                if let Some(r) = closed {
-                    reason.get_or_insert(r);
+        tokio::pin!(stop);
+        let mut streak = 0;
+        loop {
+            let answer = |event: Event<'_>, tx: &mut Sender| on_event(&kind, event, tx, peer);
+            let step = if streak < FAIR_TURN {
+                tokio::select! {
+                    biased;
+                    got = ws.recv_with(answer) => Step::Peer(got),
+                    outside = next_outside(&mut inbox) => Step::Outside(outside),
+                    () = &mut stop, if !closing => Step::Stop,
                 }
-            }
-            Step::Peer(Some(Err(e))) => {
-                tracing::debug!(%peer, "connection failed: {e}");
-                reason.get_or_insert(EndReason::Failed(e));
-            }
-            Step::Outside(outside) => {
+            } else {
                 streak = 0;
-                let sent = match outside {
-                    Outside::Chat(Some(Relay::Text(t))) => ws.send_text(&t).await,
-                    Outside::Chat(Some(Relay::Binary(b))) => ws.send_binary(&b).await,
-                    Outside::Wire(Some(WireItem::Text(t))) => ws.send_text(&t).await,
-                    Outside::Wire(Some(WireItem::Chunk(c))) => ws.send_binary(&c).await,
-                    Outside::Chat(None) => {
-                        inbox = None;
-                        let reason = "too slow for the chat: messages were dropped";
-                        let close =
-                            Message::Close(Some(CloseCode::POLICY_VIOLATION), reason.into());
-                        ws.feed(close).await
-                    }
-                    Outside::Wire(None) => {
-                        inbox = None;
-                        let close =
-                            Message::Close(Some(CloseCode::NORMAL), "wire view replaced".into());
-                        ws.feed(close).await
-                    }
-                };
-                if let Err(e) = sent {
-                    tracing::debug!(%peer, "relay not sent: {e}");
+                tokio::select! {
+                    biased;
+                    outside = next_outside(&mut inbox) => Step::Outside(outside),
+                    () = &mut stop, if !closing => Step::Stop,
+                    got = ws.recv_with(answer) => Step::Peer(got),
                 }
-            }
-            Step::Stop => {
-                streak = 0;
-                closing = true;
-                reason.get_or_insert(EndReason::Shutdown);
-                let _ = ws.feed(going_away()).await;
+            };
+            match step {
+                Step::Peer(None) => break,
+                Step::Peer(Some(Ok(closed))) => {
+                    streak += 1;
+                    if let Some(r) = closed {
+                        reason.get_or_insert(r);
+                    }
+                }
+                Step::Peer(Some(Err(e))) => {
+                    tracing::debug!(%peer, "connection failed: {e}");
+                    reason.get_or_insert(EndReason::Failed(e));
+                }
+                Step::Outside(outside) => {
+                    streak = 0;
+                    let sent = match outside {
+                        Outside::Chat(Some(Relay::Text(t))) => ws.send_text(&t).await,
+                        Outside::Chat(Some(Relay::Binary(b))) => ws.send_binary(&b).await,
+                        Outside::Wire(Some(WireItem::Text(t))) => ws.send_text(&t).await,
+                        Outside::Wire(Some(WireItem::Chunk(c))) => ws.send_binary(&c).await,
+                        Outside::Chat(None) => {
+                            inbox = None;
+                            let reason = "too slow for the chat: messages were dropped";
+                            let close =
+                                Message::Close(Some(CloseCode::POLICY_VIOLATION), reason.into());
+                            ws.feed(close).await
+                        }
+                        Outside::Wire(None) => {
+                            inbox = None;
+                            let close = Message::Close(
+                                Some(CloseCode::NORMAL),
+                                "wire view replaced".into(),
+                            );
+                            ws.feed(close).await
+                        }
+                    };
+                    if let Err(e) = sent {
+                        tracing::debug!(%peer, "relay not sent: {e}");
+                    }
+                }
+                Step::Stop => {
+                    streak = 0;
+                    closing = true;
+                    reason.get_or_insert(EndReason::Shutdown);
+                    let _ = ws.feed(going_away()).await;
+                }
             }
         }
+        reason.unwrap_or(EndReason::Closed)
     }
-    reason.unwrap_or(EndReason::Closed)
 }
 
 /// Waits for the endpoint's outside source; never resolves for endpoints without one.
