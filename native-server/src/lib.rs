@@ -5,8 +5,13 @@
 //! - [`accept`]: the server handshake on any `AsyncRead + AsyncWrite`, for
 //!   embedding framewire in other tokio programs.
 //! - [`connect`]: a `ws://` client.
-//! - [`WebSocket`]: an established connection; [`WebSocket::split`] gives
-//!   halves for separate tasks, and sending waits when output piles up.
+//! - [`WebSocket`]: an established connection, and the only driver there is:
+//!   `framewire serve` runs its endpoints on it too. [`WebSocket::recv_with`]
+//!   lends each event with the core's [`Sender`] (an echo copies nothing the
+//!   core does not); every operation drives the keepalive, idle and close
+//!   timers and the pending output; a peer that stops reading meets the
+//!   write-stall limit; sends wait above the high-water mark ([`DriverConfig`]).
+//!   [`WebSocket::split`] gives halves for separate tasks.
 //!
 //! All protocol work is done by [`framewire_core`]; this crate moves bytes and time.
 //!

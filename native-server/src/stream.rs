@@ -1,26 +1,5 @@
 //! [`WebSocket`]: the one driver of an established connection, over any tokio
 //! transport, and its halves. `framewire serve` runs its endpoints on it too.
-//!
-//! # What runs when
-//!
-//! Nothing runs between operations: there is no background task. Each
-//! operation drives the connection while it runs:
-//!
-//! - [`WebSocket::recv`], [`WebSocket::recv_with`] (and the reader half's):
-//!   whenever no message is ready they write pending output, fire due timers
-//!   (keepalive ping, idle timeout, close timeout) and the write-stall limit,
-//!   then read. While output above the high-water mark (or an echo lent from
-//!   the input buffer) waits for the transport, they do not read.
-//! - [`WebSocket::send`], `send_text`, `send_binary`, `ping`, [`WebSocket::flush`]
-//!   and [`WebSocket::close`] (and the writer half's): each call writes what the
-//!   transport takes, reads what has arrived (up to
-//!   [`DriverConfig::max_read`] bytes of undecoded input, so the idle timer
-//!   sees a live peer), and fires due timers, then waits while more than
-//!   [`DriverConfig::high_water`] bytes are buffered (`flush`: until none are).
-//! - [`WebSocket::feed`] only queues, unless the high-water mark is passed.
-//!
-//! A timer that falls due while no operation runs fires at the next one. A
-//! task that stays in `recv` (the reader half, say) keeps every timer on time.
 
 use std::any::Any;
 use std::future::{poll_fn, Future};
@@ -91,8 +70,28 @@ impl Default for DriverConfig {
 ///
 /// Messages can be taken owned ([`Self::recv`]) or lent straight from the
 /// core's buffers together with the sender ([`Self::recv_with`]), so an echo
-/// copies nothing the core does not. See the [module docs](self) for when
-/// timers and output are driven.
+/// copies nothing the core does not.
+///
+/// # What runs when
+///
+/// Nothing runs between operations: there is no background task. Each
+/// operation drives the connection while it runs:
+///
+/// - [`WebSocket::recv`], [`WebSocket::recv_with`] (and the reader half's):
+///   whenever no message is ready they write pending output, fire due timers
+///   (keepalive ping, idle timeout, close timeout) and the write-stall limit,
+///   then read. While output above the high-water mark (or an echo lent from
+///   the input buffer) waits for the transport, they do not read.
+/// - [`WebSocket::send`], `send_text`, `send_binary`, `ping`, [`WebSocket::flush`]
+///   and [`WebSocket::close`] (and the writer half's): each call writes what the
+///   transport takes, reads what has arrived (up to
+///   [`DriverConfig::max_read`] bytes of undecoded input, so the idle timer
+///   sees a live peer), and fires due timers, then waits while more than
+///   [`DriverConfig::high_water`] bytes are buffered (`flush`: until none are).
+/// - [`WebSocket::feed`] only queues, unless the high-water mark is passed.
+///
+/// A timer that falls due while no operation runs fires at the next one. A
+/// task that stays in `recv` (the reader half, say) keeps every timer on time.
 ///
 /// Over a [`TcpStream`] the driver uses socket tricks a generic transport
 /// cannot offer (see [`is_tcp`]); any other `AsyncRead + AsyncWrite` works
