@@ -323,7 +323,6 @@ async fn upgrade(
         endpoint,
         tap,
         peer,
-        path,
     };
     Some((session, path))
 }
