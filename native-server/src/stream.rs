@@ -777,7 +777,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WsReader<S> {
     }
 
     /// The next event lent to `f` with the [`Sender`], as [`WebSocket::recv_with`];
-    /// `f` runs while the driver is locked, so it should be short.
+    /// `f` runs while the driver is locked, so it should be short and must not
+    /// call the writer half (that would wait for the lock `f` is inside).
     pub async fn recv_with<R>(
         &mut self,
         f: impl FnOnce(Event<'_>, &mut Sender) -> R,
