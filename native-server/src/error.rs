@@ -1,5 +1,7 @@
 //! What can go wrong in the tokio host.
 
+use std::time::Duration;
+
 use framewire_core::handshake::{HandshakeError, Refusal};
 use framewire_core::{ProtocolError, SendError};
 
@@ -50,6 +52,13 @@ pub enum Error {
     /// The transport ended without a close handshake.
     #[error("the peer ended the connection without a close handshake")]
     ConnectionLost,
+    /// The peer took no byte of pending output for this long (the write-stall
+    /// limit, [`crate::DriverConfig::write_stall`]); the connection was dropped.
+    #[error("the peer did not read for {0:?}: connection dropped")]
+    WriteStalled(Duration),
+    /// The connection is over (closed, or failed earlier): nothing more can be sent.
+    #[error("the connection is over")]
+    Closed,
     /// A `ws://` or `wss://` URL that cannot be used.
     #[error("invalid URL {url:?}: {reason}")]
     InvalidUrl {

@@ -125,7 +125,7 @@ where
 /// [`accept_with`] to decide per request.
 pub async fn accept<S>(io: S, cfg: &AcceptConfig) -> Result<WebSocket<S>>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
 {
     accept_with(io, cfg, |_| Ok(Acceptance::default())).await
 }
@@ -158,7 +158,7 @@ where
 /// ```
 pub async fn accept_with<S, F>(mut io: S, cfg: &AcceptConfig, decide: F) -> Result<WebSocket<S>>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
     F: FnOnce(&http::Request<()>) -> std::result::Result<Acceptance, HttpResponse>,
 {
     let hs = ServerHandshake::new(cfg.ws.clone(), cfg.handshake.clone());
@@ -278,7 +278,7 @@ fn host_port(host: &str, port: u16) -> String {
 /// A non-101 answer gives [`Error::Refused`] with its status, headers and body.
 pub async fn client_handshake<S>(mut io: S, url: &WsUrl, cfg: &ClientConfig) -> Result<WebSocket<S>>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
 {
     let request = ClientRequest {
         host: url.authority.clone(),

@@ -7,8 +7,13 @@
 //! - [`connect`]: a `ws://` and `wss://` client (TLS by rustls with the
 //!   webpki-roots trust anchors, HTTP CONNECT proxies, Basic credentials from
 //!   the URL); [`client_handshake`] runs the client handshake on any transport.
-//! - [`WebSocket`]: an established connection; [`WebSocket::split`] gives
-//!   halves for separate tasks, and sending waits when output piles up.
+//! - [`WebSocket`]: an established connection, and the only driver there is:
+//!   `framewire serve` runs its endpoints on it too. [`WebSocket::recv_with`]
+//!   lends each event with the core's [`Sender`] (an echo copies nothing the
+//!   core does not); every operation drives the keepalive, idle and close
+//!   timers and the pending output; a peer that stops reading meets the
+//!   write-stall limit; sends wait above the high-water mark ([`DriverConfig`]).
+//!   [`WebSocket::split`] gives halves for separate tasks.
 //!
 //! All protocol work is done by [`framewire_core`]; this crate moves bytes and time.
 //!
@@ -78,10 +83,10 @@ mod wire;
 pub use client_stream::ClientStream;
 pub use error::{Error, Result};
 pub use framewire_core::handshake::Headers;
-pub use framewire_core::{CloseCode, Config, Limits, Message};
+pub use framewire_core::{CloseCode, CloseState, Config, Event, Limits, Message, Sender};
 pub use handshake::{accept, accept_with, client_handshake, connect, AcceptConfig, ClientConfig};
 pub use proxy::{NoProxy, ProxyConfig, ProxyError, ProxyUrl};
 pub use server::{default_www, Server, ServerConfig, ShutdownReport};
-pub use stream::{HandshakeInfo, WebSocket, WsReader, WsWriter, HIGH_WATER};
+pub use stream::{is_tcp, DriverConfig, HandshakeInfo, WebSocket, WsReader, WsWriter, HIGH_WATER};
 pub use tls_client::TlsError;
 pub use url::{Credentials, WsUrl};

@@ -1,38 +1,35 @@
-//! The server's WebSocket loop: read, let the core decode, answer, write.
+//! The built-in endpoints of `framewire serve`, on the public [`WebSocket`]
+//! driver and nothing else, so the server measures the path library users take.
 //!
-//! One loop serves every endpoint. Events are answered straight from the
-//! core's buffers (an echo of 2 KiB or more is not even copied: the core's
-//! vectored output writes it from the input buffer), and everything queued is
-//! written once per batch of events.
+//! Events are answered from the core's buffers through [`WebSocket::recv_with`]
+//! (an echo of 2 KiB or more is not even copied: it is written straight from
+//! the input buffer), and the driver writes everything queued once per batch.
 
-use std::io::{ErrorKind, IoSlice};
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use framewire_core::{CloseCode, Connection, Event, ProtocolError, Sender};
-use tokio::io::AsyncWriteExt;
+use framewire_core::{CloseCode, Connection, Event, Message, Sender};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use crate::chat::{ChatInbox, Relay, Seat};
-use crate::clock;
-use crate::tcp;
-use crate::wire::{Direction, Tap, WireInbox, WireItem};
-
-/// The smallest read; reads grow while they fill the buffer.
-const MIN_READ: usize = 4 * 1024;
-
-/// The largest read.
-const MAX_READ: usize = 256 * 1024;
+use crate::error::Error;
+use crate::stream::{DriverConfig, HandshakeInfo, WebSocket};
+use crate::wire::{Tap, Tapped, WireInbox, WireItem};
 
 /// How long a write may stall when no idle timeout is configured.
 const DEFAULT_WRITE_STALL: Duration = Duration::from_secs(60);
 
-/// A timer deadline (since the clock's epoch) for "no deadline at all".
-const FAR_AWAY: Duration = Duration::from_secs(365 * 24 * 3600);
-
 /// Longest message text quoted in the log.
 const LOG_TEXT: usize = 200;
+
+/// Events handled in a row before the outside sources and the shutdown get
+/// the first look (a busy peer must not starve the chat relays).
+const FAIR_TURN: u32 = 32;
 
 /// What the endpoint does with messages.
 #[derive(Debug)]
@@ -44,6 +41,22 @@ pub(crate) enum Endpoint {
     /// `/chat`: relays to the other members.
     Chat(Seat, ChatInbox),
     /// `/__wire`: streams another connection's bytes.
+    Wire(WireInbox),
+}
+
+/// What the endpoint does with the peer's messages.
+#[derive(Debug)]
+enum Kind {
+    Greet,
+    Echo,
+    Chat(Seat),
+    Wire,
+}
+
+/// Where an endpoint's messages from elsewhere come from.
+#[derive(Debug)]
+enum Inbox {
+    Chat(ChatInbox),
     Wire(WireInbox),
 }
 
@@ -64,14 +77,8 @@ pub(crate) enum EndReason {
         code: Option<CloseCode>,
         reason: String,
     },
-    /// The client broke the protocol.
-    Violation(ProtocolError),
-    /// Reading failed, or the client ended TCP without a close handshake.
-    Read(std::io::Error),
-    /// Writing failed.
-    Write(std::io::Error),
-    /// The client stopped reading for this long.
-    WriteStalled(Duration),
+    /// The connection failed: a violation, the transport, a stalled reader.
+    Failed(Error),
     /// The server is shutting down.
     Shutdown,
     /// The close handshake ended some other way (a close the server started).
@@ -88,10 +95,12 @@ impl std::fmt::Display for EndReason {
             Self::ClientClosed { code: None, reason } => {
                 write!(f, "client closed: no code {reason:?}")
             }
-            Self::Violation(e) => write!(f, "protocol violation by the client: {e}"),
-            Self::Read(e) => write!(f, "{e}"),
-            Self::Write(e) => write!(f, "write error: {e}"),
-            Self::WriteStalled(d) => write!(f, "the client did not read for {d:?}"),
+            Self::Failed(Error::Protocol(e)) => write!(f, "protocol violation by the client: {e}"),
+            Self::Failed(Error::ConnectionLost) => {
+                f.write_str("the client ended the TCP connection without a close handshake")
+            }
+            Self::Failed(Error::WriteStalled(d)) => write!(f, "the client did not read for {d:?}"),
+            Self::Failed(e) => write!(f, "{e}"),
             Self::Shutdown => f.write_str("server shutting down"),
             Self::Closed => f.write_str("closed"),
         }
@@ -104,217 +113,212 @@ enum Outside {
     Wire(Option<WireItem>),
 }
 
+/// One turn of an endpoint's loop.
+enum Step {
+    Peer(Option<crate::Result<Option<EndReason>>>),
+    Outside(Outside),
+    Stop,
+}
+
+pin_project_lite::pin_project! {
+    /// A running session: the endpoint loop held inline, or boxed when the
+    /// connection is tapped (the inspector's), so that the task of every other
+    /// connection holds one future type, and no larger than the handshake's.
+    #[project = RunningProj]
+    pub(crate) enum Running<F> {
+        Plain { #[pin] serving: F },
+        Tapped { serving: Pin<Box<dyn Future<Output = EndReason> + Send>> },
+    }
+}
+
+impl<F: Future<Output = EndReason>> Future for Running<F> {
+    type Output = EndReason;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<EndReason> {
+        match self.project() {
+            RunningProj::Plain { serving } => serving.poll(cx),
+            RunningProj::Tapped { serving } => serving.as_mut().poll(cx),
+        }
+    }
+}
+
 impl Session {
-    /// Runs the connection to its end; returns why it ended.
-    pub(crate) async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> EndReason {
+    /// Runs the connection to its end; the future yields why it ended.
+    ///
+    /// Built without `async fn`: those keep their arguments twice in the
+    /// future, and an idle connection is mostly this future.
+    pub(crate) fn run(
+        mut self,
+        shutdown: watch::Receiver<bool>,
+    ) -> Running<impl Future<Output = EndReason> + Send> {
         let peer = self.peer;
+        match self.tap.take() {
+            None => {
+                let (ws, kind, inbox) = self.parts(|io| io);
+                Running::Plain {
+                    serving: serve(ws, kind, inbox, peer, shutdown),
+                }
+            }
+            Some(tap) => {
+                let recorder = tap.clone();
+                let (ws, kind, inbox) = self.parts(move |io| Tapped::new(io, recorder));
+                let serving = serve(ws, kind, inbox, peer, shutdown);
+                Running::Tapped {
+                    serving: Box::pin(async move {
+                        let reason = serving.await;
+                        tap.closed(&reason.to_string()).await;
+                        reason
+                    }),
+                }
+            }
+        }
+    }
+
+    /// The WebSocket on `wrap(io)` and what the endpoint needs.
+    fn parts<S>(self, wrap: impl FnOnce(TcpStream) -> S) -> (WebSocket<S>, Kind, Option<Inbox>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
+        let cfg = DriverConfig {
+            write_stall: self
+                .conn
+                .config()
+                .idle_timeout
+                .unwrap_or(DEFAULT_WRITE_STALL),
+            ..DriverConfig::default()
+        };
+        // The endpoints read nothing of it (the server logs the path itself):
+        // an empty one costs no allocation per connection.
+        let info = HandshakeInfo::default();
+        let (kind, inbox) = match self.endpoint {
+            Endpoint::Greet => (Kind::Greet, None),
+            Endpoint::Echo => (Kind::Echo, None),
+            Endpoint::Chat(seat, inbox) => (Kind::Chat(seat), Some(Inbox::Chat(inbox))),
+            Endpoint::Wire(inbox) => (Kind::Wire, Some(Inbox::Wire(inbox))),
+        };
+        let mut ws = WebSocket::from_connection(wrap(self.io), self.conn, info);
+        ws.set_config(cfg);
+        (ws, kind, inbox)
+    }
+}
+
+/// The endpoint loop: the peer's events, the outside source, the shutdown.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would hold the WebSocket twice in the future (768 bytes per connection)"
+)]
+fn serve<S>(
+    mut ws: WebSocket<S>,
+    kind: Kind,
+    mut inbox: Option<Inbox>,
+    peer: SocketAddr,
+    mut shutdown: watch::Receiver<bool>,
+) -> impl Future<Output = EndReason> + Send
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    async move {
         let mut reason = None;
-        // Large echoes go out straight from the input buffer (see write_out).
-        self.conn.set_vectored_output(true);
+        let going_away =
+            || Message::Close(Some(CloseCode::GOING_AWAY), "server shutting down".into());
         let mut closing = *shutdown.borrow();
         if closing {
-            let _ = self
-                .conn
-                .close(CloseCode::GOING_AWAY, "server shutting down");
+            reason = Some(EndReason::Shutdown);
+            let _ = ws.feed(going_away()).await;
         }
-        if matches!(self.endpoint, Endpoint::Greet) {
-            let _ = self.conn.send_text("socket ok");
+        if matches!(kind, Kind::Greet) {
+            let _ = ws.feed(Message::Text("socket ok".into())).await;
         }
-        let write_stall = self
-            .conn
-            .config()
-            .idle_timeout
-            .unwrap_or(DEFAULT_WRITE_STALL);
-        let mut read_size = MIN_READ;
-        // The peer's close frame was received, and the last read emptied the socket.
-        let mut peer_closed = false;
-        let mut drained = false;
-        // The timer starts at the core's first deadline (or far away without
-        // one), which needs no clock reading here.
-        let mut armed = self.conn.poll_timeout();
-        let sleep = tokio::time::sleep_until(clock::deadline(armed.unwrap_or(FAR_AWAY)));
-        tokio::pin!(sleep);
-        // One long-lived future: re-registering with the watch on every loop
-        // turn would cost a lock per batch of messages.
+        // One long-lived future: re-registering with the watch on every turn
+        // would cost a lock per message.
         let stop = async move {
             if !*shutdown.borrow_and_update() {
                 let _ = shutdown.changed().await;
             }
         };
         tokio::pin!(stop);
+        let mut streak = 0;
         loop {
-            loop {
-                match self.conn.poll_event_and_sender() {
-                    Ok(Some((event, tx))) => {
-                        if let Some(r) = on_event(&self.endpoint, event, tx, peer) {
-                            peer_closed = true;
-                            reason.get_or_insert(r);
+            let answer = |event: Event<'_>, tx: &mut Sender| on_event(&kind, event, tx, peer);
+            let step = if streak < FAIR_TURN {
+                tokio::select! {
+                    biased;
+                    got = ws.recv_with(answer) => Step::Peer(got),
+                    outside = next_outside(&mut inbox) => Step::Outside(outside),
+                    () = &mut stop, if !closing => Step::Stop,
+                }
+            } else {
+                streak = 0;
+                tokio::select! {
+                    biased;
+                    outside = next_outside(&mut inbox) => Step::Outside(outside),
+                    () = &mut stop, if !closing => Step::Stop,
+                    got = ws.recv_with(answer) => Step::Peer(got),
+                }
+            };
+            match step {
+                Step::Peer(None) => break,
+                Step::Peer(Some(Ok(closed))) => {
+                    streak += 1;
+                    if let Some(r) = closed {
+                        reason.get_or_insert(r);
+                    }
+                }
+                Step::Peer(Some(Err(e))) => {
+                    tracing::debug!(%peer, "connection failed: {e}");
+                    reason.get_or_insert(EndReason::Failed(e));
+                }
+                Step::Outside(outside) => {
+                    streak = 0;
+                    let sent = match outside {
+                        Outside::Chat(Some(Relay::Text(t))) => ws.send_text(&t).await,
+                        Outside::Chat(Some(Relay::Binary(b))) => ws.send_binary(&b).await,
+                        Outside::Wire(Some(WireItem::Text(t))) => ws.send_text(&t).await,
+                        Outside::Wire(Some(WireItem::Chunk(c))) => ws.send_binary(&c).await,
+                        Outside::Chat(None) => {
+                            inbox = None;
+                            let reason = "too slow for the chat: messages were dropped";
+                            let close =
+                                Message::Close(Some(CloseCode::POLICY_VIOLATION), reason.into());
+                            ws.feed(close).await
                         }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::debug!(%peer, "protocol violation: {e}");
-                        reason.get_or_insert(EndReason::Violation(e));
-                        break;
-                    }
-                }
-            }
-            if self.conn.pending_len() > 0 {
-                if let Err(e) = self.write_out(write_stall).await {
-                    reason.get_or_insert(e);
-                    break;
-                }
-            }
-            if self.conn.is_closed() {
-                break;
-            }
-            let want = self.conn.poll_timeout();
-            if want != armed {
-                if let Some(at) = want {
-                    sleep.as_mut().reset(clock::deadline(at));
-                }
-                armed = want;
-            }
-            tokio::select! {
-                ready = self.io.readable() => {
-                    match ready.and_then(|()| self.read_some(&mut read_size)) {
-                        Ok(d) => drained = d,
-                        Err(e) => {
-                            reason.get_or_insert(EndReason::Read(e));
-                            break;
+                        Outside::Wire(None) => {
+                            inbox = None;
+                            let close = Message::Close(
+                                Some(CloseCode::NORMAL),
+                                "wire view replaced".into(),
+                            );
+                            ws.feed(close).await
                         }
+                    };
+                    if let Err(e) = sent {
+                        tracing::debug!(%peer, "relay not sent: {e}");
                     }
                 }
-                () = &mut sleep, if armed.is_some() => {
-                    armed = None;
-                    self.conn.handle_timeout(clock::now());
-                }
-                outside = next_outside(&mut self.endpoint) => self.on_outside(outside),
-                () = &mut stop, if !closing => {
+                Step::Stop => {
+                    streak = 0;
                     closing = true;
                     reason.get_or_insert(EndReason::Shutdown);
-                    let _ = self.conn.close(CloseCode::GOING_AWAY, "server shutting down");
+                    let _ = ws.feed(going_away()).await;
                 }
             }
         }
-        if !(peer_closed && drained && self.conn.is_closed() && self.conn.pending_len() == 0) {
-            // Data may still be arriving: end only the sending side, since
-            // closing a socket with unread data resets the connection.
-            let _ = self.io.shutdown().await;
-        }
-        // Otherwise dropping the socket sends the held-back close frame and the FIN together.
-        let reason = reason.unwrap_or(EndReason::Closed);
-        if let Some(tap) = &self.tap {
-            tap.closed(&reason.to_string()).await;
-        }
-        reason
-    }
-
-    /// Reads what the socket has into the core's input buffer (allocated only
-    /// once data arrives, so idle connections hold none). True when the
-    /// socket was left empty.
-    fn read_some(&mut self, read_size: &mut usize) -> std::io::Result<bool> {
-        let buf = self.conn.input_buffer(*read_size);
-        let room = buf.len();
-        let read = tcp::read_drained(&self.io, buf);
-        let n = match read {
-            Ok(0) => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the client ended the TCP connection without a close handshake",
-                ))
-            }
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(true),
-            Err(e) => return Err(e),
-        };
-        if let Some(tap) = &self.tap {
-            tap.record(Direction::ClientToServer, &self.conn.input_buffer(0)[..n]);
-        }
-        self.conn.commit_input(n);
-        *read_size = if n == room {
-            (room * 2).min(MAX_READ)
-        } else {
-            MIN_READ
-        };
-        Ok(n < room)
-    }
-
-    /// Writes all pending output, large echoes straight from the input buffer
-    /// (one `writev` for the batch), waiting at most `stall` for a slow reader.
-    async fn write_out(&mut self, stall: Duration) -> Result<(), EndReason> {
-        if let Some(tap) = &self.tap {
-            for part in self.conn.pending_output_vectored() {
-                tap.record(Direction::ServerToClient, part);
-            }
-        }
-        // The stall deadline is set at the first full socket buffer, not before.
-        let mut deadline = None;
-        while self.conn.pending_len() > 0 {
-            let last = self.conn.is_closed();
-            let written = match self.conn.pending_output_vectored() {
-                [only, [], []] if last => tcp::try_write_last(&self.io, only),
-                [only, [], []] => self.io.try_write(only),
-                parts => self.io.try_write_vectored(&parts.map(IoSlice::new)),
-            };
-            match written {
-                Ok(n) => self.conn.consume_output(n),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    let until =
-                        *deadline.get_or_insert_with(|| tokio::time::Instant::now() + stall);
-                    match tokio::time::timeout_at(until, self.io.writable()).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => return Err(EndReason::Write(e)),
-                        Err(_) => return Err(EndReason::WriteStalled(stall)),
-                    }
-                }
-                Err(e) => return Err(EndReason::Write(e)),
-            }
-        }
-        Ok(())
-    }
-
-    fn on_outside(&mut self, outside: Outside) {
-        let sent = match outside {
-            Outside::Chat(Some(Relay::Text(t))) => self.conn.send_text(&t),
-            Outside::Chat(Some(Relay::Binary(b))) => self.conn.send_binary(&b),
-            Outside::Wire(Some(WireItem::Text(t))) => self.conn.send_text(&t),
-            Outside::Wire(Some(WireItem::Chunk(c))) => self.conn.send_binary(&c),
-            Outside::Chat(None) => {
-                self.endpoint = Endpoint::Echo;
-                self.conn.close(
-                    CloseCode::POLICY_VIOLATION,
-                    "too slow for the chat: messages were dropped",
-                )
-            }
-            Outside::Wire(None) => {
-                self.endpoint = Endpoint::Echo;
-                self.conn.close(CloseCode::NORMAL, "wire view replaced")
-            }
-        };
-        if let Err(e) = sent {
-            tracing::debug!(peer = %self.peer, "relay not sent: {e}");
-        }
+        reason.unwrap_or(EndReason::Closed)
     }
 }
 
 /// Waits for the endpoint's outside source; never resolves for endpoints without one.
-async fn next_outside(endpoint: &mut Endpoint) -> Outside {
-    match endpoint {
-        Endpoint::Chat(_, inbox) => Outside::Chat(inbox.next().await),
-        Endpoint::Wire(inbox) => Outside::Wire(inbox.next().await),
-        Endpoint::Greet | Endpoint::Echo => std::future::pending().await,
+async fn next_outside(inbox: &mut Option<Inbox>) -> Outside {
+    match inbox {
+        Some(Inbox::Chat(inbox)) => Outside::Chat(inbox.next().await),
+        Some(Inbox::Wire(inbox)) => Outside::Wire(inbox.next().await),
+        None => std::future::pending().await,
     }
 }
 
 /// Answers one event; returns the end reason for a close.
-fn on_event(
-    endpoint: &Endpoint,
-    event: Event<'_>,
-    tx: &mut Sender,
-    peer: SocketAddr,
-) -> Option<EndReason> {
-    let sent = match (endpoint, event) {
+fn on_event(kind: &Kind, event: Event<'_>, tx: &mut Sender, peer: SocketAddr) -> Option<EndReason> {
+    let sent = match (kind, event) {
         (_, Event::Close { code, reason }) => {
             let reason = EndReason::ClientClosed {
                 code,
@@ -323,25 +327,25 @@ fn on_event(
             tracing::debug!(%peer, "{reason}");
             return Some(reason);
         }
-        (Endpoint::Echo, Event::Text(t)) => tx.send_text(t),
-        (Endpoint::Echo, Event::Binary(b)) => tx.send_binary(b),
-        (Endpoint::Greet, Event::Text(t)) => {
+        (Kind::Echo, Event::Text(t)) => tx.send_text(t),
+        (Kind::Echo, Event::Binary(b)) => tx.send_binary(b),
+        (Kind::Greet, Event::Text(t)) => {
             tracing::info!(%peer, "received text ({} bytes): {}", t.len(), clip(t));
             tx.send_text(t)
         }
-        (Endpoint::Greet, Event::Binary(b)) => {
+        (Kind::Greet, Event::Binary(b)) => {
             tracing::info!(%peer, "received binary ({} bytes)", b.len());
             tx.send_binary(b)
         }
-        (Endpoint::Chat(seat, _), Event::Text(t)) => {
+        (Kind::Chat(seat), Event::Text(t)) => {
             seat.broadcast(Relay::Text(t.into()));
             Ok(())
         }
-        (Endpoint::Chat(seat, _), Event::Binary(b)) => {
+        (Kind::Chat(seat), Event::Binary(b)) => {
             seat.broadcast(Relay::Binary(b.into()));
             Ok(())
         }
-        (_, Event::Ping(_) | Event::Pong(_)) | (Endpoint::Wire(..), _) => Ok(()),
+        (_, Event::Ping(_) | Event::Pong(_)) | (Kind::Wire, _) => Ok(()),
     };
     if let Err(e) = sent {
         tracing::debug!(%peer, "answer not sent: {e}");

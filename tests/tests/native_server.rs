@@ -17,7 +17,7 @@ use util::{client_frame, raw_exchange, RawClient, TestServer, WAIT};
 
 async fn recv<S>(ws: &mut framewire_server::WebSocket<S>) -> Message
 where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite,
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
 {
     tokio::time::timeout(WAIT, ws.recv())
         .await
