@@ -201,8 +201,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
             if self.failure.is_none() {
                 match self.conn.poll_event_and_sender() {
                     Ok(Some((event, tx))) => {
-                        self.peer_closed |= matches!(event, Event::Close { .. });
-                        return Poll::Ready(f.take().map(|f| Ok(f(event, tx))));
+                        let close = matches!(event, Event::Close { .. });
+                        self.peer_closed |= close;
+                        let answer = f.take().map(|f| Ok(f(event, tx)));
+                        if close {
+                            // The close echo goes out now: a user who stops
+                            // reading at the peer's close and drops the
+                            // connection must not leave it unanswered.
+                            let _ = self.poll_write_out(cx);
+                        }
+                        return Poll::Ready(answer);
                     }
                     Ok(None) => {}
                     // The close frame is queued: send it, then report.

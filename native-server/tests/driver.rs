@@ -490,3 +490,37 @@ fn the_tcp_fast_path_is_chosen_by_type() {
     assert!(is_tcp::<TcpStream>());
     assert!(!is_tcp::<DuplexStream>());
 }
+
+/// A user that stops at the peer's close (`while let Some(Ok(Message::Text(..)))`)
+/// and drops the connection: the close echo went out before `recv` returned,
+/// over TCP and over a pipe.
+#[tokio::test]
+async fn stopping_at_the_peers_close_still_answers_it() {
+    async fn run<S, T>(server: S, peer: T)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let mut peer = Peer::new(peer);
+        let server = tokio::spawn(async move {
+            let mut ws = server_ws(server, Config::default());
+            while let Some(Ok(Message::Text(t))) = ws.recv().await {
+                ws.send_text(&t).await.unwrap();
+            }
+            // Dropped here, without another call.
+        });
+        peer.conn.send_text("one").unwrap();
+        peer.conn.close(CloseCode::NORMAL, "done").unwrap();
+        peer.write_out().await;
+        assert_eq!(peer.next(WAIT).await, Some(Message::Text("one".into())));
+        assert_eq!(
+            peer.next(WAIT).await,
+            Some(Message::Close(Some(CloseCode::NORMAL), String::new()))
+        );
+        timeout(WAIT, server).await.unwrap().unwrap();
+    }
+    let (server, peer) = tcp_pair().await;
+    run(server, peer).await;
+    let (server, peer) = duplex_pair();
+    run(server, peer).await;
+}
