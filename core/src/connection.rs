@@ -3,6 +3,7 @@
 use std::ops::Range;
 use std::time::Duration;
 
+use bytes::Bytes;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
@@ -13,6 +14,7 @@ use crate::error::ProtocolError;
 use crate::frame::{decode_frame, Decoded, FrameHeader};
 use crate::mask::apply_mask;
 use crate::opcode::{DataKind, OpCode};
+use crate::payload::Utf8Bytes;
 use crate::role::Role;
 use crate::rules::{check_header, RuleContext};
 use crate::sender::{CloseState, SendError, Sender};
@@ -41,29 +43,62 @@ pub enum Event<'a> {
     },
 }
 
-/// An owned copy of an [`Event`], for hosts that pass messages on.
+/// An owned message: what [`Connection::poll_message`] hands over, and what
+/// hosts pass on and send.
+///
+/// Payloads are [`Bytes`] (text: [`Utf8Bytes`], UTF-8 checked), so passing a
+/// message to many receivers clones a reference count, not the payload. The
+/// close reason stays a `String`: at most 123 bytes, and rarely passed on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// Text.
-    Text(String),
+    Text(Utf8Bytes),
     /// Binary.
-    Binary(Vec<u8>),
+    Binary(Bytes),
     /// Ping payload.
-    Ping(Vec<u8>),
+    Ping(Bytes),
     /// Pong payload.
-    Pong(Vec<u8>),
+    Pong(Bytes),
     /// Close code and reason.
     Close(Option<CloseCode>, String),
 }
 
+impl Message {
+    /// A text message (`String` and `Utf8Bytes` are taken without copying, `&str` is copied).
+    pub fn text(text: impl Into<Utf8Bytes>) -> Self {
+        Message::Text(text.into())
+    }
+
+    /// A binary message (`Vec<u8>`, `Bytes` and `&'static [u8]` are taken without
+    /// copying; copy other slices with `Bytes::copy_from_slice`).
+    pub fn binary(data: impl Into<Bytes>) -> Self {
+        Message::Binary(data.into())
+    }
+
+    /// The payload's length in bytes (for a close: the reason's).
+    pub fn len(&self) -> usize {
+        match self {
+            Message::Text(t) => t.len(),
+            Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b.len(),
+            Message::Close(_, reason) => reason.len(),
+        }
+    }
+
+    /// True when the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl Event<'_> {
-    /// Copies the event out of the connection's buffers.
+    /// Copies the event out of the connection's buffers. To take a reassembled
+    /// message without copying it, use [`Connection::poll_message`] instead.
     pub fn to_message(&self) -> Message {
         match *self {
-            Event::Text(t) => Message::Text(t.to_owned()),
-            Event::Binary(b) => Message::Binary(b.to_vec()),
-            Event::Ping(b) => Message::Ping(b.to_vec()),
-            Event::Pong(b) => Message::Pong(b.to_vec()),
+            Event::Text(t) => Message::Text(Utf8Bytes::from(t)),
+            Event::Binary(b) => Message::Binary(Bytes::copy_from_slice(b)),
+            Event::Ping(b) => Message::Ping(Bytes::copy_from_slice(b)),
+            Event::Pong(b) => Message::Pong(Bytes::copy_from_slice(b)),
             Event::Close { code, reason } => Message::Close(code, reason.to_owned()),
         }
     }
@@ -349,6 +384,37 @@ impl Connection {
     pub fn poll_event_and_sender(
         &mut self,
     ) -> Result<Option<(Event<'_>, &mut Sender)>, ProtocolError> {
+        match self.poll_ready()? {
+            Some(ready) => Ok(Some(self.event_for(ready))),
+            None => Ok(None),
+        }
+    }
+
+    /// Like [`Self::poll_event`], but owned: a message reassembled from
+    /// fragments or inflated is handed over in the buffer it was assembled in
+    /// (no copy; the connection starts a new buffer for the next one), and an
+    /// unfragmented one, which lies in the input buffer, is copied once.
+    pub fn poll_message(&mut self) -> Result<Option<Message>, ProtocolError> {
+        let Some(ready) = self.poll_ready()? else {
+            return Ok(None);
+        };
+        let bytes = match ready.source {
+            Source::Input => Bytes::copy_from_slice(&self.input.buf[ready.range]),
+            Source::Message => Bytes::from(std::mem::take(&mut self.message)).slice(ready.range),
+        };
+        Ok(Some(match ready.kind {
+            // The receive path validated the text; a failure would be a bug,
+            // shown as empty text rather than a panic.
+            ReadyKind::Text => Message::Text(Utf8Bytes::try_from(bytes).unwrap_or_default()),
+            ReadyKind::Binary => Message::Binary(bytes),
+            ReadyKind::Ping => Message::Ping(bytes),
+            ReadyKind::Pong => Message::Pong(bytes),
+            ReadyKind::Close(code) => Message::Close(code, validated_str(&bytes).to_owned()),
+        }))
+    }
+
+    /// Decodes frames up to the next event and says where its bytes lie.
+    fn poll_ready(&mut self) -> Result<Option<Ready>, ProtocolError> {
         self.release_held();
         if let Some(e) = self.failure.take() {
             return Err(e);
@@ -379,7 +445,7 @@ impl Connection {
                 );
             }
             if let Some(ready) = self.handle_frame(&header, payload, len)? {
-                return Ok(Some(self.event_for(ready)));
+                return Ok(Some(ready));
             }
         }
     }
@@ -769,4 +835,52 @@ struct Ready {
 fn validated_str(bytes: &[u8]) -> &str {
     // The receive path validated these bytes; a failure here is a bug, shown as empty text rather than a panic.
     std::str::from_utf8(bytes).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server connection fed `fragments` of one message, sent by a client.
+    fn fragmented(kind: DataKind, fragments: &[&[u8]]) -> Connection {
+        let mut client = Connection::client_with_seed(Config::default(), [7; 32]);
+        for (i, f) in fragments.iter().enumerate() {
+            client
+                .send_fragment(kind, f, i + 1 == fragments.len())
+                .unwrap();
+        }
+        let mut server = Connection::server(Config::default());
+        server.feed(client.pending_output());
+        server
+    }
+
+    #[test]
+    fn poll_message_hands_over_the_reassembly_buffer_without_copying() {
+        let mut server = fragmented(DataKind::Binary, &[b"abc", b"def", b"g"]);
+        server.message.reserve(64);
+        let buffer = server.message.as_ptr();
+        let Ok(Some(Message::Binary(got))) = server.poll_message() else {
+            panic!("one binary message")
+        };
+        assert_eq!(&got[..], b"abcdefg");
+        assert_eq!(got.as_ptr(), buffer, "the same allocation, not a copy");
+        assert_eq!(
+            server.message.capacity(),
+            0,
+            "a new buffer for the next one"
+        );
+        assert_eq!(server.poll_message(), Ok(None));
+    }
+
+    #[test]
+    fn poll_message_and_poll_event_give_the_same_messages() {
+        for fragments in [&[&b"h\xc3"[..], b"\xa9llo"][..], &[b"whole"]] {
+            let mut a = fragmented(DataKind::Text, fragments);
+            let mut b = fragmented(DataKind::Text, fragments);
+            let owned = a.poll_message().unwrap().unwrap();
+            let lent = b.poll_event().unwrap().unwrap().to_message();
+            assert_eq!(owned, lent);
+            assert!(matches!(&owned, Message::Text(t) if t == "héllo" || t == "whole"));
+        }
+    }
 }

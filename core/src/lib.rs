@@ -65,15 +65,18 @@ pub mod hex;
 pub mod inspect;
 pub mod mask;
 pub mod opcode;
+pub mod payload;
 pub mod role;
 pub mod rules;
 pub mod sender;
 pub mod utf8;
 
+pub use bytes::Bytes;
 pub use close::CloseCode;
 pub use config::{Config, Limits};
 pub use connection::{Connection, Event, Message};
 pub use error::ProtocolError;
 pub use opcode::{DataKind, OpCode};
+pub use payload::Utf8Bytes;
 pub use role::Role;
 pub use sender::{CloseState, SendError, Sender};

@@ -145,7 +145,10 @@ fn events_before_a_violation_are_delivered() {
     let (events, err, _) = run_server(&bytes);
     assert_eq!(
         events,
-        vec![Message::Text("first".into()), Message::Ping(b"p".to_vec())]
+        vec![
+            Message::Text("first".into()),
+            Message::Ping(b"p".to_vec().into())
+        ]
     );
     assert_eq!(err, Some(ProtocolError::ReservedOpcode { opcode: 0xF }));
 }
@@ -165,9 +168,9 @@ fn control_frames_between_fragments() {
     assert_eq!(
         events,
         vec![
-            Message::Ping(b"ping".to_vec()),
-            Message::Pong(b"pong".to_vec()),
-            Message::Binary(b"abcdef".to_vec()),
+            Message::Ping(b"ping".to_vec().into()),
+            Message::Pong(b"pong".to_vec().into()),
+            Message::Binary(b"abcdef".to_vec().into()),
         ]
     );
     assert_eq!(conn.pending_output(), [0x8A, 0x04, b'p', b'i', b'n', b'g']);
@@ -305,7 +308,7 @@ fn sixteen_mib_message_in_64_kib_reads() {
     pair.drive();
     assert_eq!(pair.server.error, None);
     assert!(
-        pair.server.take_events() == [Message::Binary(payload)],
+        pair.server.take_events() == [Message::Binary(payload.into())],
         "the 16 MiB message arrives whole"
     );
 }
@@ -329,9 +332,15 @@ fn fragmented_sending() {
     assert_eq!(pair.server.error, None);
     assert_eq!(
         pair.server.take_events(),
-        vec![Message::Ping(b"mid".to_vec()), Message::Text("ab€".into())]
+        vec![
+            Message::Ping(b"mid".to_vec().into()),
+            Message::Text("ab€".into())
+        ]
     );
-    assert_eq!(pair.client.take_events(), [Message::Pong(b"mid".to_vec())]);
+    assert_eq!(
+        pair.client.take_events(),
+        [Message::Pong(b"mid".to_vec().into())]
+    );
     let mut client = Connection::client_with_seed(Config::default(), [5; 32]);
     assert_eq!(
         client.send_fragment(DataKind::Text, &[0xff], true),
@@ -400,8 +409,8 @@ fn keepalive_pings_are_answered_and_keep_an_idle_connection_open() {
     assert!(!pair.run_until_idle_or(secs(200)), "keepalive never idles");
     assert_eq!(pair.now, secs(200));
     // A ping every interval, each answered at once, stamped with the clock in ms.
-    let stamps: Vec<Vec<u8>> = (11..=20u64)
-        .map(|t| (t * 10_000).to_be_bytes().to_vec())
+    let stamps: Vec<framewire_core::Bytes> = (11..=20u64)
+        .map(|t| (t * 10_000).to_be_bytes().to_vec().into())
         .collect();
     let pings: Vec<Message> = stamps.iter().cloned().map(Message::Ping).collect();
     let pongs: Vec<Message> = stamps.into_iter().map(Message::Pong).collect();

@@ -195,9 +195,9 @@ fn compressed_messages_both_ways() {
     assert_eq!(
         events,
         vec![
-            Message::Binary(JSON.as_bytes().to_vec()),
+            Message::Binary(JSON.as_bytes().to_vec().into()),
             Message::Text("hi".into()),
-            Message::Ping(b"control frames are never compressed".to_vec())
+            Message::Ping(b"control frames are never compressed".to_vec().into())
         ]
     );
     assert_eq!(wire[0], 0xC2);
@@ -226,7 +226,7 @@ fn compressed_messages_survive_any_split_of_the_wire() {
         );
         assert_eq!(
             pair.client.take_events(),
-            vec![Message::Binary(JSON.as_bytes().to_vec()); 2]
+            vec![Message::Binary(JSON.as_bytes().to_vec().into()); 2]
         );
         assert_eq!((pair.client.error, pair.server.error), (None, None));
     }
@@ -249,7 +249,7 @@ fn fragmented_message_is_compressed_as_a_whole() {
     assert_eq!(
         events,
         vec![
-            Message::Ping(b"between".to_vec()),
+            Message::Ping(b"between".to_vec().into()),
             Message::Text(JSON.into())
         ]
     );
@@ -277,11 +277,11 @@ fn no_context_takeover_and_small_windows() {
             pair.client.conn.send_text(&big).unwrap();
             let (_, events, err) = deliver(&mut pair, Role::Client);
             assert_eq!(err, None, "window {bits}");
-            assert_eq!(events, vec![Message::Text(big.clone())]);
+            assert_eq!(events, vec![Message::Text(big.clone().into())]);
             pair.server.conn.send_text(&big).unwrap();
             let (_, events, err) = deliver(&mut pair, Role::Server);
             assert_eq!(err, None);
-            assert_eq!(events, vec![Message::Text(big.clone())]);
+            assert_eq!(events, vec![Message::Text(big.clone().into())]);
         }
     }
 }

@@ -117,7 +117,7 @@ fn binary_frames_in_chops_are_not_checked_as_text() {
         assert_eq!(err, None);
         events.extend(got);
     }
-    assert_eq!(events, vec![Message::Binary(payload())]);
+    assert_eq!(events, vec![Message::Binary(payload().into())]);
 }
 
 proptest! {

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use framewire_core::{Bytes, Utf8Bytes};
 use tokio::sync::mpsc;
 
 /// Messages queued per member.
@@ -17,13 +18,15 @@ const QUEUE: usize = 256;
 /// Bytes queued per member.
 const BUDGET: usize = 16 << 20;
 
-/// A relayed message, shared by every member it goes to.
+/// A relayed message, shared by every member it goes to: its payload is
+/// copied once out of the sender's input, and each member's queue holds a
+/// reference-counted clone.
 #[derive(Debug, Clone)]
 pub(crate) enum Relay {
     /// Text.
-    Text(Arc<str>),
+    Text(Utf8Bytes),
     /// Binary.
-    Binary(Arc<[u8]>),
+    Binary(Bytes),
 }
 
 impl Relay {
@@ -147,7 +150,7 @@ mod tests {
         let Some(Relay::Text(t)) = b_in.next().await else {
             panic!()
         };
-        assert_eq!(&*t, "hi");
+        assert_eq!(t, "hi");
         assert!(a_in.rx.try_recv().is_err());
         drop(a);
         assert_eq!(room.len(), 1);
@@ -158,7 +161,7 @@ mod tests {
         let room = Arc::new(ChatRoom::default());
         let (a, _a_in) = room.join();
         let (_b, mut b_in) = room.join();
-        let big: Arc<[u8]> = vec![0u8; BUDGET + 1].into();
+        let big = Bytes::from(vec![0u8; BUDGET + 1]);
         a.broadcast(Relay::Binary(big.clone()));
         assert_eq!(
             room.len(),

@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use framewire_core::{CloseCode, Connection, Event, Message, Sender};
+use framewire_core::{Bytes, CloseCode, Connection, Event, Message, Sender};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -342,7 +342,7 @@ fn on_event(kind: &Kind, event: Event<'_>, tx: &mut Sender, peer: SocketAddr) ->
             Ok(())
         }
         (Kind::Chat(seat), Event::Binary(b)) => {
-            seat.broadcast(Relay::Binary(b.into()));
+            seat.broadcast(Relay::Binary(Bytes::copy_from_slice(b)));
             Ok(())
         }
         (_, Event::Ping(_) | Event::Pong(_)) | (Kind::Wire, _) => Ok(()),

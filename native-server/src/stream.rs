@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{ready, Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use framewire_core::{CloseCode, CloseState, Connection, Event, Message, Sender};
+use framewire_core::{
+    Bytes, CloseCode, CloseState, Connection, Event, Message, ProtocolError, Sender,
+};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
@@ -17,6 +19,7 @@ use tokio::time::{Instant, Sleep};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::tcp;
+
 
 /// The default high-water mark: sends wait while more output than this is buffered.
 pub const HIGH_WATER: usize = 64 * 1024;
@@ -185,7 +188,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
     }
 
     /// The next event, handed to `f` with the sender while it is lent.
-    fn poll_recv<R, F>(
+    fn poll_lend<R, F>(
         &mut self,
         cx: &mut Context<'_>,
         f: &mut Option<F>,
@@ -193,24 +196,51 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
     where
         F: FnOnce(Event<'_>, &mut Sender) -> R,
     {
+        self.poll_recv(cx, |conn| {
+            let Some((event, tx)) = conn.poll_event_and_sender()? else {
+                return Ok(None);
+            };
+            let close = matches!(event, Event::Close { .. });
+            // `f` is there: the future that owns it completes with its answer.
+            Ok(f.take().map(|f| (f(event, tx), close)))
+        })
+    }
+
+    /// The next message, owned ([`Connection::poll_message`]: a reassembled
+    /// message is handed over in the buffer it was assembled in).
+    fn poll_message(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message>>> {
+        self.poll_recv(cx, |conn| {
+            Ok(conn.poll_message()?.map(|m| {
+                let close = matches!(m, Message::Close(..));
+                (m, close)
+            }))
+        })
+    }
+
+    /// Drives the connection until `take` gets an event from the core (it
+    /// says whether that was the peer's close), the connection ends (`None`)
+    /// or fails.
+    fn poll_recv<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut take: impl FnMut(&mut Connection) -> Result<Option<(R, bool)>, ProtocolError>,
+    ) -> Poll<Option<Result<R>>> {
         let mut firings = 0;
         loop {
             if self.ended {
                 return Poll::Ready(None);
             }
             if self.failure.is_none() {
-                match self.conn.poll_event_and_sender() {
-                    Ok(Some((event, tx))) => {
-                        let close = matches!(event, Event::Close { .. });
+                match take(&mut self.conn) {
+                    Ok(Some((answer, close))) => {
                         self.peer_closed |= close;
-                        let answer = f.take().map(|f| Ok(f(event, tx)));
                         if close {
                             // The close echo goes out now: a user who stops
                             // reading at the peer's close and drops the
                             // connection must not leave it unanswered.
                             let _ = self.poll_write_out(cx);
                         }
-                        return Poll::Ready(answer);
+                        return Poll::Ready(Some(Ok(answer)));
                     }
                     Ok(None) => {}
                     // The close frame is queued: send it, then report.
@@ -557,8 +587,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WebSocket<S> {
     /// The next message (pings, pongs and the peer's close included), `None`
     /// once the connection is over. A violation by the peer is returned once,
     /// after its close frame went out. Cancel-safe.
+    ///
+    /// A message that arrived fragmented or compressed is handed over in the
+    /// buffer the core assembled it in (no copy); one that arrived in a single
+    /// frame is copied once out of the input buffer.
     pub async fn recv(&mut self) -> Option<Result<Message>> {
-        self.recv_with(|event, _| event.to_message()).await
+        poll_fn(|cx| self.driver.poll_message(cx)).await
     }
 
     /// The next event, lent from the core's buffers to `f` together with the
@@ -571,7 +605,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WebSocket<S> {
         f: impl FnOnce(Event<'_>, &mut Sender) -> R,
     ) -> Option<Result<R>> {
         let mut f = Some(f);
-        poll_fn(|cx| self.driver.poll_recv(cx, &mut f)).await
+        poll_fn(|cx| self.driver.poll_lend(cx, &mut f)).await
     }
 
     /// Queues a message and writes what the transport takes now; waits while
@@ -596,7 +630,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WebSocket<S> {
 
     /// Queues a ping (at most 125 bytes); as [`Self::send`].
     pub async fn ping(&mut self, data: &[u8]) -> Result<()> {
-        self.driver.queue(&Message::Ping(data.to_vec()))?;
+        self.driver
+            .queue(&Message::Ping(Bytes::copy_from_slice(data)))?;
         self.drive_out(self.driver.cfg.high_water).await
     }
 
@@ -769,9 +804,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Shared<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WsReader<S> {
     /// The next message (pings, pongs and the peer's close included), `None`
-    /// once the connection is over. Cancel-safe.
+    /// once the connection is over. Cancel-safe. As [`WebSocket::recv`].
     pub async fn recv(&mut self) -> Option<Result<Message>> {
-        self.recv_with(|event, _| event.to_message()).await
+        poll_fn(|cx| self.poll_message(cx)).await
+    }
+
+    fn poll_message(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Message>>> {
+        self.shared
+            .poll(Half::Reader, cx, |d, cx| d.poll_message(cx))
     }
 
     /// The next event lent to `f` with the [`Sender`], as [`WebSocket::recv_with`];
@@ -784,7 +824,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WsReader<S> {
         let mut f = Some(f);
         poll_fn(|cx| {
             self.shared
-                .poll(Half::Reader, cx, |d, cx| d.poll_recv(cx, &mut f))
+                .poll(Half::Reader, cx, |d, cx| d.poll_lend(cx, &mut f))
         })
         .await
     }
@@ -835,7 +875,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WsWriter<S> {
 
     /// Queues a ping (at most 125 bytes); as [`Self::send`].
     pub async fn ping(&mut self, data: &[u8]) -> Result<()> {
-        self.send(Message::Ping(data.to_vec())).await
+        self.send(Message::Ping(Bytes::copy_from_slice(data))).await
     }
 
     /// Sends a close frame and writes everything queued. The reader half sees

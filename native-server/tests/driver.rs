@@ -413,7 +413,7 @@ async fn echo_through_the_lent_sender() {
         .unwrap();
     peer.write_out().await;
     assert_eq!(peer.next(WAIT).await, Some(Message::Text("small".into())));
-    assert_eq!(peer.next(WAIT).await, Some(Message::Binary(big)));
+    assert_eq!(peer.next(WAIT).await, Some(Message::Binary(big.into())));
     assert_eq!(
         peer.next(WAIT).await,
         Some(Message::Text("fragments".into()))

@@ -90,11 +90,14 @@ async fn our_client_against_a_tungstenite_server() {
     );
     let big = vec![0xabu8; 1 << 20];
     ws.send_binary(&big).await.unwrap();
-    assert_eq!(ws.recv().await.unwrap().unwrap(), Message::Binary(big));
+    assert_eq!(
+        ws.recv().await.unwrap().unwrap(),
+        Message::Binary(big.into())
+    );
     ws.ping(b"p").await.unwrap();
     assert_eq!(
         ws.recv().await.unwrap().unwrap(),
-        Message::Pong(b"p".to_vec())
+        Message::Pong(b"p".to_vec().into())
     );
     ws.send(Message::Close(Some(CloseCode(4003)), "done".into()))
         .await

@@ -36,7 +36,7 @@ async fn tutorial_flow_greets_and_echoes() {
     ws.send_text("hello").await.unwrap();
     assert_eq!(recv(&mut ws).await, Message::Text("hello".into()));
     ws.send_binary(&[1, 2, 3]).await.unwrap();
-    assert_eq!(recv(&mut ws).await, Message::Binary(vec![1, 2, 3]));
+    assert_eq!(recv(&mut ws).await, Message::Binary(vec![1, 2, 3].into()));
     ws.close(CloseCode::NORMAL, "done").await.unwrap();
     assert!(ws.recv().await.is_none());
 }
@@ -49,7 +49,7 @@ async fn echo_sends_nothing_else_and_keeps_kinds() {
         .unwrap();
     ws.send_binary(b"bin").await.unwrap();
     ws.send_text("txt").await.unwrap();
-    assert_eq!(recv(&mut ws).await, Message::Binary(b"bin".to_vec()));
+    assert_eq!(recv(&mut ws).await, Message::Binary(b"bin".to_vec().into()));
     assert_eq!(recv(&mut ws).await, Message::Text("txt".into()));
     ws.close(CloseCode::NORMAL, "").await.unwrap();
 }
@@ -71,9 +71,9 @@ async fn fragmented_messages_with_a_ping_between() {
         .send_fragment(DataKind::Binary, &[2, 3], true)
         .unwrap();
     c.flush().await;
-    assert_eq!(c.next().await, Some(Message::Pong(b"mid".to_vec())));
+    assert_eq!(c.next().await, Some(Message::Pong(b"mid".to_vec().into())));
     assert_eq!(c.next().await, Some(Message::Text("fragmented ✓".into())));
-    assert_eq!(c.next().await, Some(Message::Binary(vec![1, 2, 3])));
+    assert_eq!(c.next().await, Some(Message::Binary(vec![1, 2, 3].into())));
 }
 
 #[tokio::test]
@@ -85,7 +85,7 @@ async fn ping_gets_pong() {
     ws.ping(b"are you there").await.unwrap();
     assert_eq!(
         recv(&mut ws).await,
-        Message::Pong(b"are you there".to_vec())
+        Message::Pong(b"are you there".to_vec().into())
     );
 }
 
@@ -225,8 +225,14 @@ async fn chat_relays_to_every_other_client() {
     assert_eq!(recv(&mut b).await, Message::Text("from a".into()));
     assert_eq!(recv(&mut c).await, Message::Text("from a".into()));
     c.send_binary(b"from c").await.unwrap();
-    assert_eq!(recv(&mut a).await, Message::Binary(b"from c".to_vec()));
-    assert_eq!(recv(&mut b).await, Message::Binary(b"from c".to_vec()));
+    assert_eq!(
+        recv(&mut a).await,
+        Message::Binary(b"from c".to_vec().into())
+    );
+    assert_eq!(
+        recv(&mut b).await,
+        Message::Binary(b"from c".to_vec().into())
+    );
     // a never gets its own message back: the next thing it sees is b's.
     b.send_text("from b").await.unwrap();
     assert_eq!(recv(&mut a).await, Message::Text("from b".into()));
@@ -497,7 +503,7 @@ async fn split_halves_stream_with_backpressure() {
         for i in 0..N {
             let mut m = chunk.clone();
             m[0] = i as u8;
-            wr.feed(Message::Binary(m)).await.unwrap();
+            wr.feed(Message::Binary(m.into())).await.unwrap();
         }
         wr.flush().await.unwrap();
         wr
@@ -632,7 +638,7 @@ async fn permessage_deflate_between_our_client_and_server() {
     assert!(ext.is_some_and(|v| v.starts_with("permessage-deflate")));
     let text = "all work and no play makes jack a dull boy. ".repeat(5000);
     ws.send_text(&text).await.unwrap();
-    assert_eq!(recv(&mut ws).await, Message::Text(text.clone()));
+    assert_eq!(recv(&mut ws).await, Message::Text(text.clone().into()));
     ws.close(CloseCode::NORMAL, "").await.unwrap();
     let mut on_wire = 0;
     loop {

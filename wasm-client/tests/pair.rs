@@ -33,17 +33,17 @@ fn pair_with_deflate_exchanges_a_compressed_message_a_ping_and_a_close() {
         "{} bytes on the wire",
         wire.len()
     );
-    assert_eq!(pair.server.take_events(), [Message::Text(text)]);
+    assert_eq!(pair.server.take_events(), [Message::Text(text.into())]);
 
     pair.server.conn.send_ping(b"are you there").unwrap();
     pair.drive();
     assert_eq!(
         pair.client.take_events(),
-        [Message::Ping(b"are you there".to_vec())]
+        [Message::Ping(b"are you there".to_vec().into())]
     );
     assert_eq!(
         pair.server.take_events(),
-        [Message::Pong(b"are you there".to_vec())]
+        [Message::Pong(b"are you there".to_vec().into())]
     );
 
     pair.client.conn.close(CloseCode::NORMAL, "done").unwrap();

@@ -114,8 +114,10 @@ impl End {
     /// Polls the connection until it needs input, keeping events and the failure.
     pub fn poll(&mut self) {
         loop {
-            match self.conn.poll_event() {
-                Ok(Some(e)) => self.events.push(e.to_message()),
+            // Owned messages straight from the core (the reassembled buffer
+            // handed over); `poll_event` is the same decoder lending instead.
+            match self.conn.poll_message() {
+                Ok(Some(m)) => self.events.push(m),
                 Ok(None) => return,
                 Err(e) => {
                     assert!(

@@ -98,7 +98,7 @@ async fn case_count(base: &str, cfg: &ClientConfig) -> Result<u32, ClientError> 
     let mut answer = String::new();
     while let Some(msg) = ws.recv().await {
         match msg {
-            Ok(Message::Text(text)) => answer = text,
+            Ok(Message::Text(text)) => answer = text.into(),
             Ok(_) => {}
             Err(_) => break,
         }
