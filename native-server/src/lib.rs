@@ -14,6 +14,12 @@
 //!   timers and the pending output; a peer that stops reading meets the
 //!   write-stall limit; sends wait above the high-water mark ([`DriverConfig`]).
 //!   [`WebSocket::split`] gives halves for separate tasks.
+//! - `futures` traits: [`WebSocket`] and [`WsReader`] are `Stream`s of
+//!   `Result<Message>`, [`WebSocket`] and [`WsWriter`] are `Sink<Message>`s,
+//!   so `reader.forward(writer)` is an echo and `select`, `send_all` and
+//!   `StreamExt::split` work (call that one by name: the inherent
+//!   [`WebSocket::split`] shadows it, as the inherent `close(code, reason)`
+//!   shadows `SinkExt::close`).
 //!
 //! All protocol work is done by [`framewire_core`]; this crate moves bytes and time.
 //!

@@ -20,6 +20,7 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::tcp;
 
+mod traits;
 
 /// The default high-water mark: sends wait while more output than this is buffered.
 pub const HIGH_WATER: usize = 64 * 1024;
