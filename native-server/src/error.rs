@@ -67,6 +67,11 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// hyper did not hand over the upgraded connection (feature `hyper`): the
+    /// server does not serve upgrades, or the client left before the 101.
+    #[cfg(feature = "hyper")]
+    #[error("hyper did not hand over the connection: {0}")]
+    Upgrade(hyper::Error),
     /// The operating system's random number generator failed (mask keys need it).
     #[error("random number generator failed: {0}")]
     Random(getrandom::Error),

@@ -21,6 +21,10 @@
 //!   [`WebSocket::split`] shadows it, as the inherent `close(code, reason)`
 //!   shadows `SinkExt::close`).
 //!
+//! - `upgrade` (feature `hyper`, off by default): `upgrade::upgrade` and
+//!   `upgrade::upgrade_with` answer an upgrade request of a hyper or axum
+//!   server and give the [`WebSocket`] once hyper hands the connection over.
+//!
 //! All protocol work is done by [`framewire_core`]; this crate moves bytes and time.
 //!
 //! The `framewire` command line is the crate `framewire-cli` (`native-server/cli/`),
@@ -83,6 +87,8 @@ mod static_files;
 mod stream;
 mod tcp;
 mod tls_client;
+#[cfg(feature = "hyper")]
+pub mod upgrade;
 mod url;
 mod wire;
 

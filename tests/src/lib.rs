@@ -1,3 +1,5 @@
 //! Cross-crate test support.
 
 #![forbid(unsafe_code)]
+
+pub mod axum_echo;

@@ -2,9 +2,10 @@
 //! that live among `http` types (hyper, axum). Feature `http`.
 
 use super::client::{parse_response, Response};
-use super::outcome::Upgraded;
+use super::outcome::{HandshakeInfo, Upgraded};
 use super::response::HttpResponse;
 use super::server::Request;
+use super::server_machine::Declined;
 use super::Headers;
 
 /// Why a value could not become an `http` type.
@@ -26,8 +27,8 @@ pub enum HttpConversionError {
     /// A status outside 100-999.
     #[error("invalid status {0}")]
     Status(u16),
-    /// The 101 answer could not be read back (a bug).
-    #[error("the 101 answer is not a valid response head")]
+    /// The machine's answer could not be read back (a bug).
+    #[error("the handshake answer is not a valid response head")]
     Answer,
 }
 
@@ -81,15 +82,34 @@ impl Request {
     /// A request that something else parsed (hyper, say), to hand to
     /// [`super::PendingRequest::from_request`].
     pub fn from_http_parts(parts: &http::request::Parts) -> Self {
-        let path = parts
-            .uri
+        Self::from_http_head(&parts.method, &parts.uri, parts.version, &parts.headers)
+    }
+
+    /// Like [`Self::from_http_parts`], from a whole request (its body untouched),
+    /// for hosts that hold an `http::Request<B>` (a hyper or axum handler).
+    pub fn from_http<B>(request: &http::Request<B>) -> Self {
+        Self::from_http_head(
+            request.method(),
+            request.uri(),
+            request.version(),
+            request.headers(),
+        )
+    }
+
+    fn from_http_head(
+        method: &http::Method,
+        uri: &http::Uri,
+        version: http::Version,
+        headers: &http::HeaderMap,
+    ) -> Self {
+        let path = uri
             .path_and_query()
             .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
         Self {
-            method: parts.method.as_str().to_owned(),
+            method: method.as_str().to_owned(),
             path,
-            http_minor: u8::from(parts.version != http::Version::HTTP_10),
-            headers: Headers::from(&parts.headers),
+            http_minor: u8::from(version != http::Version::HTTP_10),
+            headers: Headers::from(headers),
         }
     }
 }
@@ -137,6 +157,35 @@ impl Upgraded {
             http::StatusCode::from_u16(status).map_err(|_| HttpConversionError::Status(status))?;
         *response.headers_mut() = http::HeaderMap::try_from(&headers)?;
         Ok(response)
+    }
+}
+
+impl Declined {
+    /// The refusal as an `http::Response` (status, headers and the body that
+    /// says why), read back from [`Self::response`], for hosts (hyper) that
+    /// write responses themselves.
+    pub fn to_http_response(&self) -> Result<http::Response<Vec<u8>>, HttpConversionError> {
+        let Ok(Some((
+            Response {
+                status, headers, ..
+            },
+            head_len,
+        ))) = parse_response(&self.response, self.response.len())
+        else {
+            return Err(HttpConversionError::Answer);
+        };
+        let mut response = http::Response::new(self.response[head_len..].to_vec());
+        *response.status_mut() =
+            http::StatusCode::from_u16(status).map_err(|_| HttpConversionError::Status(status))?;
+        *response.headers_mut() = http::HeaderMap::try_from(&headers)?;
+        Ok(response)
+    }
+}
+
+impl HandshakeInfo {
+    /// The peer's headers ([`Self::headers`]) as an `http::HeaderMap`.
+    pub fn header_map(&self) -> Result<http::HeaderMap, HttpConversionError> {
+        http::HeaderMap::try_from(&self.headers)
     }
 }
 
@@ -197,5 +246,35 @@ mod tests {
             http::Response::<Vec<u8>>::try_from(&bad).unwrap_err(),
             HttpConversionError::HeaderName("X A".into())
         );
+    }
+
+    #[test]
+    fn a_refusal_and_the_peer_headers_convert_to_http() {
+        let (request, _) = parse_request(REQUEST, 1 << 14).unwrap().unwrap();
+        let http = request.to_http().unwrap();
+        let back = Request::from_http(&http);
+        assert_eq!(back.path, request.path);
+        assert_eq!(
+            back.headers.get("sec-websocket-key"),
+            request.header("Sec-WebSocket-Key")
+        );
+        let pending =
+            PendingRequest::from_request(Config::default(), ServerHandshakeConfig::default(), back);
+        let declined = pending.decline(HttpResponse::text(403, "go away\n").header("X-Why", "t"));
+        let response = declined.to_http_response().unwrap();
+        assert_eq!(response.status(), 403);
+        assert_eq!(response.headers()["x-why"], "t");
+        assert_eq!(response.body(), b"go away\n");
+
+        let (request, _) = parse_request(REQUEST, 1 << 14).unwrap().unwrap();
+        let pending = PendingRequest::from_request(
+            Config::default(),
+            ServerHandshakeConfig::default(),
+            request,
+        );
+        let info = pending.accept(Acceptance::default()).unwrap().info;
+        let map = info.header_map().unwrap();
+        assert_eq!(map.get_all("x-two").iter().count(), 2);
+        assert_eq!(map["host"], "a");
     }
 }
