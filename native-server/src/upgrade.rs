@@ -65,6 +65,7 @@ pub type HyperWebSocket = WebSocket<TokioIo<Upgraded>>;
 /// An upgrade request that is not answered with a 101: return
 /// [`Self::response`] from the service.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 #[error("upgrade declined with status {}", .response.status())]
 pub struct Declined {
     /// The answer, with the status, headers and body the core's machine (or
