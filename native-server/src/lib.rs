@@ -26,6 +26,11 @@
 //!   server and give the [`WebSocket`] once hyper hands the connection over.
 //!
 //! All protocol work is done by [`framewire_core`]; this crate moves bytes and time.
+//! What it may not do: parse or check a WebSocket header, decide a close code,
+//! frame, mask, or time a keepalive. Handshakes are short read and write loops
+//! around the core's machines ([`framewire_core::handshake::ServerHandshake`],
+//! [`framewire_core::handshake::ClientHandshake`]); a rule written here would
+//! drift from the one the browser's inspector and `framewire decode` apply.
 //!
 //! The `framewire` command line is the crate `framewire-cli` (`native-server/cli/`),
 //! not a feature of this one, so that depending on this library brings no clap,

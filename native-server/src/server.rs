@@ -181,19 +181,38 @@ impl Drop for Active {
 }
 
 async fn handle(
-    mut stream: TcpStream,
+    stream: TcpStream,
     peer: SocketAddr,
     active: Active,
     mut stop: watch::Receiver<bool>,
 ) {
-    let state = active.state.clone();
+    // The handshake runs in a boxed future of its own: its state (the head,
+    // the request, the machine, the answer) is freed before the session
+    // starts, so a connection's task holds only what the session needs.
+    let handshake = Box::pin(handshake(stream, peer, &active, &mut stop));
+    let Some((session, path)) = handshake.await else {
+        return;
+    };
+    let reason = session.run(stop).await;
+    tracing::info!(%peer, %path, "websocket closed: {reason}");
+}
+
+/// Reads the request head, serves a page or refuses, or upgrades: the
+/// session to run, or `None` when the connection is done.
+async fn handshake(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    active: &Active,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<(Session, &'static str)> {
+    let state = &active.state;
     let cfg = &state.cfg;
     if active.over_limit {
         tracing::warn!(%peer, "over --max-connections: answered 503");
         let busy = HttpResponse::text(503, "too many connections: try again later\n")
             .header("Retry-After", "1");
         reply(&mut stream, &busy.encode().unwrap_or_default()).await;
-        return;
+        return None;
     }
     if !state.nodelay_inherited {
         let _ = stream.set_nodelay(true);
@@ -206,17 +225,23 @@ async fn handle(
     }
     let pending = match hs.step() {
         ServerStep::Request(p) => p,
-        ServerStep::Declined(d) => return refuse(&mut stream, peer, d).await,
+        ServerStep::Declined(d) => {
+            refuse(&mut stream, peer, d).await;
+            return None;
+        }
         ServerStep::NeedInput(hs) => tokio::select! {
             read = read_request(&mut stream, hs) => match read {
                 Ok(p) => p,
-                Err(HeadEnd::Declined(d)) => return refuse(&mut stream, peer, d).await,
+                Err(HeadEnd::Declined(d)) => {
+                    refuse(&mut stream, peer, d).await;
+                    return None;
+                }
                 Err(HeadEnd::Io(e)) => {
                     tracing::debug!(%peer, "handshake ended: {e}");
-                    return;
+                    return None;
                 }
             },
-            _ = stop.changed() => return,
+            _ = stop.changed() => return None,
         },
     };
     if !pending.request().wants_upgrade() {
@@ -224,15 +249,10 @@ async fn handle(
         tracing::debug!(%peer, method = %request.method, path = %request.path, "file request");
         let page = static_files::respond(request, &cfg.www).await;
         let answer = pending.decline(page);
-        return reply(&mut stream, &answer.response).await;
+        reply(&mut stream, &answer.response).await;
+        return None;
     }
-    // The handshake's future ends before the session's starts: the task
-    // holds the larger of the two, not both.
-    let Some((session, path)) = upgrade(stream, peer, &state, pending).await else {
-        return;
-    };
-    let reason = session.run(stop).await;
-    tracing::info!(%peer, %path, "websocket closed: {reason}");
+    upgrade(stream, peer, state, pending).await
 }
 
 /// Where a request for `target` goes: `framewire serve`'s routing, done as an
