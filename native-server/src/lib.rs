@@ -77,8 +77,13 @@ mod static_files;
 mod stream;
 mod tcp;
 mod tls_client;
+mod tls_server;
 mod url;
 mod wire;
+
+/// The rustls this crate is built with, for naming its types
+/// ([`rustls::ServerConfig`] for [`ServerConfig::tls`]).
+pub use rustls;
 
 pub use client_stream::ClientStream;
 pub use error::{Error, Result};
@@ -89,4 +94,5 @@ pub use proxy::{NoProxy, ProxyConfig, ProxyError, ProxyUrl};
 pub use server::{default_www, Server, ServerConfig, ShutdownReport};
 pub use stream::{is_tcp, DriverConfig, HandshakeInfo, WebSocket, WsReader, WsWriter, HIGH_WATER};
 pub use tls_client::TlsError;
+pub use tls_server::{tls_server_config, tls_server_config_from_pem, ServerTlsError};
 pub use url::{Credentials, WsUrl};
