@@ -1,7 +1,8 @@
 //! framewire-server: the tokio host of framewire.
 //!
 //! - [`Server`]: the `framewire serve` server (`/`, `/echo`, `/chat`, the
-//!   `/__wire` view and the inspector's files on one port).
+//!   `/__wire` view and the inspector's files on one port), over plain TCP or
+//!   TLS ([`ServerConfig::tls`], made by [`tls_server_config_from_pem`]).
 //! - [`accept`]: the server handshake on any `AsyncRead + AsyncWrite`, for
 //!   embedding framewire in other tokio programs.
 //! - [`connect`]: a `ws://` and `wss://` client (TLS by rustls with the
