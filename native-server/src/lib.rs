@@ -1,7 +1,8 @@
 //! framewire-server: the tokio host of framewire.
 //!
 //! - [`Server`]: the `framewire serve` server (`/`, `/echo`, `/chat`, the
-//!   `/__wire` view and the inspector's files on one port).
+//!   `/__wire` view and the inspector's files on one port), over plain TCP or
+//!   TLS ([`ServerConfig::tls`], made by [`tls_server_config_from_pem`]).
 //! - [`accept`]: the server handshake on any `AsyncRead + AsyncWrite`, for
 //!   embedding framewire in other tokio programs.
 //! - [`connect`]: a `ws://` and `wss://` client (TLS by rustls with the
@@ -92,10 +93,15 @@ mod static_files;
 mod stream;
 mod tcp;
 mod tls_client;
+mod tls_server;
 #[cfg(feature = "hyper")]
 pub mod upgrade;
 mod url;
 mod wire;
+
+/// The rustls this crate is built with, for naming its types
+/// ([`rustls::ServerConfig`] for [`ServerConfig::tls`]).
+pub use rustls;
 
 pub use client_stream::ClientStream;
 pub use error::{Error, Result};
@@ -106,4 +112,5 @@ pub use proxy::{NoProxy, ProxyConfig, ProxyError, ProxyUrl};
 pub use server::{default_www, Server, ServerConfig, ShutdownReport};
 pub use stream::{is_tcp, DriverConfig, HandshakeInfo, WebSocket, WsReader, WsWriter, HIGH_WATER};
 pub use tls_client::TlsError;
+pub use tls_server::{tls_server_config, tls_server_config_from_pem, ServerTlsError};
 pub use url::{Credentials, WsUrl};

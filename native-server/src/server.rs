@@ -1,5 +1,6 @@
 //! The `framewire serve` server: one port for the inspector's files and the
-//! `/`, `/echo`, `/chat` and `/__wire` WebSocket endpoints.
+//! `/`, `/echo`, `/chat` and `/__wire` WebSocket endpoints, over plain TCP or,
+//! with [`ServerConfig::tls`], over TLS (`https://` and `wss://`).
 
 use framewire_core::deflate::DeflateConfig;
 use std::future::Future;
@@ -14,9 +15,11 @@ use framewire_core::handshake::{
     ServerStep,
 };
 use framewire_core::Config;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::{mpsc, watch};
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
 
 use crate::chat::ChatRoom;
 use crate::clock;
@@ -40,6 +43,12 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// How long a shutdown waits for clients to finish the close handshake.
     pub shutdown_timeout: Duration,
+    /// Serve TLS (`https://` and `wss://`) with this rustls configuration
+    /// instead of plain TCP, on the same port for everything. Make one with
+    /// [`crate::tls_server_config_from_pem`]; a configuration of your own
+    /// should set ALPN `http/1.1`. The TLS handshake and the request head
+    /// share the handshake timeout. `None` (the default): plain TCP.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +66,7 @@ impl Default for ServerConfig {
             },
             max_connections: 10_000,
             shutdown_timeout: Duration::from_secs(5),
+            tls: None,
         }
     }
 }
@@ -82,6 +92,8 @@ struct State {
 /// A bound server, ready to [`Server::run`].
 pub struct Server {
     listener: TcpListener,
+    /// Made once from [`ServerConfig::tls`]; cloning it is a reference count.
+    tls: Option<TlsAcceptor>,
     state: Arc<State>,
 }
 
@@ -102,6 +114,7 @@ impl Server {
         tcp::defer_accept(&listener);
         Ok(Self {
             listener,
+            tls: cfg.tls.clone().map(TlsAcceptor::from),
             state: Arc::new(State {
                 cfg,
                 nodelay_inherited,
@@ -115,6 +128,11 @@ impl Server {
     /// The address actually bound (useful after binding port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Whether connections are served over TLS (`https://` and `wss://` URLs).
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, sends close 1001
@@ -132,10 +150,21 @@ impl Server {
                         let guard = Active::enter(self.state.clone());
                         let stop = stop_rx.clone();
                         let done = done_tx.clone();
-                        tokio::spawn(async move {
-                            handle(stream, peer, guard, stop).await;
-                            drop(done);
-                        });
+                        // One task type per transport: a plain connection's
+                        // task holds nothing of TLS.
+                        match &self.tls {
+                            None => tokio::spawn(async move {
+                                handle(stream, peer, guard, stop, None).await;
+                                drop(done);
+                            }),
+                            Some(acceptor) => {
+                                let acceptor = acceptor.clone();
+                                tokio::spawn(async move {
+                                    handle_tls(stream, acceptor, peer, guard, stop).await;
+                                    drop(done);
+                                })
+                            }
+                        };
                     }
                     Err(e) => {
                         tracing::warn!("accept failed: {e}");
@@ -180,16 +209,109 @@ impl Drop for Active {
     }
 }
 
-async fn handle(
+/// A transport the server's connection handler runs on: plain TCP, or TLS over it.
+trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+    /// Sets `TCP_NODELAY` when the listener's setting is not inherited.
+    fn set_nodelay(&self);
+    /// Reads what has already arrived, without waiting; `WouldBlock` when nothing has.
+    fn read_now(&self, buf: &mut [u8]) -> std::io::Result<usize>;
+}
+
+impl Transport for TcpStream {
+    fn set_nodelay(&self) {
+        let _ = TcpStream::set_nodelay(self, true);
+    }
+
+    fn read_now(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        tcp::read_drained(self, buf)
+    }
+}
+
+impl Transport for TlsStream<TcpStream> {
+    /// Set on the TCP socket before the TLS handshake.
+    fn set_nodelay(&self) {}
+
+    /// The request head is read through rustls, by the generic reader.
+    fn read_now(&self, _buf: &mut [u8]) -> std::io::Result<usize> {
+        Err(std::io::ErrorKind::WouldBlock.into())
+    }
+}
+
+/// The first byte of a TLS record carrying a handshake message (the ClientHello).
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// Runs the TLS handshake (under the handshake timeout, which the request head
+/// then shares), then serves the connection as [`handle`] does. A client that
+/// speaks plain HTTP gets a plain `400` saying to use `https://` or `wss://`;
+/// a failed TLS handshake is logged at debug level and dropped.
+async fn handle_tls(
     stream: TcpStream,
+    acceptor: TlsAcceptor,
     peer: SocketAddr,
     active: Active,
     mut stop: watch::Receiver<bool>,
 ) {
+    if !active.state.nodelay_inherited {
+        let _ = stream.set_nodelay(true);
+    }
+    let started = clock::now();
+    let deadline = clock::deadline(started + active.state.cfg.ws.handshake_timeout);
+    let mut first = [0u8; 1];
+    let peeked = tokio::select! {
+        peeked = tokio::time::timeout_at(deadline, stream.peek(&mut first)) => peeked,
+        _ = stop.changed() => return,
+    };
+    match peeked {
+        Ok(Ok(1..)) if first[0] == TLS_HANDSHAKE_RECORD => {}
+        Ok(Ok(1..)) if first[0].is_ascii_uppercase() => {
+            tracing::debug!(%peer, "plain HTTP on the TLS port: answered 400");
+            let mut stream = stream;
+            return reply(&mut stream, PLAIN_ON_TLS.as_bytes()).await;
+        }
+        Ok(Ok(_)) => {
+            tracing::debug!(%peer, "TLS handshake failed: not a TLS client");
+            return;
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, "TLS handshake failed: {e}");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake failed: timed out");
+            return;
+        }
+    }
+    let accepted = tokio::select! {
+        accepted = tokio::time::timeout_at(deadline, acceptor.accept(stream)) => accepted,
+        _ = stop.changed() => return,
+    };
+    match accepted {
+        Ok(Ok(tls)) => handle(tls, peer, active, stop, Some(started)).await,
+        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+        Err(_) => tracing::debug!(%peer, "TLS handshake failed: timed out"),
+    }
+}
+
+/// The answer to plain HTTP on a TLS port.
+const PLAIN_ON_TLS: &str = "HTTP/1.1 400 Bad Request\r\n\
+    Content-Type: text/plain; charset=utf-8\r\n\
+    Content-Length: 71\r\n\
+    Connection: close\r\n\r\n\
+    this port speaks TLS: use https:// for the page and wss:// for sockets\n";
+
+/// Serves one connection: the request head (its handshake deadline counted
+/// from `started`, else from now), then a file or a WebSocket endpoint.
+async fn handle<S: Transport>(
+    stream: S,
+    peer: SocketAddr,
+    active: Active,
+    mut stop: watch::Receiver<bool>,
+    started: Option<Duration>,
+) {
     // The handshake runs in a boxed future of its own: its state (the head,
     // the request, the machine, the answer) is freed before the session
     // starts, so a connection's task holds only what the session needs.
-    let handshake = Box::pin(handshake(stream, peer, &active, &mut stop));
+    let handshake = Box::pin(handshake(stream, peer, &active, &mut stop, started));
     let Some((session, path)) = handshake.await else {
         return;
     };
@@ -197,14 +319,16 @@ async fn handle(
     tracing::info!(%peer, %path, "websocket closed: {reason}");
 }
 
-/// Reads the request head, serves a page or refuses, or upgrades: the
-/// session to run, or `None` when the connection is done.
-async fn handshake(
-    mut stream: TcpStream,
+/// Reads the request head (its handshake deadline counted from `started`,
+/// else from now), serves a page or refuses, or upgrades: the session to run,
+/// or `None` when the connection is done.
+async fn handshake<S: Transport>(
+    mut stream: S,
     peer: SocketAddr,
     active: &Active,
     stop: &mut watch::Receiver<bool>,
-) -> Option<(Session, &'static str)> {
+    started: Option<Duration>,
+) -> Option<(Session<S>, &'static str)> {
     let state = &active.state;
     let cfg = &state.cfg;
     if active.over_limit {
@@ -215,12 +339,15 @@ async fn handshake(
         return None;
     }
     if !state.nodelay_inherited {
-        let _ = stream.set_nodelay(true);
+        stream.set_nodelay();
     }
     let mut hs = ServerHandshake::new(cfg.ws.clone(), cfg.handshake.clone());
+    if let Some(started) = started {
+        hs.handle_timeout(started);
+    }
     // The socket usually holds the whole head already (TCP_DEFER_ACCEPT): no
     // timer and no wait then.
-    if let Ok(n) = tcp::read_drained(&stream, hs.input_buffer(HEAD_READ)) {
+    if let Ok(n) = stream.read_now(hs.input_buffer(HEAD_READ)) {
         hs.commit_input(n);
     }
     let pending = match hs.step() {
@@ -271,12 +398,12 @@ fn route(pending: &PendingRequest) -> Result<(&'static str, Option<String>), Htt
     Ok((path, token))
 }
 
-async fn upgrade(
-    mut stream: TcpStream,
+async fn upgrade<S: Transport>(
+    mut stream: S,
     peer: SocketAddr,
     state: &Arc<State>,
     pending: PendingRequest,
-) -> Option<(Session, &'static str)> {
+) -> Option<(Session<S>, &'static str)> {
     let (path, token) = match (pending.offer(), route(&pending)) {
         (Ok(_), Ok(routed)) => routed,
         (Ok(_), Err(page)) => {
@@ -347,7 +474,7 @@ const ENDPOINTS: [&str; 4] = ["/", "/echo", "/chat", "/__wire"];
 const HEAD_READ: usize = 4096;
 
 /// Answers a refused handshake with its HTTP status.
-async fn refuse(stream: &mut TcpStream, peer: SocketAddr, d: Declined) {
+async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, peer: SocketAddr, d: Declined) {
     match &d.error {
         Some(e) => tracing::info!(%peer, status = d.status, "handshake refused: {e}"),
         None => tracing::info!(%peer, status = d.status, "handshake declined"),
@@ -356,7 +483,7 @@ async fn refuse(stream: &mut TcpStream, peer: SocketAddr, d: Declined) {
 }
 
 /// Writes a whole response, then lets the client read it before the socket closes.
-async fn reply(stream: &mut TcpStream, response: &[u8]) {
+async fn reply<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, response: &[u8]) {
     if stream.write_all(response).await.is_err() {
         return;
     }

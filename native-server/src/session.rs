@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use framewire_core::{Bytes, CloseCode, Connection, Event, Message, Sender};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use crate::chat::{ChatInbox, Relay, Seat};
@@ -60,9 +59,9 @@ enum Inbox {
     Wire(WireInbox),
 }
 
-/// An upgraded connection ready to run.
-pub(crate) struct Session {
-    pub io: TcpStream,
+/// An upgraded connection ready to run, on its transport `S` (TCP, or TLS over TCP).
+pub(crate) struct Session<S> {
+    pub io: S,
     pub conn: Connection,
     pub endpoint: Endpoint,
     pub tap: Option<Tap>,
@@ -142,7 +141,10 @@ impl<F: Future<Output = EndReason>> Future for Running<F> {
     }
 }
 
-impl Session {
+impl<S> Session<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     /// Runs the connection to its end; the future yields why it ended.
     ///
     /// Built without `async fn`: those keep their arguments twice in the
@@ -175,9 +177,9 @@ impl Session {
     }
 
     /// The WebSocket on `wrap(io)` and what the endpoint needs.
-    fn parts<S>(self, wrap: impl FnOnce(TcpStream) -> S) -> (WebSocket<S>, Kind, Option<Inbox>)
+    fn parts<T>(self, wrap: impl FnOnce(S) -> T) -> (WebSocket<T>, Kind, Option<Inbox>)
     where
-        S: AsyncRead + AsyncWrite + Unpin + 'static,
+        T: AsyncRead + AsyncWrite + Unpin + 'static,
     {
         let cfg = DriverConfig {
             write_stall: self

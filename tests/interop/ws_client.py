@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Python `websockets` as a client against a framewire server.
 
-Usage: python3 tests/interop/ws_client.py ws://127.0.0.1:PORT
+Usage: python3 tests/interop/ws_client.py [--ca CA.pem] ws://127.0.0.1:PORT
+       (or wss://127.0.0.1:PORT, trusting the CA certificates of CA.pem)
 
 Prints one "ok <check>" line per passed check and exits 0; on a failure it
 prints "FAIL <check>: <why>" and exits 1. Exits 3 when the `websockets`
@@ -9,6 +10,7 @@ package is missing (install it with scripts/setup.sh).
 """
 
 import asyncio
+import ssl
 import sys
 
 try:
@@ -24,6 +26,16 @@ except ImportError:
 
 TIMEOUT = 10
 
+# The TLS context of wss:// connections (--ca), else None.
+SSL = None
+
+
+def open_ws(url, **kwargs):
+    """connect(), with the test CA trusted when one was given."""
+    if SSL is not None:
+        kwargs["ssl"] = SSL
+    return connect(url, **kwargs)
+
 
 class Failure(Exception):
     pass
@@ -35,7 +47,7 @@ def expect(name, got, want):
 
 
 async def greeting(base):
-    async with connect(base + "/") as ws:
+    async with open_ws(base + "/") as ws:
         ext = ws.response.headers.get("Sec-WebSocket-Extensions") or "none"
         print(f"extensions {ext}", flush=True)
         expect("greeting", await ws.recv(), "socket ok")
@@ -44,7 +56,7 @@ async def greeting(base):
 
 
 async def echo(base):
-    async with connect(base + "/echo", max_size=2**25) as ws:
+    async with open_ws(base + "/echo", max_size=2**25) as ws:
         text = "héllo ✓ 🦀"
         await ws.send(text)
         expect("text echo", await ws.recv(), text)
@@ -61,7 +73,7 @@ async def echo(base):
 
 
 async def ping(base):
-    async with connect(base + "/echo") as ws:
+    async with open_ws(base + "/echo") as ws:
         waiter = await ws.ping(b"py-ping")
         latency = await asyncio.wait_for(waiter, TIMEOUT)
         if latency < 0:
@@ -69,16 +81,16 @@ async def ping(base):
 
 
 async def close_codes(base):
-    ws = await connect(base + "/echo")
+    ws = await open_ws(base + "/echo")
     await ws.close(code=4000, reason="custom")
     expect("close code echoed", ws.close_code, 4000)
-    ws = await connect(base + "/echo")
+    ws = await open_ws(base + "/echo")
     await ws.close()
     expect("normal close", ws.close_code, 1000)
 
 
 async def chat(base):
-    async with connect(base + "/chat") as a, connect(base + "/chat") as b:
+    async with open_ws(base + "/chat") as a, open_ws(base + "/chat") as b:
         await asyncio.sleep(0.1)
         await a.send("hi b")
         expect("chat relay", await b.recv(), "hi b")
@@ -99,8 +111,12 @@ async def main(base):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    if len(args) == 3 and args[0] == "--ca":
+        SSL = ssl.create_default_context(cafile=args[1])
+        args = args[2:]
+    if len(args) != 1:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     print(f"websockets {websockets.__version__}", flush=True)
-    sys.exit(asyncio.run(main(sys.argv[1].rstrip("/"))))
+    sys.exit(asyncio.run(main(args[0].rstrip("/"))))

@@ -5,6 +5,10 @@
 //! connects, sends `hello`, and checks that the frame table shows the browser's
 //! masked frame (mask bit, key, payload unmasked) and the server's unmasked echo;
 //! then pastes an RFC 6455 example into the decode pane and checks its fields.
+//! Then the same browser opens the page of a `framewire serve --tls-cert --tls-key`
+//! (a certificate of a test CA made at run time, which the browser is told to
+//! accept: `acceptInsecureCerts`, and `--ignore-certificate-errors` for
+//! Chromium) over `https://`, connects with `wss://` and checks the echo.
 //! Screenshots go to `target/inspector-e2e.png` (Firefox) and
 //! `target/inspector-e2e-chromium.png`.
 //!
@@ -25,6 +29,9 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Map, Value};
+
+#[path = "../../native-server/tests/support/mod.rs"]
+mod pki;
 
 /// Longest wait for any one thing in the page.
 const WAIT: Duration = Duration::from_secs(30);
@@ -249,6 +256,7 @@ async fn open_browser(browser: &Browser, profile: &Path) -> (Proc, Client) {
                 .spawn()
                 .expect("geckodriver starts");
             let caps = json!({
+                "acceptInsecureCerts": true,
                 "moz:firefoxOptions": {
                     "binary": firefox,
                     "args": ["-headless", "-width=1280", "-height=2400"],
@@ -267,10 +275,12 @@ async fn open_browser(browser: &Browser, profile: &Path) -> (Proc, Client) {
                 .spawn()
                 .expect("chromedriver starts");
             let caps = json!({
+                "acceptInsecureCerts": true,
                 "goog:chromeOptions": {
                     "binary": chromium,
                     "args": [
                         "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        "--ignore-certificate-errors",
                         "--disable-background-networking", "--disable-component-update",
                         "--disable-sync", "--window-size=1280,2400",
                         format!("--user-data-dir={}", profile.display()),
@@ -849,10 +859,69 @@ async fn inspector_flow(c: &Client, port: u16, deflate_port: u16, screenshot: &P
     .await;
 }
 
+/// The inspector from `framewire serve` over TLS: the page loads from
+/// `https://`, offers a `wss://` URL, and its connection shows the browser's
+/// masked `hello` and the server's echo, over the wire view (`/__wire`, wss too).
+async fn tls_flow(c: &Client, port: u16) {
+    c.goto(&format!("https://127.0.0.1:{port}/"))
+        .await
+        .expect("the page opens over https");
+    let ready = wait_js(
+        c,
+        "return document.body.dataset.ready || null",
+        "the wasm decoder to load over https",
+    )
+    .await;
+    assert_eq!(ready, "true", "the page loaded the wasm bundle over https");
+    let protocol = js(c, "return location.protocol").await;
+    assert_eq!(protocol, "https:");
+    let url = js(c, "return document.getElementById('url').value").await;
+    assert_eq!(url, format!("wss://127.0.0.1:{port}/echo"));
+    click(c, "#connect").await;
+    wait_js(
+        c,
+        "return !document.getElementById('send-text').disabled",
+        "the wss connection to open",
+    )
+    .await;
+    wait_js(
+        c,
+        "return document.getElementById('wire-status').textContent.includes('attached') || null",
+        "the wire view to attach over wss",
+    )
+    .await;
+    set_value(c, "#text", "hello over tls").await;
+    click(c, "#send-text").await;
+    let script = format!(
+        "const rows = (() => {{ {ROWS} }})(); \
+         return rows.filter(r => r.payload === 'hello over tls').length >= 2 ? rows : null"
+    );
+    let rows = wait_js(c, &script, "the hello frames over wss in the table").await;
+    let sent = find_row(&rows, "c2s", "0x1 text", "hello over tls").expect("the browser's frame");
+    assert!(sent["mask"].as_str().unwrap().starts_with("1 · "), "{sent}");
+    let echo = find_row(&rows, "s2c", "0x1 text", "hello over tls").expect("the server's echo");
+    assert_eq!(echo["mask"], "0", "the server's echo is not masked");
+    let echoed = js(
+        c,
+        "return [...document.querySelectorAll('#event-log li.ev-message')].some(li => li.textContent.includes('hello over tls'))",
+    )
+    .await;
+    assert_eq!(echoed, true, "the page's WebSocket got the echo");
+    click(c, "#disconnect").await;
+}
+
 fn run(browser: Browser, screenshot: &str) {
     let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let (_server, port) = start_server(&deflate_args(false));
     let (_deflate_server, deflate_port) = start_server(&deflate_args(true));
+    let ca = pki::Pki::new();
+    let (cert, key) = ca.leaf_files(pki::Leaf::Good);
+    let (_tls_server, tls_port) = start_server(&[
+        "--tls-cert",
+        cert.to_str().expect("a UTF-8 temp path"),
+        "--tls-key",
+        key.to_str().expect("a UTF-8 temp path"),
+    ]);
     let profile = std::env::temp_dir().join(format!(
         "framewire-e2e-profile-{}-{}",
         std::process::id(),
@@ -862,15 +931,15 @@ fn run(browser: Browser, screenshot: &str) {
     let rt = tokio::runtime::Runtime::new().expect("a runtime");
     rt.block_on(async {
         let (_driver, client) = open_browser(&browser, &profile).await;
-        let flow = tokio::time::timeout(
-            Duration::from_secs(180),
-            inspector_flow(&client, port, deflate_port, &screenshot),
-        );
+        let flow = tokio::time::timeout(Duration::from_secs(240), async {
+            inspector_flow(&client, port, deflate_port, &screenshot).await;
+            tls_flow(&client, tls_port).await;
+        });
         let outcome = AssertUnwindSafe(flow).catch_unwind().await;
         // End the session (and so the browser) before the driver is killed, even on failure.
         let _ = client.close().await;
         match outcome {
-            Ok(done) => done.expect("the whole browser flow within 180 s"),
+            Ok(done) => done.expect("the whole browser flow within 240 s"),
             Err(panic) => std::panic::resume_unwind(panic),
         }
     });

@@ -1,6 +1,6 @@
 //! The `framewire` command line: `serve` (the default), `client` and `decode`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -110,6 +110,13 @@ pub struct ServeArgs {
     /// On Ctrl-C or SIGTERM, how long to wait for clients to finish closing.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
+    /// Serve TLS (https:// and wss://, same port) with this PEM certificate chain
+    /// (the server's certificate first); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert; needs --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -139,7 +146,14 @@ impl ServeArgs {
             },
             max_connections: self.max_connections,
             shutdown_timeout: self.shutdown_timeout,
+            tls: None,
         }
+    }
+
+    /// The certificate chain and key files of `--tls-cert` and `--tls-key`,
+    /// when TLS is asked for (clap makes sure both or neither are given).
+    pub fn tls_files(&self) -> Option<(&Path, &Path)> {
+        Some((self.tls_cert.as_deref()?, self.tls_key.as_deref()?))
     }
 }
 

@@ -34,7 +34,16 @@ pub fn run(args: &ServeArgs) -> ExitCode {
 }
 
 async fn serve(args: &ServeArgs) -> ExitCode {
-    let cfg = args.config();
+    let mut cfg = args.config();
+    if let Some((cert, key)) = args.tls_files() {
+        match framewire_server::tls_server_config_from_pem(cert, key) {
+            Ok(tls) => cfg.tls = Some(tls),
+            Err(e) => {
+                eprintln!("framewire: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     if !cfg.www.is_dir() {
         tracing::warn!(
             "www directory {} not found: the inspector page will answer 404",
@@ -55,7 +64,12 @@ async fn serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("framewire listening on ws://{addr} — inspector at http://{addr}/");
+    let (ws, http) = if server.is_tls() {
+        ("wss", "https")
+    } else {
+        ("ws", "http")
+    };
+    println!("framewire listening on {ws}://{addr} — inspector at {http}://{addr}/");
     let _ = std::io::stdout().flush();
     let report = server.run(shutdown_signal()).await;
     if report.unfinished > 0 {

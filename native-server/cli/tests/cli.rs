@@ -33,17 +33,23 @@ impl Served {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut banner)
             .unwrap();
+        let tls = extra.contains(&"--tls-cert");
+        let (ws, http) = if tls {
+            ("wss", "https")
+        } else {
+            ("ws", "http")
+        };
         assert!(
-            banner.starts_with("framewire listening on ws://127.0.0.1:"),
+            banner.starts_with(&format!("framewire listening on {ws}://127.0.0.1:")),
             "{banner}"
         );
         assert!(
-            banner.contains("inspector at http://127.0.0.1:"),
+            banner.contains(&format!("inspector at {http}://127.0.0.1:")),
             "{banner}"
         );
         let addr = banner
             .trim()
-            .strip_prefix("framewire listening on ws://")
+            .strip_prefix(&format!("framewire listening on {ws}://"))
             .and_then(|r| r.split(' ').next())
             .unwrap()
             .to_owned();
@@ -781,4 +787,95 @@ fn client_help_shows_examples_flags_and_exit_codes() {
     ] {
         assert!(text.contains(word), "client --help lacks {word}:\n{text}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_over_tls_with_a_certificate_and_key() {
+    let pki = support::Pki::new();
+    let (cert, key) = pki.leaf_files(support::Leaf::Good);
+    let served = Served::start(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    let port = served.addr.rsplit(':').next().unwrap();
+    let cfg = ClientConfig {
+        ca_files: vec![pki.ca_pem.clone()],
+        proxy: framewire_server::ProxyConfig::Direct,
+        ..ClientConfig::default()
+    };
+    let mut ws = connect(&format!("wss://localhost:{port}/echo"), &cfg)
+        .await
+        .unwrap();
+    ws.send_text("over wss").await.unwrap();
+    assert_eq!(
+        ws.recv().await.unwrap().unwrap(),
+        Message::Text("over wss".into())
+    );
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    // The client command, trusting the test CA with --ca.
+    let mut child = Command::new(BIN)
+        .args(["client", "--ca"])
+        .arg(&pki.ca_pem)
+        .args(["-n", "1", &format!("wss://localhost:{port}/echo")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"cli over tls\n")
+        .unwrap();
+    let out = tokio::task::block_in_place(|| child.wait_with_output()).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "cli over tls\n");
+}
+
+#[test]
+fn tls_flags_come_in_pairs_and_bad_files_are_named() {
+    let pki = support::Pki::new();
+    let (cert, key) = pki.leaf_files(support::Leaf::Good);
+    let serve = |args: &[&std::ffi::OsStr]| {
+        Command::new(BIN)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = serve(&["--tls-cert".as_ref(), cert.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--tls-key"), "{err}");
+    let out = serve(&["--tls-key".as_ref(), key.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-cert"));
+
+    let missing = pki.dir.path("missing.key");
+    let out = serve(&[
+        "--tls-cert".as_ref(),
+        cert.as_os_str(),
+        "--tls-key".as_ref(),
+        missing.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("private key") && err.contains(&*missing.to_string_lossy()),
+        "{err}"
+    );
+    // The two files swapped.
+    let out = serve(&[
+        "--tls-cert".as_ref(),
+        key.as_os_str(),
+        "--tls-key".as_ref(),
+        cert.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("holds no certificate"), "{err}");
 }

@@ -80,6 +80,46 @@ impl Pki {
 
     /// A rustls server configuration with a certificate of this CA.
     pub fn server_config(&self, leaf: Leaf) -> Arc<rustls::ServerConfig> {
+        let (chain, key_der) = self.leaf(leaf);
+        #[allow(deprecated)]
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key_der)
+            .unwrap();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Arc::new(config)
+    }
+
+    /// A server certificate of this CA (the chain: just the leaf) and its key.
+    pub fn leaf(
+        &self,
+        leaf: Leaf,
+    ) -> (
+        Vec<rustls::pki_types::CertificateDer<'static>>,
+        rustls::pki_types::PrivateKeyDer<'static>,
+    ) {
+        let (cert, key) = self.issue(leaf);
+        let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+        (vec![cert.der().clone()], key_der)
+    }
+
+    /// A server certificate of this CA written as PEM files in the temp dir:
+    /// (certificate chain, private key).
+    pub fn leaf_files(&self, leaf: Leaf) -> (PathBuf, PathBuf) {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let (cert, key) = self.issue(leaf);
+        let cert_pem = self.dir.path(&format!("leaf-{n}.pem"));
+        let key_pem = self.dir.path(&format!("leaf-{n}.key"));
+        std::fs::write(&cert_pem, cert.pem()).unwrap();
+        std::fs::write(&key_pem, key.serialize_pem()).unwrap();
+        (cert_pem, key_pem)
+    }
+
+    fn issue(&self, leaf: Leaf) -> (rcgen::Certificate, KeyPair) {
         let names = match leaf {
             Leaf::WrongName => vec!["wrong.example".to_owned()],
             _ => vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
@@ -91,17 +131,7 @@ impl Pki {
         }
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &self.issuer).unwrap();
-        let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
-        #[allow(deprecated)]
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.der().clone()], key_der)
-            .unwrap();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Arc::new(config)
+        (cert, key)
     }
 }
 

@@ -1,10 +1,13 @@
 // Node's `ws` as a client against a framewire server.
 //
-// Usage: node tests/interop/node/client.mjs ws://127.0.0.1:PORT
+// Usage: node tests/interop/node/client.mjs [--ca CA.pem] ws://127.0.0.1:PORT
+//        (or wss://127.0.0.1:PORT, trusting the CA certificates of CA.pem)
 //
 // Prints one "ok <check>" line per passed check and exits 0; on a failure it
 // prints "FAIL <check>: <why>" and exits 1. Exits 3 when `ws` is not
 // installed (run scripts/setup.sh, or: npm ci --prefix tests/interop/node).
+
+import { readFileSync } from 'node:fs';
 
 let WebSocket;
 try {
@@ -16,9 +19,17 @@ try {
 
 const TIMEOUT = 10000;
 
+const args = process.argv.slice(2);
+// wss:// options: the test CA (--ca) instead of Node's built-in roots.
+let tls = {};
+if (args[0] === '--ca') {
+  tls = { ca: readFileSync(args[1]) };
+  args.splice(0, 2);
+}
+
 function open(url) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { maxPayload: 1 << 25 });
+    const ws = new WebSocket(url, { maxPayload: 1 << 25, ...tls });
     const queue = [];
     const waiters = [];
     ws.on('message', (data, isBinary) => {
@@ -110,9 +121,9 @@ async function chat(base) {
   await Promise.all([closed(a), closed(b)]);
 }
 
-const base = (process.argv[2] || '').replace(/\/$/, '');
+const base = (args.length === 1 ? args[0] : '').replace(/\/$/, '');
 if (!base) {
-  console.error('usage: node tests/interop/node/client.mjs ws://127.0.0.1:PORT');
+  console.error('usage: node tests/interop/node/client.mjs [--ca CA.pem] ws://127.0.0.1:PORT');
   process.exit(2);
 }
 let failed = false;
