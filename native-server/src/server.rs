@@ -24,7 +24,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::chat::ChatRoom;
 use crate::clock;
 use crate::handshake::{read_request, HeadEnd};
-use crate::http::{query_param, split_target};
+use crate::http::query_param;
 use crate::session::{Endpoint, Session};
 use crate::static_files;
 use crate::tcp;
@@ -382,15 +382,16 @@ async fn handshake<S: Transport>(
     upgrade(stream, peer, state, pending).await
 }
 
-/// Where a request for `target` goes: `framewire serve`'s routing, done as an
-/// upgrade hook over the request before anything is answered.
-fn route(pending: &PendingRequest) -> Result<(&'static str, Option<String>), HttpResponse> {
-    let (target, query) = split_target(&pending.request().path);
+/// Where a request goes: `framewire serve`'s routing, an upgrade hook over the
+/// request as an `http::Request<()>` before anything is answered, as
+/// [`crate::accept_with`] runs one for embedders.
+fn route(request: &http::Request<()>) -> Result<(&'static str, Option<String>), HttpResponse> {
+    let target = request.uri().path();
     let Some(path) = ENDPOINTS.iter().copied().find(|p| *p == target) else {
         let body = format!("no WebSocket endpoint at {target}: use /, /echo, /chat or /__wire\n");
         return Err(HttpResponse::text(404, &body));
     };
-    let token = query_param(query, "tap");
+    let token = query_param(request.uri().query().unwrap_or(""), "tap");
     if path == "/__wire" && !token.as_deref().is_some_and(valid_token) {
         let body = "the wire view needs ?tap=TOKEN (1 to 128 letters, digits, '-' or '_')\n";
         return Err(HttpResponse::text(400, body));
@@ -404,16 +405,22 @@ async fn upgrade<S: Transport>(
     state: &Arc<State>,
     pending: PendingRequest,
 ) -> Option<(Session<S>, &'static str)> {
-    let (path, token) = match (pending.offer(), route(&pending)) {
-        (Ok(_), Ok(routed)) => routed,
-        (Ok(_), Err(page)) => {
+    let routed = match pending.offer() {
+        // Accepting an invalid upgrade gives the answer that says why.
+        Err(_) => Ok((ENDPOINTS[0], None)),
+        Ok(_) => match pending.request().to_http() {
+            Ok(request) => route(&request),
+            Err(e) => Err(HttpResponse::text(400, &format!("{e}\n"))),
+        },
+    };
+    let (path, token) = match routed {
+        Ok(routed) => routed,
+        Err(page) => {
             let answer = pending.decline(page);
             tracing::info!(%peer, status = answer.status, "websocket request declined");
             reply(&mut stream, &answer.response).await;
             return None;
         }
-        // Accepting an invalid upgrade gives the answer that says why.
-        (Err(_), _) => (ENDPOINTS[0], None),
     };
     let tap = match &token {
         Some(t) if path != "/__wire" => state.wire.lookup(t),

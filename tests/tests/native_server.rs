@@ -603,6 +603,8 @@ async fn slow_chat_member_is_closed_with_1008() {
                 assert!(reason.contains("too slow"), "{reason}");
                 break code;
             }
+            // The server's keepalive pings when this runs slowly (a busy machine).
+            Message::Ping(_) | Message::Pong(_) => {}
             other => panic!("unexpected {other:?}"),
         }
     };
