@@ -481,11 +481,8 @@ impl Sender {
         };
         let mut scratch = std::mem::take(&mut d.scratch);
         scratch.clear();
+        // With `fin` this is never empty: an empty message compresses to 0x00.
         d.compressor.compress(data, fin, &mut scratch);
-        if fin && scratch.is_empty() {
-            // An empty message compresses to nothing; RFC 7692 sends a single 0x00 byte.
-            scratch.push(0);
-        }
         self.write_frame_rsv1(opcode, fin, rsv1, &scratch);
         if let Some(d) = self.deflate.as_mut() {
             if scratch.capacity() <= KEEP_CAPACITY {
