@@ -355,10 +355,16 @@ impl Sender {
         };
         let mut open = open;
         if kind == DataKind::Text {
-            let valid = open.utf8.feed(data).is_ok() && (!fin || open.utf8.finish().is_ok());
+            // Checked on a copy: a refused fragment leaves the message in progress as it was.
+            let mut utf8 = open.utf8.clone();
+            let valid = utf8.feed(data).is_ok() && (!fin || utf8.finish().is_ok());
             if !valid {
+                if opcode == OpCode::Continuation {
+                    self.open_message = Some(open);
+                }
                 return Err(SendError::InvalidUtf8);
             }
+            open.utf8 = utf8;
         }
         let rsv1 = open.compressed && opcode != OpCode::Continuation;
         if open.compressed {
