@@ -61,6 +61,8 @@ for t in $targets; do
         results+=("$(printf '%-30s %10s inputs  CRASHED (exit status %s)' "$t" "$execs" "$status")")
         echo "---- $t failed; the end of its log ($log):"
         tail -n 40 "$log"
+        echo "---- what failed:"
+        grep -m1 -A2 -E 'panicked at|ERROR: libFuzzer|ERROR: AddressSanitizer' "$log" || true
         artifact=$(grep -Eo "$WORK/artifacts/$t/[^ ]+" "$log" | tail -1 || true)
         if [ -n "$artifact" ]; then
             echo "---- reproduce: (cd fuzz && cargo +nightly fuzz run --debug-assertions $t $artifact)"
