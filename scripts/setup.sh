@@ -69,6 +69,19 @@ for tool in wasm-pack geckodriver; do
     fi
 done
 
+# cargo-fuzz (scripts/fuzz.sh) runs on a nightly toolchain only; without one the
+# fuzz step of scripts/test.sh says it was skipped.
+if rustup toolchain list | grep -q '^nightly'; then
+    if cargo fuzz --version >/dev/null 2>&1; then
+        step "cargo-fuzz: present ($(cargo fuzz --version))"
+    else
+        step "cargo-fuzz: cargo install --locked cargo-fuzz"
+        cargo install --locked cargo-fuzz || cargo install cargo-fuzz
+    fi
+else
+    step "cargo-fuzz: skipped (no nightly toolchain)"
+fi
+
 # wasm-pack only uses a wasm-bindgen from PATH whose version matches the crate's exactly.
 current_bindgen=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [ "$current_bindgen" = "$WASM_BINDGEN_VERSION" ]; then

@@ -96,6 +96,19 @@ wasm_browser_tests() {
     step_note="$passed tests passed in headless Firefox"
 }
 
+# The cargo-fuzz targets of fuzz/, each for FUZZ_SECS (20 s unless set) from the
+# committed seeds. They need a nightly toolchain: without one the step says so.
+fuzzing() {
+    local log=$LOG_DIR/fuzz.log
+    if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+        echo "no nightly toolchain: the fuzz targets are neither built nor run"
+        step_note="skipped: no nightly toolchain"
+        return 0
+    fi
+    FUZZ_SECS=${FUZZ_SECS:-20} scripts/fuzz.sh 2>&1 | tee "$log" || return 1
+    step_note="${FUZZ_SECS:-20}s each, inputs run: $(sed -n 's/^fuzz summary: //p' "$log")"
+}
+
 autobahn() {
     local log=$LOG_DIR/autobahn.log status=0
     python3 tests/autobahn/test_summarize.py || return 1
@@ -121,6 +134,7 @@ step "cargo clippy --workspace --all-targets -- -D warnings" cargo clippy --work
 step "cargo build --release -p framewire-cli" cargo build --release -p framewire-cli
 step "wasm bundle for the browser tests (scripts/build-wasm.sh)" build_wasm_bundle
 step "cargo test --workspace" cargo_tests
+step "fuzz targets, ${FUZZ_SECS:-20}s each (scripts/fuzz.sh)" fuzzing
 step "cargo build -p framewire-core --target wasm32-unknown-unknown" cargo build -p framewire-core --target wasm32-unknown-unknown
 step "framewire-core has no tokio in its dependency tree" core_without_tokio
 step "framewire-server has no clap, tracing-subscriber or mimalloc in its dependency tree" server_lib_without_cli_deps

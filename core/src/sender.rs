@@ -355,10 +355,16 @@ impl Sender {
         };
         let mut open = open;
         if kind == DataKind::Text {
-            let valid = open.utf8.feed(data).is_ok() && (!fin || open.utf8.finish().is_ok());
+            // Checked on a copy: a refused fragment leaves the message in progress as it was.
+            let mut utf8 = open.utf8.clone();
+            let valid = utf8.feed(data).is_ok() && (!fin || utf8.finish().is_ok());
             if !valid {
+                if opcode == OpCode::Continuation {
+                    self.open_message = Some(open);
+                }
                 return Err(SendError::InvalidUtf8);
             }
+            open.utf8 = utf8;
         }
         let rsv1 = open.compressed && opcode != OpCode::Continuation;
         if open.compressed {
@@ -481,11 +487,8 @@ impl Sender {
         };
         let mut scratch = std::mem::take(&mut d.scratch);
         scratch.clear();
+        // With `fin` this is never empty: an empty message compresses to 0x00.
         d.compressor.compress(data, fin, &mut scratch);
-        if fin && scratch.is_empty() {
-            // An empty message compresses to nothing; RFC 7692 sends a single 0x00 byte.
-            scratch.push(0);
-        }
         self.write_frame_rsv1(opcode, fin, rsv1, &scratch);
         if let Some(d) = self.deflate.as_mut() {
             if scratch.capacity() <= KEEP_CAPACITY {

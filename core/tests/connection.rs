@@ -348,6 +348,53 @@ fn fragmented_sending() {
     );
 }
 
+/// Found by the `connection` fuzz target: a text fragment refused for invalid UTF-8
+/// dropped the message in progress, so the next whole message went out in the middle of
+/// it (the peer fails with 1002, MessageInterleaved). A refused fragment changes nothing.
+#[test]
+fn a_refused_text_fragment_keeps_the_message_in_progress() {
+    for deflate in [false, true] {
+        let mut pair = if deflate {
+            Pair::connect(PairConfig::deflate(
+                framewire_core::deflate::DeflateConfig::default(),
+            ))
+        } else {
+            Pair::connect(PairConfig::default())
+        };
+        let client = &mut pair.client.conn;
+        // "κ" cut in two: the refused fragment must not disturb the half character either.
+        client
+            .send_fragment(DataKind::Text, b"ab\xce", false)
+            .unwrap();
+        assert_eq!(
+            client.send_fragment(DataKind::Text, b"\xff", true),
+            Err(framewire_core::SendError::InvalidUtf8)
+        );
+        assert_eq!(
+            client.send_binary(b""),
+            Err(framewire_core::SendError::MessageInProgress)
+        );
+        assert_eq!(
+            client.send_fragment(DataKind::Binary, b"", true),
+            Err(framewire_core::SendError::KindMismatch {
+                open: DataKind::Text,
+                got: DataKind::Binary
+            })
+        );
+        client.send_fragment(DataKind::Text, b"\xba", true).unwrap();
+        client.send_binary(b"next").unwrap();
+        pair.drive();
+        assert_eq!(pair.server.error, None, "deflate {deflate}");
+        assert_eq!(
+            pair.server.take_events(),
+            vec![
+                Message::Text("abκ".into()),
+                Message::Binary(b"next".to_vec())
+            ]
+        );
+    }
+}
+
 #[test]
 fn close_handshake_started_by_either_end_closes_both() {
     for client_first in [true, false] {

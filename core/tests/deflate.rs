@@ -5,8 +5,8 @@
 mod pair;
 
 use framewire_core::deflate::{
-    client_accept, client_offer, server_negotiate, DeflateConfig, DeflateParamError, DeflateParams,
-    Negotiated,
+    client_accept, client_offer, server_negotiate, Compressor, Decompressor, DeflateConfig,
+    DeflateParamError, DeflateParams, Negotiated,
 };
 use framewire_core::frame::{decode_frame, Decoded};
 use framewire_core::handshake::parse_extensions;
@@ -375,4 +375,65 @@ fn a_server_without_deflate_declines_the_offer_and_both_ends_go_without() {
     assert_eq!(err, None);
     assert_eq!(wire[0], 0x81, "no RSV1");
     assert_eq!(events, [Message::Text(JSON.into())]);
+}
+
+/// Found by the `deflate` fuzz target: after a sync flush zlib writes nothing for an
+/// empty message, so `Compressor::compress` gave an empty payload, and that payload
+/// plus the receiver's `00 00 ff ff` opens a stored block of 0xff00 bytes that swallows
+/// the next messages (the third empty message inflated to `"\0\xff\xff"`). An empty
+/// message is RFC 7692 section 7.2.3.6's empty stored block, `0x00`. (The sender already
+/// made up for it; the compressor now does it itself.)
+#[test]
+fn compressor_writes_empty_messages_in_a_row_as_empty_stored_blocks() {
+    for level in [0, 1, 6] {
+        let mut compressor = Compressor::new(level, 15, false);
+        let mut decompressor = Decompressor::new(false);
+        for text in ["", "", "", "after", "", "after"] {
+            let mut payload = Vec::new();
+            compressor.compress(text.as_bytes(), true, &mut payload);
+            assert!(
+                !payload.is_empty(),
+                "level {level}: an empty payload for {text:?}"
+            );
+            let mut out = Vec::new();
+            decompressor.inflate(&payload, &mut out, 1 << 20).unwrap();
+            decompressor.finish(&mut out, 1 << 20).unwrap();
+            assert_eq!(out, text.as_bytes(), "level {level}");
+        }
+    }
+}
+
+/// The connection's side of the same: empty compressed messages, whole or as the last
+/// fragment, leave the peer's inflater ready for the next message.
+#[test]
+fn empty_compressed_messages_and_fragments_do_not_garble_the_next() {
+    let cfg = DeflateConfig {
+        min_size: 0,
+        ..DeflateConfig::default()
+    };
+    let mut pair = deflate_pair(cfg, Limits::default());
+    let client = &mut pair.client.conn;
+    for text in ["", "", ""] {
+        client.send_text(text).unwrap();
+    }
+    client.send_fragment(DataKind::Text, b"abc", false).unwrap();
+    client.send_fragment(DataKind::Text, b"", true).unwrap();
+    client.send_text(JSON).unwrap();
+    let (wire, events, err) = deliver(&mut pair, Role::Client);
+    assert_eq!(err, None);
+    assert_eq!(
+        events,
+        ["", "", "", "abc", JSON].map(|t| Message::Text(t.into()))
+    );
+    let mut at = 0;
+    while at < wire.len() {
+        let Decoded::Frame(f) = decode_frame(&wire[at..]) else {
+            panic!("whole frames")
+        };
+        assert!(
+            f.header.payload_len > 0,
+            "a compressed frame is never empty"
+        );
+        at += f.len;
+    }
 }

@@ -145,6 +145,54 @@ fn decline_sends_the_hosts_status_headers_and_body() {
     assert!(text.ends_with("\r\n\r\ntoken required\n"));
 }
 
+/// Found by the `handshake_server` fuzz target: a declined answer with a control
+/// character in a header value (here 0x19) was sent as it was, and no HTTP parser (nor
+/// this crate's client) can read it. Header values hold no control character but tab,
+/// in answers (declines and accepts: 500, the host's mistake) and in client requests.
+#[test]
+fn a_header_value_with_a_control_character_is_the_hosts_mistake_500() {
+    for value in ["n\u{19}o", "a\u{7f}", "\u{1b}[31m"] {
+        let p = pending(read_request(
+            server(ServerHandshakeConfig::default()),
+            REQUEST.as_bytes(),
+            4096,
+        ));
+        let declined = p.decline(HttpResponse::text(403, "forbidden").header("X-Why", value));
+        assert_eq!(declined.status, 500, "{value:?}");
+        assert!(matches!(
+            declined.error,
+            Some(HandshakeError::InvalidAnswer(_))
+        ));
+        let p = pending(read_request(
+            server(ServerHandshakeConfig::default()),
+            REQUEST.as_bytes(),
+            4096,
+        ));
+        let declined = p
+            .accept(Acceptance {
+                headers: vec![("X-Why".into(), value.into())],
+                ..Acceptance::default()
+            })
+            .unwrap_err();
+        assert_eq!(declined.status, 500, "{value:?}");
+        let request = ClientRequest {
+            host: "a".into(),
+            path: "/".into(),
+            headers: vec![("X-A".into(), value.into())],
+            ..ClientRequest::default()
+        };
+        assert!(ClientHandshake::new(Config::default(), request, None).is_err());
+    }
+    // Tab, spaces and non-ASCII text stay allowed.
+    let p = pending(read_request(
+        server(ServerHandshakeConfig::default()),
+        REQUEST.as_bytes(),
+        4096,
+    ));
+    let declined = p.decline(HttpResponse::text(403, "no").header("X-Why", "a\tb c é"));
+    assert_eq!(declined.status, 403);
+}
+
 #[test]
 fn a_plain_get_is_handed_over_with_its_verdict_and_accepting_it_answers_400() {
     let get = "GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n";

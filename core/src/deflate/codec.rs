@@ -45,7 +45,8 @@ impl Compressor {
     }
 
     /// Appends the compressed form of `data` to `out`. `last` ends the message:
-    /// the trailer is removed, and the context reset if so negotiated.
+    /// the trailer is removed (at least one byte is left: an empty message is
+    /// `0x00`), and the context reset if so negotiated.
     pub fn compress(&mut self, data: &[u8], last: bool, out: &mut Vec<u8>) {
         let (level, bits) = (self.level, self.window_bits);
         let c = self.inner.get_or_insert_with(|| {
@@ -70,6 +71,12 @@ impl Compressor {
         if last {
             if out.len() >= start + 4 && out.ends_with(&TRAILER) {
                 out.truncate(out.len() - 4);
+            }
+            if out.len() == start {
+                // After a sync flush zlib writes nothing for an empty message, and an
+                // empty payload plus the receiver's trailer opens a stored block that
+                // swallows what follows: send RFC 7692 section 7.2.3.6's empty block.
+                out.push(0);
             }
             if self.no_context_takeover {
                 self.inner = None;

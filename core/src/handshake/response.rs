@@ -83,9 +83,11 @@ pub(crate) fn check_fields(fields: &[(String, String)]) -> Result<(), HandshakeE
                 "header name {name:?} is not a token"
             )));
         }
-        if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        // RFC 9110 section 5.5: visible characters, space, tab and obs-text; a CR or
+        // LF would split the head, and parsers refuse any other control character.
+        if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
             return Err(HandshakeError::InvalidAnswer(format!(
-                "the value of header {name} holds CR, LF or NUL"
+                "the value of header {name} holds a control character (CR, LF, NUL or other)"
             )));
         }
     }
