@@ -389,7 +389,7 @@ fn a_refused_text_fragment_keeps_the_message_in_progress() {
             pair.server.take_events(),
             vec![
                 Message::Text("abκ".into()),
-                Message::Binary(b"next".to_vec())
+                Message::Binary(b"next".to_vec().into())
             ]
         );
     }
