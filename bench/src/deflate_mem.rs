@@ -246,7 +246,9 @@ async fn exchange(
                         Ok(Some(Event::Text(t))) => return Ok(t == msg),
                         Ok(Some(Event::Ping(_) | Event::Pong(_))) => {}
                         Ok(Some(_)) => return Ok(false),
-                        Err(e) => return Err(BenchError::BadOption(format!("protocol error: {e}"))),
+                        Err(e) => {
+                            return Err(BenchError::BadOption(format!("protocol error: {e}")))
+                        }
                         Ok(None) => break,
                     }
                 }

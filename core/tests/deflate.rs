@@ -416,7 +416,7 @@ fn browser_offers_get_a_12_bit_client_window() {
     for (offer, answer, (bits, ours, theirs, peer_bits)) in cases {
         let (got, agreed) = server_negotiate(&offers(offer), &cfg).unwrap();
         assert_eq!(
-            framewire_core::handshake::format_extensions(&[got.clone()]),
+            framewire_core::handshake::format_extensions(std::slice::from_ref(&got)),
             answer,
             "{offer}"
         );
