@@ -9,13 +9,18 @@
 #   large      10 connections x 1 in flight x 64 KiB binary messages
 #   handshake  connect + upgrade + close cycles per second, 8 clients at once
 #   idle       server RSS per connection with 2,000 idle connections
+#   deflate-mem  server RSS per connection with 2,000 connections that offered
+#              permessage-deflate as browsers do and echoed three 1 KiB JSON messages
+#              each (compressed), then stay open; and bytes on the wire per message.
+#              Only servers that negotiate permessage-deflate run it (framewire).
 #
 # Environment:
 #   BENCH_ROUNDS=3       rounds (each round runs every server once per scenario)
 #   BENCH_SECS=4         seconds measured per timed run
 #   BENCH_IDLE_CONNS=2000
 #   BENCH_SERVERS="framewire fastwebsockets tokio-websockets tungstenite framewire-core"
-#   BENCH_SCENARIOS="small large handshake idle"
+#   BENCH_DEFLATE_MESSAGES=3  messages each deflate-mem connection echoes
+#   BENCH_SCENARIOS="small large handshake idle deflate-mem"
 #   BENCH_NO_BUILD=1     use the release binaries already built
 # Writes target/bench/results.md (the table) and target/bench/raw.txt (every run).
 set -euo pipefail
@@ -29,7 +34,8 @@ ROUNDS=${BENCH_ROUNDS:-3}
 SECS=${BENCH_SECS:-4}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-2000}
 SERVERS=${BENCH_SERVERS:-"framewire fastwebsockets tokio-websockets tungstenite framewire-core"}
-SCENARIOS=${BENCH_SCENARIOS:-"small large handshake idle"}
+SCENARIOS=${BENCH_SCENARIOS:-"small large handshake idle deflate-mem"}
+DEFLATE_MESSAGES=${BENCH_DEFLATE_MESSAGES:-3}
 BASE_PORT=${BENCH_PORT:-19300}
 
 die() {
@@ -41,6 +47,7 @@ die() {
 [[ $SECS =~ ^[0-9]+([.][0-9]+)?$ ]] || die "BENCH_SECS=$SECS: give a number of seconds"
 awk -v s="$SECS" 'BEGIN { exit !(s > 0 && s <= 60) }' || die "BENCH_SECS=$SECS: must be above 0 and at most 60"
 [[ $IDLE_CONNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_IDLE_CONNS=$IDLE_CONNS: give a whole number, at least 1"
+[[ $DEFLATE_MESSAGES =~ ^[1-9][0-9]?$ ]] || die "BENCH_DEFLATE_MESSAGES=$DEFLATE_MESSAGES: give a whole number from 1 to 99"
 for s in $SERVERS; do
     case $s in
     framewire | fastwebsockets | tokio-websockets | tungstenite | framewire-core) ;;
@@ -49,8 +56,8 @@ for s in $SERVERS; do
 done
 for s in $SCENARIOS; do
     case $s in
-    small | large | handshake | idle) ;;
-    *) die "BENCH_SCENARIOS: unknown scenario '$s' (known: small large handshake idle)" ;;
+    small | large | handshake | idle | deflate-mem) ;;
+    *) die "BENCH_SCENARIOS: unknown scenario '$s' (known: small large handshake idle deflate-mem)" ;;
     esac
 done
 
@@ -135,6 +142,7 @@ run_one() {
     large) out=$("${PIN_LOAD[@]}" "$BIN/framewire-bench" echo "${common[@]}" -c 10 -p 1 -s 65536 --binary --secs "$SECS") ;;
     handshake) out=$("${PIN_LOAD[@]}" "$BIN/framewire-bench" handshake "${common[@]}" -c 8 --secs "$SECS") ;;
     idle) out=$("${PIN_LOAD[@]}" "$BIN/framewire-bench" idle "${common[@]}" -c "$IDLE_CONNS" --hold 1) ;;
+    deflate-mem) out=$("${PIN_LOAD[@]}" "$BIN/framewire-bench" deflate-mem "${common[@]}" -c "$IDLE_CONNS" -m "$DEFLATE_MESSAGES" --hold 1) ;;
     esac
     stop_server
     local result
@@ -155,6 +163,10 @@ for round in $(seq "$ROUNDS"); do
     order=("${server_list[@]:shift_by}" "${server_list[@]:0:shift_by}")
     for scenario in $SCENARIOS; do
         for server in "${order[@]}"; do
+            # Only framewire serve negotiates permessage-deflate; the reference echo servers do not.
+            if [ "$scenario" = deflate-mem ] && [ "$server" != framewire ]; then
+                continue
+            fi
             port=$((port + 1))
             run_one "$round" "$scenario" "$server" "$port"
         done
@@ -226,6 +238,22 @@ RESULTS=$OUT_DIR/results.md
             "$(fmt "$hs_eff" 0)" "$(ratio "$b_hs_eff" "$hs_eff")" \
             "$errors"
     done
+    if grep -q " scenario=deflate-mem " "$RAW"; then
+        echo
+        echo "permessage-deflate memory: $IDLE_CONNS connections offering it as browsers do, each having echoed"
+        echo "$DEFLATE_MESSAGES JSON messages of about 1 KiB (compressed both ways), then open:"
+        echo
+        echo "| server | KiB per connection | plain bytes/msg | wire bytes/msg to server | wire bytes/msg back |"
+        echo "| --- | ---: | ---: | ---: | ---: |"
+        for s in "${server_list[@]}"; do
+            grep -q " scenario=deflate-mem server=$s " "$RAW" || continue
+            printf '| %s | %s | %s | %s | %s |\n' "$s" \
+                "$(fmt "$(median deflate-mem "$s" kib_per_conn)" 2)" \
+                "$(fmt "$(median deflate-mem "$s" plain_per_msg)" 0)" \
+                "$(fmt "$(median deflate-mem "$s" sent_wire_per_msg)" 1)" \
+                "$(fmt "$(median deflate-mem "$s" recv_wire_per_msg)" 1)"
+        done
+    fi
 } >"$RESULTS"
 
 echo

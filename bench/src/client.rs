@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use framewire_core::deflate::DeflateConfig;
 use framewire_core::handshake::{ClientHandshake, ClientRequest, ClientStep};
 use framewire_core::{Config, Connection, Limits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -60,12 +61,23 @@ impl Target {
 
 /// Connects and upgrades; bytes the server sent after its response are already fed to the connection.
 pub async fn open(target: &Target) -> Result<(TcpStream, Connection), BenchError> {
-    tokio::time::timeout(HANDSHAKE_TIMEOUT, open_inner(target))
+    open_with(target, None).await
+}
+
+/// [`open`], offering permessage-deflate with `deflate` when given.
+pub async fn open_with(
+    target: &Target,
+    deflate: Option<DeflateConfig>,
+) -> Result<(TcpStream, Connection), BenchError> {
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, open_inner(target, deflate))
         .await
         .map_err(|_| BenchError::Timeout("connect and opening handshake"))?
 }
 
-async fn open_inner(target: &Target) -> Result<(TcpStream, Connection), BenchError> {
+async fn open_inner(
+    target: &Target,
+    deflate: Option<DeflateConfig>,
+) -> Result<(TcpStream, Connection), BenchError> {
     let mut stream = TcpStream::connect(target.addr)
         .await
         .map_err(BenchError::io("connect"))?;
@@ -77,7 +89,7 @@ async fn open_inner(target: &Target) -> Result<(TcpStream, Connection), BenchErr
         path: target.path.clone(),
         ..ClientRequest::default()
     };
-    let mut hs = ClientHandshake::new(client_config(), request, None)?;
+    let mut hs = ClientHandshake::new(client_config(), request, deflate)?;
     stream
         .write_all(hs.pending_output())
         .await

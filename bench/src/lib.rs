@@ -5,6 +5,7 @@
 //! [`framewire_core::Connection`] over plain tokio sockets, on one thread.
 
 pub mod client;
+pub mod deflate_mem;
 pub mod echo;
 pub mod error;
 pub mod handshake;

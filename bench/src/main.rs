@@ -1,4 +1,4 @@
-//! `framewire-bench`: load generator for WebSocket echo servers (echo, handshake and idle modes).
+//! `framewire-bench`: load generator for WebSocket echo servers (echo, handshake, idle and deflate-mem modes).
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use framewire_bench::client::Target;
-use framewire_bench::{echo, handshake, idle, BenchError};
+use framewire_bench::{deflate_mem, echo, handshake, idle, BenchError};
 
 /// Load generator for WebSocket servers on this machine (loopback only).
 #[derive(Debug, Parser)]
@@ -81,6 +81,24 @@ enum Mode {
         #[arg(long)]
         server_pid: u32,
     },
+    /// Open N connections offering permessage-deflate as browsers do, echo a few 1 KiB JSON
+    /// messages on each, hold them; report the server's RSS per connection and wire bytes.
+    DeflateMem {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Connections to hold (at most 50,000).
+        #[arg(long, short = 'c', default_value_t = 2000)]
+        conns: usize,
+        /// Messages each connection sends and gets back (at most 100).
+        #[arg(long, short = 'm', default_value_t = 3)]
+        messages: usize,
+        /// Seconds to hold them before reading the RSS (at most 600).
+        #[arg(long, default_value_t = 1.0)]
+        hold: f64,
+        /// The server's pid (its /proc/PID/status VmRSS is read).
+        #[arg(long)]
+        server_pid: u32,
+    },
 }
 
 fn seconds(name: &str, secs: f64) -> Result<Duration, BenchError> {
@@ -141,6 +159,22 @@ async fn run(mode: Mode) -> Result<String, BenchError> {
                 server_pid,
             };
             Ok(idle::run(&opts).await?.render())
+        }
+        Mode::DeflateMem {
+            target,
+            conns,
+            messages,
+            hold,
+            server_pid,
+        } => {
+            let opts = deflate_mem::DeflateMemOptions {
+                target: Target::new(target.addr, &target.path)?,
+                conns,
+                messages,
+                hold: seconds("--hold", hold)?,
+                server_pid,
+            };
+            Ok(deflate_mem::run(&opts).await?.render())
         }
     }
 }

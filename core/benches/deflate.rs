@@ -41,6 +41,7 @@ fn pair(level: Option<u32>) -> (Connection, Connection) {
             compress_window_bits: 15,
             compress_no_context_takeover: false,
             decompress_no_context_takeover: false,
+            decompress_window_bits: 15,
         };
         client.enable_deflate(agreed, &cfg);
         server.enable_deflate(agreed, &cfg);

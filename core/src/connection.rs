@@ -43,6 +43,15 @@ pub enum Event<'a> {
     },
 }
 
+/// What permessage-deflate holds on a connection ([`Connection::deflate_footprint`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeflateFootprint {
+    /// zlib states held (0 between messages; they are lent by the thread per message).
+    pub zlib_states: usize,
+    /// Bytes reserved for the history of both directions (context takeover).
+    pub history_bytes: usize,
+}
+
 /// An owned message: what [`Connection::poll_message`] hands over, and what
 /// hosts pass on and send.
 ///
@@ -692,7 +701,8 @@ impl Connection {
     /// Turns on permessage-deflate as negotiated in the handshake.
     pub fn enable_deflate(&mut self, agreed: Negotiated, cfg: &DeflateConfig) {
         self.set_rsv_on_message_start(0b100);
-        self.inflater = Some(Box::new(Decompressor::new(
+        self.inflater = Some(Box::new(Decompressor::with_window_bits(
+            agreed.decompress_window_bits,
             agreed.decompress_no_context_takeover,
         )));
         self.tx.enable_deflate(
@@ -700,7 +710,8 @@ impl Connection {
                 cfg.level,
                 agreed.compress_window_bits,
                 agreed.compress_no_context_takeover,
-            ),
+            )
+            .with_history(cfg.history),
             cfg.min_size,
         );
     }
@@ -708,6 +719,19 @@ impl Connection {
     /// True when permessage-deflate is on.
     pub fn deflate_enabled(&self) -> bool {
         self.inflater.is_some()
+    }
+
+    /// What permessage-deflate holds on this connection, when it is on: zlib states only
+    /// while a message is half sent or half received, else only the history kept for
+    /// context takeover.
+    pub fn deflate_footprint(&self) -> Option<DeflateFootprint> {
+        let inflater = self.inflater.as_deref()?;
+        let compressor = self.tx.compressor()?;
+        Some(DeflateFootprint {
+            zlib_states: usize::from(inflater.holds_state())
+                + usize::from(compressor.holds_state()),
+            history_bytes: inflater.history_len() + compressor.history_len(),
+        })
     }
 
     /// Frees what the last event borrowed.

@@ -497,6 +497,11 @@ impl Sender {
         }
     }
 
+    /// The compressor, when permessage-deflate is on.
+    pub(crate) fn compressor(&self) -> Option<&Compressor> {
+        self.deflate.as_deref().map(|d| &d.compressor)
+    }
+
     /// Compresses outgoing messages of at least `min_size` bytes from now on.
     pub(crate) fn enable_deflate(&mut self, compressor: Compressor, min_size: usize) {
         self.deflate = Some(Box::new(Deflate {

@@ -70,14 +70,15 @@ fn server_takes_the_first_acceptable_offer() {
     let (answer, agreed) = server_negotiate(&o, &cfg).unwrap();
     assert_eq!(
         framewire_core::handshake::format_extensions(&[answer]),
-        "permessage-deflate; server_no_context_takeover"
+        "permessage-deflate; server_no_context_takeover; client_max_window_bits=12"
     );
     assert_eq!(
         agreed,
         Negotiated {
             compress_window_bits: 15,
             compress_no_context_takeover: true,
-            decompress_no_context_takeover: false
+            decompress_no_context_takeover: false,
+            decompress_window_bits: 12,
         }
     );
     // Window bits asked by the client are honoured; the server's own limit is stated.
@@ -107,7 +108,7 @@ fn client_checks_the_answer() {
     let offer = client_offer(&cfg);
     assert_eq!(
         framewire_core::handshake::format_extensions(std::slice::from_ref(&offer)),
-        "permessage-deflate; server_no_context_takeover; client_max_window_bits"
+        "permessage-deflate; server_no_context_takeover; client_max_window_bits=12"
     );
     let ok = client_accept(
         &offers("permessage-deflate; server_no_context_takeover; client_max_window_bits=12")[0],
@@ -119,7 +120,8 @@ fn client_checks_the_answer() {
         Negotiated {
             compress_window_bits: 12,
             compress_no_context_takeover: false,
-            decompress_no_context_takeover: true
+            decompress_no_context_takeover: true,
+            decompress_window_bits: 15,
         }
     );
     assert!(
@@ -403,6 +405,151 @@ fn compressor_writes_empty_messages_in_a_row_as_empty_stored_blocks() {
     }
 }
 
+#[test]
+fn browser_offers_get_a_12_bit_client_window() {
+    let cfg = DeflateConfig::default();
+    let cases = [
+        // Chrome, Firefox, Safari and Edge all send this.
+        (
+            "permessage-deflate; client_max_window_bits",
+            "permessage-deflate; client_max_window_bits=12",
+            (15, false, false, 12),
+        ),
+        // No client_max_window_bits: the client may use 15 bits, and we may not ask less.
+        ("permessage-deflate", "permessage-deflate", (15, false, false, 15)),
+        (
+            "permessage-deflate; client_max_window_bits=10",
+            "permessage-deflate; client_max_window_bits=10",
+            (15, false, false, 10),
+        ),
+        (
+            "permessage-deflate; client_max_window_bits=15",
+            "permessage-deflate; client_max_window_bits=12",
+            (15, false, false, 12),
+        ),
+        // Python websockets.
+        (
+            "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+            "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+            (12, false, false, 12),
+        ),
+        (
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits",
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=12",
+            (15, true, true, 12),
+        ),
+    ];
+    for (offer, answer, (bits, ours, theirs, peer_bits)) in cases {
+        let (got, agreed) = server_negotiate(&offers(offer), &cfg).unwrap();
+        assert_eq!(
+            framewire_core::handshake::format_extensions(std::slice::from_ref(&got)),
+            answer,
+            "{offer}"
+        );
+        assert_eq!(
+            agreed,
+            Negotiated {
+                compress_window_bits: bits,
+                compress_no_context_takeover: ours,
+                decompress_no_context_takeover: theirs,
+                decompress_window_bits: peer_bits,
+            },
+            "{offer}"
+        );
+        // A client that made the offer accepts the answer and compresses with what it says.
+        let client = client_accept(&got, &offers(offer)[0]).unwrap();
+        assert_eq!(client.compress_window_bits, peer_bits, "{offer}");
+        assert_eq!(client.decompress_window_bits, bits, "{offer}");
+    }
+}
+
+/// About 1 KiB of JSON like a trading feed sends: the same keys, changing values.
+fn feed(seq: usize) -> String {
+    let mut s = format!(r#"{{"type":"ticker","seq":{seq},"data":["#);
+    let mut i = 0;
+    while s.len() < 1000 {
+        let x = (seq * 7919 + i * 104_729) % 1_000_003;
+        s.push_str(&format!(
+            r#"{{"symbol":"SYM-{}","bid":"{}.{:02}","ask":"{}.{:02}","trades":{}}},"#,
+            x % 12,
+            x % 50_000,
+            x % 100,
+            x % 50_000 + 1,
+            (x / 7) % 100,
+            x % 20_000
+        ));
+        i += 1;
+    }
+    s.pop();
+    s.push_str("]}");
+    s
+}
+
+#[test]
+fn default_windows_round_trip_and_hold_no_zlib_state_between_messages() {
+    let mut pair = deflate_pair(DeflateConfig::default(), Limits::default());
+    let agreed = pair.server.info.deflate.expect("agreed");
+    assert_eq!(agreed.decompress_window_bits, 12);
+    let big: String = (0..100).map(feed).collect(); // 100 KiB: beyond every window
+    let mut msgs: Vec<String> = (0..30).map(feed).collect();
+    msgs.insert(10, big.clone());
+    msgs.push(big);
+    for m in &msgs {
+        pair.client.conn.send_text(m).unwrap();
+        let (wire, events, err) = deliver(&mut pair, Role::Client);
+        assert_eq!(err, None);
+        assert_eq!(events, vec![Message::Text(m.clone().into())]);
+        assert!(
+            wire.len() < m.len() * 2 / 3,
+            "{} of {}",
+            wire.len(),
+            m.len()
+        );
+        pair.server.conn.send_text(m).unwrap();
+        let (_, events, err) = deliver(&mut pair, Role::Server);
+        assert_eq!(err, None);
+        assert_eq!(events, vec![Message::Text(m.clone().into())]);
+        // Between messages neither end holds a zlib state, only its history: the server
+        // keeps 4 KiB of what it sent and the client's 4 KiB window.
+        let f = pair.server.conn.deflate_footprint().unwrap();
+        assert_eq!(f.zlib_states, 0);
+        assert!(f.history_bytes <= 8192, "{f:?}");
+        let f = pair.client.conn.deflate_footprint().unwrap();
+        assert_eq!(f.zlib_states, 0);
+        assert!(f.history_bytes <= 4096 + (1 << 15), "{f:?}");
+    }
+    // Half a message out: the sender holds its zlib state until the last fragment.
+    let (a, b) = msgs[3].split_at(500);
+    let server = &mut pair.server.conn;
+    server
+        .send_fragment(DataKind::Text, a.as_bytes(), false)
+        .unwrap();
+    assert_eq!(server.deflate_footprint().unwrap().zlib_states, 1);
+    server
+        .send_fragment(DataKind::Text, b.as_bytes(), true)
+        .unwrap();
+    assert_eq!(server.deflate_footprint().unwrap().zlib_states, 0);
+    let (_, events, err) = deliver(&mut pair, Role::Server);
+    assert_eq!(err, None);
+    assert_eq!(events, vec![Message::Text(msgs[3].clone().into())]);
+    // No context takeover: no history either.
+    let cfg = DeflateConfig {
+        server_no_context_takeover: true,
+        client_no_context_takeover: true,
+        ..DeflateConfig::default()
+    };
+    let mut pair = deflate_pair(cfg, Limits::default());
+    for m in &msgs[..3] {
+        pair.client.conn.send_text(m).unwrap();
+        pair.server.conn.send_text(m).unwrap();
+        pair.drive();
+        for end in [&pair.client, &pair.server] {
+            let f = end.conn.deflate_footprint().unwrap();
+            assert_eq!((f.zlib_states, f.history_bytes), (0, 0));
+        }
+    }
+}
+
 /// The connection's side of the same: empty compressed messages, whole or as the last
 /// fragment, leave the peer's inflater ready for the next message.
 #[test]
@@ -435,5 +582,54 @@ fn empty_compressed_messages_and_fragments_do_not_garble_the_next() {
             "a compressed frame is never empty"
         );
         at += f.len;
+    }
+}
+
+#[test]
+fn connections_sharing_a_thread_keep_their_own_context() {
+    // Many connections on one thread borrow the same zlib states in turn, interleaved and
+    // with fragmented messages open across other connections' messages.
+    let mut pairs: Vec<Pair> = (0..4)
+        .map(|_| deflate_pair(DeflateConfig::default(), Limits::default()))
+        .collect();
+    for round in 0..6 {
+        let msgs: Vec<String> = (0..pairs.len()).map(|i| feed(round * 10 + i)).collect();
+        // Odd pairs open a fragmented message that stays open across the others' messages.
+        for (i, pair) in pairs.iter_mut().enumerate().filter(|(i, _)| i % 2 == 1) {
+            let a = &msgs[i][..300];
+            pair.server
+                .conn
+                .send_fragment(DataKind::Text, a.as_bytes(), false)
+                .unwrap();
+        }
+        for (i, pair) in pairs.iter_mut().enumerate() {
+            if i % 2 == 0 {
+                pair.server.conn.send_text(&msgs[i]).unwrap();
+            }
+            pair.client.conn.send_text(&msgs[i]).unwrap();
+        }
+        for (i, pair) in pairs.iter_mut().enumerate().filter(|(i, _)| i % 2 == 1) {
+            let b = &msgs[i][300..];
+            pair.server
+                .conn
+                .send_fragment(DataKind::Text, b.as_bytes(), true)
+                .unwrap();
+        }
+        // Deliver in another order than sent.
+        for pair in pairs.iter_mut().rev() {
+            pair.drive();
+        }
+        for (i, pair) in pairs.iter_mut().enumerate() {
+            let m = feed(round * 10 + i);
+            assert_eq!(
+                pair.server.take_events(),
+                vec![Message::Text(m.clone().into())]
+            );
+            assert_eq!(pair.client.take_events(), vec![Message::Text(m.into())]);
+            assert_eq!(
+                (pair.client.error.take(), pair.server.error.take()),
+                (None, None)
+            );
+        }
     }
 }

@@ -226,6 +226,7 @@ const AGREED: Negotiated = Negotiated {
     compress_window_bits: 15,
     compress_no_context_takeover: false,
     decompress_no_context_takeover: false,
+    decompress_window_bits: 15,
 };
 
 /// What a `role` connection fails with on `bytes` fed at once.

@@ -1,6 +1,21 @@
 //! Per-message compression and decompression with the RFC 7692 framing rules.
 //!
-//! Both halves create their zlib state lazily, so idle connections carry none.
+//! A connection holds no zlib state between messages. zlib-rs needs about 300 KiB for a
+//! 15-bit deflate state (its hash head alone is a fixed 128 KiB, whatever the memory level)
+//! and 42 KiB for an inflate state, so each thread keeps one of each ([`spare`]) and lends
+//! it to a connection for one message at a time. What context takeover needs to survive
+//! between messages is only the LZ77 window, the last plaintext: the connection keeps that
+//! (its *history*) and the borrowed state starts each message with it as a preset
+//! dictionary. The stream is the same one a long-lived state produces: every message ends
+//! on a byte boundary after a sync flush, and a fresh compressor with the window preset
+//! emits back-references into exactly the bytes the peer's inflater holds.
+//!
+//! The compressor's history may be shorter than its window (`history`): matches then reach
+//! back only that far, which costs little on small messages and bounds the memory. The
+//! decompressor's history must be the peer's whole window (`window_bits`), since the peer
+//! may reach back that far.
+
+use std::cell::RefCell;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
@@ -22,36 +37,157 @@ pub enum InflateError {
     Corrupt(String),
 }
 
+/// The zlib states each thread lends to its connections, one message at a time.
+pub mod spare {
+    use super::*;
+
+    thread_local! {
+        /// A deflate state and the (level, window bits) it was made for.
+        static DEFLATE: RefCell<Option<(u32, u8, Compress)>> = const { RefCell::new(None) };
+        /// An inflate state (15-bit window: it decodes any smaller one).
+        static INFLATE: RefCell<Option<Decompress>> = const { RefCell::new(None) };
+    }
+
+    /// A deflate state for `level` and `bits`, reset: this thread's spare if it fits, else new.
+    pub(super) fn take_deflate(level: u32, bits: u8) -> Compress {
+        let spare = DEFLATE.with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.take()));
+        match spare {
+            Some((l, b, mut c)) if l == level && b == bits => {
+                c.reset();
+                c
+            }
+            _ => Compress::new_with_window_bits(Compression::new(level), false, bits),
+        }
+    }
+
+    /// Gives a deflate state back: it becomes this thread's spare.
+    pub(super) fn give_deflate(level: u32, bits: u8, c: Compress) {
+        DEFLATE.with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                *s = Some((level, bits, c));
+            }
+        });
+    }
+
+    /// An inflate state, reset: this thread's spare if there is one, else new.
+    pub(super) fn take_inflate() -> Decompress {
+        let spare = INFLATE.with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.take()));
+        match spare {
+            Some(mut d) => {
+                d.reset(false);
+                d
+            }
+            None => Decompress::new(false),
+        }
+    }
+
+    /// Gives an inflate state back: it becomes this thread's spare.
+    pub(super) fn give_inflate(d: Decompress) {
+        INFLATE.with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                *s = Some(d);
+            }
+        });
+    }
+
+    /// Frees this thread's spare states (they are made again when next needed).
+    pub fn release() {
+        DEFLATE.with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                *s = None;
+            }
+        });
+        INFLATE.with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                *s = None;
+            }
+        });
+    }
+}
+
+/// Appends `new` to `history`, keeping at most its last `cap` bytes.
+fn remember(history: &mut Vec<u8>, cap: usize, new: &[u8]) {
+    if cap == 0 || new.is_empty() {
+        return;
+    }
+    if history.capacity() < cap {
+        history.reserve_exact(cap - history.len());
+    }
+    if new.len() >= cap {
+        history.clear();
+        history.extend_from_slice(&new[new.len() - cap..]);
+        return;
+    }
+    let excess = (history.len() + new.len()).saturating_sub(cap);
+    history.drain(..excess);
+    history.extend_from_slice(new);
+}
+
 /// Compresses outgoing messages.
 #[derive(Debug)]
 pub struct Compressor {
-    inner: Option<Compress>,
+    /// The borrowed zlib state while a message is open (between its first and last part).
+    open: Option<Compress>,
     level: u32,
     window_bits: u8,
-    no_context_takeover: bool,
+    /// The last plaintext sent compressed, at most `history_cap` bytes (context takeover).
+    history: Vec<u8>,
+    history_cap: usize,
 }
 
 impl Compressor {
-    /// A compressor with `level` (0-9) and a window of `window_bits` (8-15).
+    /// A compressor with `level` (0-9) and a window of `window_bits` (8-15), which keeps
+    /// the whole window as history between messages (as a long-lived zlib state would).
     pub fn new(level: u32, window_bits: u8, no_context_takeover: bool) -> Self {
+        // zlib cannot write raw deflate with an 8-bit window; with 9 it never
+        // reaches further back than 250 bytes, which an 8-bit window decodes.
+        let window_bits = window_bits.clamp(9, 15);
         Self {
-            inner: None,
+            open: None,
             level: level.min(9),
-            // zlib cannot write raw deflate with an 8-bit window; with 9 it never
-            // reaches further back than 250 bytes, which an 8-bit window decodes.
-            window_bits: window_bits.clamp(9, 15),
-            no_context_takeover,
+            window_bits,
+            history: Vec::new(),
+            history_cap: if no_context_takeover {
+                0
+            } else {
+                1 << window_bits
+            },
         }
+    }
+
+    /// Keeps at most `bytes` of history between messages (at most the window): a message
+    /// refers back no further into earlier ones. 0 is no context takeover in effect.
+    pub fn with_history(mut self, bytes: usize) -> Self {
+        self.history_cap = self.history_cap.min(bytes);
+        self
+    }
+
+    /// Bytes of plaintext kept between messages (the heap this compressor holds while idle).
+    pub fn history_len(&self) -> usize {
+        self.history.capacity()
+    }
+
+    /// True while a message is open and this compressor holds a zlib state.
+    pub fn holds_state(&self) -> bool {
+        self.open.is_some()
     }
 
     /// Appends the compressed form of `data` to `out`. `last` ends the message:
     /// the trailer is removed (at least one byte is left: an empty message is
-    /// `0x00`), and the context reset if so negotiated.
+    /// `0x00`), and the zlib state goes back to the thread's spare.
     pub fn compress(&mut self, data: &[u8], last: bool, out: &mut Vec<u8>) {
         let (level, bits) = (self.level, self.window_bits);
-        let c = self.inner.get_or_insert_with(|| {
-            Compress::new_with_window_bits(Compression::new(level), false, bits)
-        });
+        let mut c = match self.open.take() {
+            Some(c) => c,
+            None => {
+                let mut c = spare::take_deflate(level, bits);
+                if !self.history.is_empty() {
+                    // Only fails for a stream already started, which a reset one is not.
+                    let _ = c.set_dictionary(&self.history);
+                }
+                c
+            }
+        };
         let start = out.len();
         let mut consumed = 0;
         loop {
@@ -68,6 +204,7 @@ impl Compressor {
                 break;
             }
         }
+        remember(&mut self.history, self.history_cap, data);
         if last {
             if out.len() >= start + 4 && out.ends_with(&TRAILER) {
                 out.truncate(out.len() - 4);
@@ -78,9 +215,9 @@ impl Compressor {
                 // swallows what follows: send RFC 7692 section 7.2.3.6's empty block.
                 out.push(0);
             }
-            if self.no_context_takeover {
-                self.inner = None;
-            }
+            spare::give_deflate(level, bits, c);
+        } else {
+            self.open = Some(c);
         }
     }
 }
@@ -88,17 +225,43 @@ impl Compressor {
 /// Inflates incoming messages.
 #[derive(Debug)]
 pub struct Decompressor {
-    inner: Option<Decompress>,
+    /// The borrowed zlib state while a message is open (between its first frame and `finish`).
+    open: Option<Decompress>,
     no_context_takeover: bool,
+    /// The last plaintext received compressed: the peer's window (context takeover).
+    history: Vec<u8>,
+    history_cap: usize,
 }
 
 impl Decompressor {
-    /// A decompressor; it always uses a 15-bit window, which decodes any smaller one.
+    /// A decompressor for a peer that compresses with a window of up to 15 bits.
     pub fn new(no_context_takeover: bool) -> Self {
+        Self::with_window_bits(15, no_context_takeover)
+    }
+
+    /// A decompressor for a peer that compresses with a window of up to `window_bits`
+    /// (8-15): with context takeover it keeps that much history between messages.
+    pub fn with_window_bits(window_bits: u8, no_context_takeover: bool) -> Self {
         Self {
-            inner: None,
+            open: None,
             no_context_takeover,
+            history: Vec::new(),
+            history_cap: if no_context_takeover {
+                0
+            } else {
+                1 << window_bits.clamp(8, 15)
+            },
         }
+    }
+
+    /// Bytes of plaintext kept between messages (the heap this decompressor holds while idle).
+    pub fn history_len(&self) -> usize {
+        self.history.capacity()
+    }
+
+    /// True while a message is open and this decompressor holds a zlib state.
+    pub fn holds_state(&self) -> bool {
+        self.open.is_some()
     }
 
     /// Inflates one frame's payload, appending to `out`, which must stay within `limit` bytes.
@@ -108,7 +271,36 @@ impl Decompressor {
         out: &mut Vec<u8>,
         limit: u64,
     ) -> Result<(), InflateError> {
-        let d = self.inner.get_or_insert_with(|| Decompress::new(false));
+        let mut d = match self.open.take() {
+            Some(d) => d,
+            None => {
+                let mut d = spare::take_inflate();
+                if !self.history.is_empty() {
+                    d.set_dictionary(&self.history)
+                        .map_err(|e| InflateError::Corrupt(e.to_string()))?;
+                }
+                d
+            }
+        };
+        let start = out.len();
+        let r = Self::run(&mut d, data, out, limit);
+        match r {
+            Ok(()) => {
+                remember(&mut self.history, self.history_cap, &out[start..]);
+                self.open = Some(d);
+                Ok(())
+            }
+            // The stream is broken: the connection fails, and the state is not reused.
+            Err(e) => Err(e),
+        }
+    }
+
+    fn run(
+        d: &mut Decompress,
+        data: &[u8],
+        out: &mut Vec<u8>,
+        limit: u64,
+    ) -> Result<(), InflateError> {
         let mut consumed = 0;
         loop {
             let room = limit.saturating_sub(out.len() as u64) as usize;
@@ -138,11 +330,16 @@ impl Decompressor {
         }
     }
 
-    /// Ends a message: inflates the implied trailer and resets the context if so negotiated.
+    /// Ends a message: inflates the implied trailer and gives the zlib state back to the
+    /// thread's spare (after an error it is dropped, and so is the history).
     pub fn finish(&mut self, out: &mut Vec<u8>, limit: u64) -> Result<(), InflateError> {
         let r = self.inflate(&TRAILER, out, limit);
-        if self.no_context_takeover || r.is_err() {
-            self.inner = None;
+        match (r.is_ok(), self.open.take()) {
+            (true, Some(d)) => spare::give_inflate(d),
+            _ => self.history = Vec::new(),
+        }
+        if self.no_context_takeover {
+            self.history.clear();
         }
         r
     }
@@ -234,6 +431,50 @@ mod tests {
             "memory stays near the limit: {}",
             out.capacity()
         );
+    }
+
+    #[test]
+    fn interleaved_streams_on_one_thread_keep_their_context() {
+        // Three streams borrow this thread's spare states in turn, with messages left open
+        // (first half sent or inflated) while the others send and inflate whole messages.
+        let msg = |s: usize, i: usize| {
+            format!(
+                r#"{{"stream":{s},"seq":{i},"keys":["alpha","beta","gamma"],"pad":"{}"}}"#,
+                "xy".repeat(i * 37 % 200)
+            )
+        };
+        let mut c: Vec<Compressor> = (0..3).map(|_| Compressor::new(1, 15, false)).collect();
+        let mut d: Vec<Decompressor> = (0..3)
+            .map(|_| Decompressor::with_window_bits(15, false))
+            .collect();
+        let mut c_small = Compressor::new(1, 10, false).with_history(300);
+        let mut d_small = Decompressor::with_window_bits(10, false);
+        for i in 0..20 {
+            let m0 = msg(0, i);
+            let (a, b) = m0.as_bytes().split_at(m0.len() / 2);
+            let mut w0 = Vec::new();
+            c[0].compress(a, false, &mut w0);
+            assert!(c[0].holds_state());
+            let cut = w0.len();
+            let mut out0 = Vec::new();
+            d[0].inflate(&w0[..cut], &mut out0, 1 << 20).unwrap();
+            for s in 1..3 {
+                let m = msg(s, i);
+                assert_eq!(roundtrip(&mut c[s], &mut d[s], m.as_bytes()), m.as_bytes());
+                assert!(!c[s].holds_state() && !d[s].holds_state());
+            }
+            let m = msg(3, i);
+            assert_eq!(
+                roundtrip(&mut c_small, &mut d_small, m.as_bytes()),
+                m.as_bytes()
+            );
+            c[0].compress(b, true, &mut w0);
+            d[0].inflate(&w0[cut..], &mut out0, 1 << 20).unwrap();
+            d[0].finish(&mut out0, 1 << 20).unwrap();
+            assert_eq!(out0, m0.as_bytes());
+            assert!(c_small.history_len() <= 300 && d_small.history_len() <= 1024);
+        }
+        spare::release();
     }
 
     #[test]

@@ -20,8 +20,14 @@ pub struct DeflateConfig {
     pub client_no_context_takeover: bool,
     /// Largest LZ77 window (8-15) the server compresses with.
     pub server_max_window_bits: u8,
-    /// Largest LZ77 window (8-15) the client compresses with.
+    /// Largest LZ77 window (8-15) the client compresses with. A server asks the client for
+    /// this when the offer allows (browsers' offers do), and keeps this much of the client's
+    /// earlier messages between messages to inflate the next (context takeover).
     pub client_max_window_bits: u8,
+    /// Bytes of our earlier messages that a message may refer back to (context takeover),
+    /// at most our window. Each connection keeps this much of what it sent between messages;
+    /// the zlib state itself is lent per message by the thread (see [`super::spare`]).
+    pub history: usize,
 }
 
 impl Default for DeflateConfig {
@@ -32,7 +38,8 @@ impl Default for DeflateConfig {
             server_no_context_takeover: false,
             client_no_context_takeover: false,
             server_max_window_bits: 15,
-            client_max_window_bits: 15,
+            client_max_window_bits: 12,
+            history: 4096,
         }
     }
 }
@@ -161,6 +168,8 @@ pub struct Negotiated {
     pub compress_no_context_takeover: bool,
     /// The peer resets its compressor after every message, so we may reset our decompressor.
     pub decompress_no_context_takeover: bool,
+    /// Window the peer compresses with (8-15): what we keep of its messages between messages.
+    pub decompress_window_bits: u8,
 }
 
 impl Negotiated {
@@ -170,11 +179,13 @@ impl Negotiated {
                 compress_window_bits: answer.server_max_window_bits.unwrap_or(15),
                 compress_no_context_takeover: answer.server_no_context_takeover,
                 decompress_no_context_takeover: answer.client_no_context_takeover,
+                decompress_window_bits: answer.client_max_window_bits.flatten().unwrap_or(15),
             },
             Role::Client => Self {
                 compress_window_bits: answer.client_max_window_bits.flatten().unwrap_or(15),
                 compress_no_context_takeover: answer.client_no_context_takeover,
                 decompress_no_context_takeover: answer.server_no_context_takeover,
+                decompress_window_bits: answer.server_max_window_bits.unwrap_or(15),
             },
         }
     }

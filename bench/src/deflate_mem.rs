@@ -1,0 +1,356 @@
+//! Deflate-memory mode: open N connections that offer permessage-deflate as browsers do,
+//! exchange a few 1 KiB JSON messages on each (compressed both ways), hold them, and report
+//! the server's resident memory per connection and the bytes on the wire per message.
+
+use std::time::Duration;
+
+use framewire_core::deflate::DeflateConfig;
+use framewire_core::{Connection, Event};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+use crate::client::{open_with, Target};
+use crate::echo::flush;
+use crate::procstat::pid_rss_kib;
+use crate::summary::ResultLine;
+use crate::BenchError;
+
+/// Connections opened (and exchanging) at once while building up.
+const OPEN_BATCH: usize = 64;
+
+/// At most this many connections (each takes a descriptor on both sides).
+pub const MAX_CONNS: usize = 50_000;
+
+/// At most this many messages per connection.
+pub const MAX_MESSAGES: usize = 100;
+
+/// How long one echo may take.
+const ECHO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a deflate-memory run does.
+#[derive(Debug, Clone)]
+pub struct DeflateMemOptions {
+    /// Where to connect.
+    pub target: Target,
+    /// Connections to open and hold.
+    pub conns: usize,
+    /// Messages each connection sends (and gets back) before it goes quiet.
+    pub messages: usize,
+    /// How long to hold them after the last exchange (RSS is read at the end).
+    pub hold: Duration,
+    /// The server's pid (required: its VmRSS is what is measured).
+    pub server_pid: u32,
+}
+
+/// What a deflate-memory run measured.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeflateMemReport {
+    /// Connections held.
+    pub conns: usize,
+    /// Connections on which the server accepted permessage-deflate.
+    pub compressed_conns: usize,
+    /// Messages echoed in all.
+    pub messages: u64,
+    /// Uncompressed payload bytes sent in all.
+    pub plain_bytes: u64,
+    /// Bytes the load generator wrote after the handshakes (frames, masked).
+    pub sent_wire: u64,
+    /// Bytes the server wrote after the handshakes (its echoes).
+    pub recv_wire: u64,
+    /// Server VmRSS before opening, KiB.
+    pub rss_before_kib: u64,
+    /// Server VmRSS with every connection open, KiB.
+    pub rss_after_kib: u64,
+}
+
+impl DeflateMemReport {
+    /// Server memory per connection, KiB.
+    pub fn kib_per_conn(&self) -> f64 {
+        self.rss_after_kib.saturating_sub(self.rss_before_kib) as f64 / self.conns.max(1) as f64
+    }
+
+    fn per_msg(&self, bytes: u64) -> f64 {
+        bytes as f64 / self.messages.max(1) as f64
+    }
+
+    /// The human-readable summary and the `RESULT` line.
+    pub fn render(&self) -> String {
+        let errors = (self.conns - self.compressed_conns) as u64;
+        let line = ResultLine::new("deflate-mem")
+            .num("conns", self.conns as f64, 0)
+            .num("compressed_conns", self.compressed_conns as f64, 0)
+            .num("rss_before_kib", self.rss_before_kib as f64, 0)
+            .num("rss_after_kib", self.rss_after_kib as f64, 0)
+            .num("kib_per_conn", self.kib_per_conn(), 2)
+            .num("plain_per_msg", self.per_msg(self.plain_bytes), 1)
+            .num("sent_wire_per_msg", self.per_msg(self.sent_wire), 1)
+            .num("recv_wire_per_msg", self.per_msg(self.recv_wire), 1)
+            .num("errors", errors as f64, 0)
+            .finish();
+        format!(
+            "deflate-mem: {} connections held ({} compressed), {} messages of {:.0} bytes echoed: \
+             {:.1} bytes per message on the wire to the server, {:.1} back; server VmRSS {} KiB \
+             before, {} KiB after: {:.2} KiB per connection\n{line}",
+            self.conns,
+            self.compressed_conns,
+            self.messages,
+            self.per_msg(self.plain_bytes),
+            self.per_msg(self.sent_wire),
+            self.per_msg(self.recv_wire),
+            self.rss_before_kib,
+            self.rss_after_kib,
+            self.kib_per_conn()
+        )
+    }
+}
+
+/// The offer every browser sends: `permessage-deflate; client_max_window_bits`.
+pub fn browser_offer() -> DeflateConfig {
+    DeflateConfig {
+        server_no_context_takeover: false,
+        client_no_context_takeover: false,
+        server_max_window_bits: 15,
+        client_max_window_bits: 15,
+        ..DeflateConfig::default()
+    }
+}
+
+/// SplitMix64: a small deterministic generator for the message contents.
+#[derive(Debug, Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const SYMBOLS: [&str; 12] = [
+    "BTC-EUR", "ETH-EUR", "SOL-EUR", "ADA-EUR", "XRP-EUR", "DOT-EUR", "BTC-USD", "ETH-USD",
+    "SOL-USD", "LTC-USD", "AVAX-USD", "LINK-USD",
+];
+const USERS: [&str; 8] = [
+    "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi",
+];
+const WORDS: [&str; 16] = [
+    "the", "price", "is", "moving", "fast", "today", "buy", "sell", "hold", "watch", "that",
+    "breakout", "support", "level", "nice", "call",
+];
+
+/// A JSON message of about 1 KiB as a trading feed with a chat sends: repeated keys,
+/// varying values. Deterministic in (`conn`, `seq`).
+pub fn json_message(conn: u64, seq: u64) -> String {
+    use std::fmt::Write as _;
+    let mut rng = Rng(conn.wrapping_mul(0x1_0000_0001) ^ seq.wrapping_mul(0x2545_F491_4F6C_DD1D));
+    let ts = 1_764_979_200_000 + conn * 997 + seq * 250 + rng.below(250);
+    let mut s = String::with_capacity(1100);
+    if seq % 4 == 3 {
+        let _ = write!(
+            s,
+            r#"{{"type":"chat","channel":"room-{}","seq":{seq},"ts":{ts},"messages":["#,
+            conn % 32
+        );
+        while s.len() < 960 {
+            let mut text = String::new();
+            for _ in 0..4 + rng.below(10) {
+                text.push_str(WORDS[rng.below(16) as usize]);
+                text.push(' ');
+            }
+            text.pop();
+            let _ = write!(
+                s,
+                r#"{{"id":"{:016x}","user":"{}","text":"{text}","reactions":{}}},"#,
+                rng.next(),
+                USERS[rng.below(8) as usize],
+                rng.below(5)
+            );
+        }
+    } else {
+        let _ = write!(
+            s,
+            r#"{{"type":"ticker","channel":"market.{}","seq":{seq},"ts":{ts},"data":["#,
+            if conn % 2 == 0 { "eu" } else { "us" }
+        );
+        while s.len() < 900 {
+            let price = 100 + rng.below(50_000);
+            let cents = rng.below(100);
+            let spread = 1 + rng.below(40);
+            let _ = write!(
+                s,
+                r#"{{"symbol":"{}","bid":"{price}.{cents:02}","ask":"{}.{:02}","volume":"{}.{:04}","change":"{}{}.{:02}","trades":{}}},"#,
+                SYMBOLS[rng.below(12) as usize],
+                price + (cents + spread) / 100,
+                (cents + spread) % 100,
+                rng.below(100_000),
+                rng.below(10_000),
+                if rng.below(2) == 0 { "-" } else { "" },
+                rng.below(9),
+                rng.below(100),
+                rng.below(20_000)
+            );
+        }
+    }
+    s.pop();
+    s.push_str("]}");
+    s
+}
+
+/// One connection's share of the totals.
+#[derive(Debug, Default)]
+struct ConnStats {
+    compressed: bool,
+    messages: u64,
+    plain: u64,
+    sent: u64,
+    recv: u64,
+}
+
+/// Sends `messages` JSON messages one at a time and waits for each echo.
+async fn exchange(
+    stream: &mut TcpStream,
+    conn: &mut Connection,
+    id: u64,
+    messages: usize,
+) -> Result<ConnStats, BenchError> {
+    let mut stats = ConnStats {
+        compressed: conn.deflate_enabled(),
+        ..ConnStats::default()
+    };
+    for seq in 0..messages as u64 {
+        let msg = json_message(id, seq);
+        conn.send_text(&msg)
+            .map_err(|e| BenchError::BadOption(format!("could not queue a message: {e}")))?;
+        stats.sent += conn.pending_output().len() as u64;
+        flush(stream, conn).await.map_err(BenchError::io("write"))?;
+        let back = tokio::time::timeout(ECHO_TIMEOUT, async {
+            loop {
+                let buf = conn.input_buffer(4096);
+                let n = stream.read(buf).await.map_err(BenchError::io("read"))?;
+                if n == 0 {
+                    return Err(BenchError::BadOption(
+                        "the server ended the connection".into(),
+                    ));
+                }
+                conn.commit_input(n);
+                stats.recv += n as u64;
+                loop {
+                    match conn.poll_event() {
+                        Ok(Some(Event::Text(t))) => return Ok(t == msg),
+                        Ok(Some(Event::Ping(_) | Event::Pong(_))) => {}
+                        Ok(Some(_)) => return Ok(false),
+                        Err(e) => {
+                            return Err(BenchError::BadOption(format!("protocol error: {e}")))
+                        }
+                        Ok(None) => break,
+                    }
+                }
+            }
+        })
+        .await
+        .map_err(|_| BenchError::Timeout("an echo"))??;
+        if !back {
+            return Err(BenchError::BadOption(
+                "the echo differs from the message".into(),
+            ));
+        }
+        // The pong or whatever else the echo queued.
+        flush(stream, conn).await.map_err(BenchError::io("write"))?;
+        stats.messages += 1;
+        stats.plain += msg.len() as u64;
+    }
+    Ok(stats)
+}
+
+/// Opens `conns` connections offering permessage-deflate, exchanges messages on each, holds
+/// them, reads the server's RSS.
+pub async fn run(opts: &DeflateMemOptions) -> Result<DeflateMemReport, BenchError> {
+    if opts.conns == 0 || opts.conns > MAX_CONNS {
+        return Err(BenchError::BadOption(format!(
+            "{} connections: give 1 to {MAX_CONNS}",
+            opts.conns
+        )));
+    }
+    if opts.messages > MAX_MESSAGES {
+        return Err(BenchError::BadOption(format!(
+            "{} messages per connection: give at most {MAX_MESSAGES}",
+            opts.messages
+        )));
+    }
+    let rss_before_kib = pid_rss_kib(opts.server_pid)?;
+    let mut report = DeflateMemReport {
+        conns: opts.conns,
+        rss_before_kib,
+        ..DeflateMemReport::default()
+    };
+    let mut held: Vec<(TcpStream, Connection)> = Vec::with_capacity(opts.conns);
+    while held.len() < opts.conns {
+        let batch = OPEN_BATCH.min(opts.conns - held.len());
+        let first = held.len() as u64;
+        let local = tokio::task::LocalSet::new();
+        let opened = local
+            .run_until(async {
+                let tasks: Vec<_> = (0..batch as u64)
+                    .map(|i| {
+                        let target = opts.target.clone();
+                        let messages = opts.messages;
+                        tokio::task::spawn_local(async move {
+                            let (mut stream, mut conn) =
+                                open_with(&target, Some(browser_offer())).await?;
+                            let stats =
+                                exchange(&mut stream, &mut conn, first + i, messages).await?;
+                            Ok::<_, BenchError>((stream, conn, stats))
+                        })
+                    })
+                    .collect();
+                let mut all = Vec::with_capacity(batch);
+                for t in tasks {
+                    all.push(t.await);
+                }
+                all
+            })
+            .await;
+        for r in opened {
+            match r {
+                Ok(Ok((stream, conn, stats))) => {
+                    report.compressed_conns += usize::from(stats.compressed);
+                    report.messages += stats.messages;
+                    report.plain_bytes += stats.plain;
+                    report.sent_wire += stats.sent;
+                    report.recv_wire += stats.recv;
+                    held.push((stream, conn));
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(e) => return Err(BenchError::BadOption(format!("open task failed: {e}"))),
+            }
+        }
+    }
+    tokio::time::sleep(opts.hold).await;
+    report.rss_after_kib = pid_rss_kib(opts.server_pid)?;
+    drop(held);
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_deterministic_json_of_about_1_kib() {
+        for seq in 0..8 {
+            let m = json_message(7, seq);
+            assert_eq!(m, json_message(7, seq));
+            assert!((900..=1100).contains(&m.len()), "{} bytes: {m}", m.len());
+            assert!(m.starts_with('{') && m.ends_with("]}"), "{m}");
+        }
+        assert_ne!(json_message(7, 0), json_message(8, 0));
+        assert_ne!(json_message(7, 0), json_message(7, 1));
+    }
+}
