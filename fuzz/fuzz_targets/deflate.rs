@@ -75,6 +75,7 @@ fuzz_target!(|data: &[u8]| {
         client_no_context_takeover: on(2),
         server_max_window_bits: 8 + s_bits % 8,
         client_max_window_bits: 8 + c_bits % 8,
+        ..DeflateConfig::default()
     };
 
     // The client's offer (one header line per text line), as the server reads it.
@@ -134,11 +135,13 @@ fuzz_target!(|data: &[u8]| {
             compress_window_bits: 15,
             compress_no_context_takeover: false,
             decompress_no_context_takeover: false,
+            decompress_window_bits: 15,
         },
         Negotiated {
             compress_window_bits: 15,
             compress_no_context_takeover: false,
             decompress_no_context_takeover: false,
+            decompress_window_bits: 15,
         },
     ));
     let (role, ours, peers) = if on(0) {

@@ -25,6 +25,7 @@ const AGREED: Negotiated = Negotiated {
     compress_window_bits: 15,
     compress_no_context_takeover: false,
     decompress_no_context_takeover: false,
+    decompress_window_bits: 15,
 };
 
 struct Case<'a> {
