@@ -633,3 +633,22 @@ fn connections_sharing_a_thread_keep_their_own_context() {
         }
     }
 }
+
+/// Found by the `connection` fuzz target (before per-message zlib states): a peer's
+/// compressed message with an empty payload plus the implied `00 00 ff ff` trailer left
+/// the inflater inside a stored block, and the next messages came out garbled. It is
+/// the empty message, and what follows inflates as sent.
+#[test]
+fn an_empty_compressed_payload_from_the_peer_is_an_empty_message() {
+    let mut pair = deflate_pair(DeflateConfig::default(), Limits::default());
+    // A masked text frame, FIN and RSV1, no payload.
+    pair.server.receive(&[0xC1, 0x80, 1, 2, 3, 4]);
+    assert_eq!(pair.server.error.take(), None);
+    assert_eq!(pair.server.take_events(), vec![Message::Text("".into())]);
+    for text in [JSON, "after", JSON] {
+        pair.client.conn.send_text(text).unwrap();
+        let (_, events, err) = deliver(&mut pair, Role::Client);
+        assert_eq!(err, None);
+        assert_eq!(events, vec![Message::Text(text.into())]);
+    }
+}
