@@ -333,6 +333,7 @@ fn describe(event: &Event<'_>) -> String {
         Event::Ping(_) => "ping".into(),
         Event::Pong(_) => "pong".into(),
         Event::Close { code, reason } => format!("close from the server ({code:?} {reason:?})"),
+        other => format!("{other:?}"),
     }
 }
 

@@ -25,6 +25,7 @@ const KEEP_CAPACITY: usize = 1 << 20;
 
 /// Something the peer sent, borrowed from the connection's buffers until the next poll.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event<'a> {
     /// A whole text message, validated as UTF-8.
     Text(&'a str),
@@ -58,6 +59,8 @@ pub struct DeflateFootprint {
 /// Payloads are [`Bytes`] (text: [`Utf8Bytes`], UTF-8 checked), so passing a
 /// message to many receivers clones a reference count, not the payload. The
 /// close reason stays a `String`: at most 123 bytes, and rarely passed on.
+/// Exhaustive on purpose: its variants are RFC 6455's kinds of message, which
+/// do not grow, and a sender must handle each.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// Text.
