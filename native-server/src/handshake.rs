@@ -44,7 +44,8 @@ pub struct ClientConfig {
     pub origin: Option<String>,
     /// Extra request header fields.
     pub headers: Vec<(String, String)>,
-    /// Offer permessage-deflate with these preferences (offered by default); `None` does not offer it.
+    /// Offer permessage-deflate with these preferences (by default [`DeflateConfig::client`]:
+    /// `client_max_window_bits` without a value, as browsers offer); `None` does not offer it.
     pub deflate: Option<DeflateConfig>,
     /// PEM files of extra CA certificates trusted for `wss://`, besides the
     /// built-in webpki-roots set (the platform's store is never read).
@@ -63,7 +64,7 @@ impl Default for ClientConfig {
             protocols: Vec::new(),
             origin: None,
             headers: Vec::new(),
-            deflate: Some(DeflateConfig::default()),
+            deflate: Some(DeflateConfig::client()),
             ca_files: Vec::new(),
             insecure: false,
             proxy: ProxyConfig::FromEnv,

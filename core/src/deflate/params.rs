@@ -22,12 +22,26 @@ pub struct DeflateConfig {
     pub server_max_window_bits: u8,
     /// Largest LZ77 window (8-15) the client compresses with. A server asks the client for
     /// this when the offer allows (browsers' offers do), and keeps this much of the client's
-    /// earlier messages between messages to inflate the next (context takeover).
+    /// earlier messages between messages to inflate the next (context takeover). A client
+    /// offers it as its limit; 15 offers the parameter without a value, as browsers do,
+    /// leaving the choice to the server ([`DeflateConfig::client`]).
     pub client_max_window_bits: u8,
     /// Bytes of our earlier messages that a message may refer back to (context takeover),
     /// at most our window. Each connection keeps this much of what it sent between messages;
     /// the zlib state itself is lent per message by the thread (see [`super::spare`]).
     pub history: usize,
+}
+
+impl DeflateConfig {
+    /// A client's defaults: as [`Default`], but offering `client_max_window_bits`
+    /// without a value (as browsers do), so a server may answer with any window
+    /// (the server's default of 12 bits is a server's choice, not a client's limit).
+    pub fn client() -> Self {
+        Self {
+            client_max_window_bits: 15,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for DeflateConfig {

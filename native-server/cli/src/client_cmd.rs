@@ -76,7 +76,7 @@ fn config(args: &ClientArgs) -> ClientConfig {
         protocols: args.protocols.clone(),
         origin: args.origin.clone(),
         headers: args.headers.clone(),
-        deflate: (!args.no_deflate).then(Default::default),
+        deflate: (!args.no_deflate).then(framewire_core::deflate::DeflateConfig::client),
         ca_files: args.ca_files.clone(),
         insecure: args.insecure,
         proxy,
