@@ -10,6 +10,7 @@ pub mod echo;
 pub mod error;
 pub mod handshake;
 pub mod idle;
+pub mod json_feed;
 pub mod procstat;
 pub mod servers;
 pub mod summary;
