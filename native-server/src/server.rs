@@ -266,7 +266,8 @@ async fn handle_tls(
         Ok(Ok(1..)) if first[0].is_ascii_uppercase() => {
             tracing::debug!(%peer, "plain HTTP on the TLS port: answered 400");
             let mut stream = stream;
-            return reply(&mut stream, PLAIN_ON_TLS.as_bytes()).await;
+            let answer = HttpResponse::text(400, PLAIN_ON_TLS);
+            return reply(&mut stream, &answer.encode().unwrap_or_default()).await;
         }
         Ok(Ok(_)) => {
             tracing::debug!(%peer, "TLS handshake failed: not a TLS client");
@@ -292,12 +293,9 @@ async fn handle_tls(
     }
 }
 
-/// The answer to plain HTTP on a TLS port.
-const PLAIN_ON_TLS: &str = "HTTP/1.1 400 Bad Request\r\n\
-    Content-Type: text/plain; charset=utf-8\r\n\
-    Content-Length: 71\r\n\
-    Connection: close\r\n\r\n\
-    this port speaks TLS: use https:// for the page and wss:// for sockets\n";
+/// The body of the 400 answering plain HTTP on a TLS port (built by the core's `HttpResponse`).
+const PLAIN_ON_TLS: &str =
+    "this port speaks TLS: use https:// for the page and wss:// for sockets\n";
 
 /// Serves one connection: the request head (its handshake deadline counted
 /// from `started`, else from now), then a file or a WebSocket endpoint.
