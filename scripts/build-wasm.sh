@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Builds the inspector's wasm bundle (crate framewire-wasm) for the web into www/pkg/:
-# cargo build for wasm32-unknown-unknown, then wasm-bindgen --target web. Then shrinks it
+# cargo build for wasm32-unknown-unknown, then wasm-bindgen --target no-modules (a classic
+# script defining `wasm_bindgen`, which loads from file:// where ES modules do not). Then shrinks it
 # with wasm-opt -Oz when binaryen is installed, keeping the result only if it still works
 # (checked by loading it in node; Debian 12's binaryen 108 mis-writes wasm-bindgen's
 # externref table, and that output is refused). Installs the wasm32 target and
-# wasm-bindgen-cli when missing. Prints the bundle's size, raw and gzipped.
+# wasm-bindgen-cli when missing. Last, writes www/pkg/framewire_wasm_bytes.js, a classic script
+# holding the wasm bytes as base64 for a page opened from file:// (where fetch() is refused);
+# over http the page fetches the .wasm itself. Prints the bundle's size, raw and gzipped.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,25 +34,25 @@ fi
 step "cargo build --release -p framewire-wasm --target wasm32-unknown-unknown"
 cargo build --release -p framewire-wasm --target wasm32-unknown-unknown
 
-step "wasm-bindgen --target web --out-dir $OUT_DIR"
+step "wasm-bindgen --target no-modules --out-dir $OUT_DIR"
 rm -rf "$OUT_DIR"
-wasm-bindgen --target web --remove-name-section --remove-producers-section \
+wasm-bindgen --target no-modules --remove-name-section --remove-producers-section \
     --out-dir "$OUT_DIR" "$TARGET_DIR/wasm32-unknown-unknown/release/framewire_wasm.wasm"
 
 # works WASM_FILE: loads the bundle's JS with WASM_FILE in node and decodes RFC 6455's masked "Hello".
 works() {
     local dir
     dir=$(mktemp -d)
-    cp "$OUT_DIR/framewire_wasm.js" "$dir/fw.mjs"
-    cat >"$dir/check.mjs" <<'JS'
-import { readFileSync } from "node:fs";
-import { initSync, decodeFrames } from "./fw.mjs";
-initSync({ module: readFileSync(process.argv[2]) });
-const r = decodeFrames(Uint8Array.of(0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58), "client");
+    cat >"$dir/check.cjs" <<'JS'
+const { readFileSync } = require("node:fs");
+const vm = require("node:vm");
+vm.runInThisContext(readFileSync(process.argv[3], "utf8") + "\nglobalThis.wasm_bindgen = wasm_bindgen;");
+wasm_bindgen.initSync({ module: readFileSync(process.argv[2]) });
+const r = wasm_bindgen.decodeFrames(Uint8Array.of(0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58), "client");
 if (r.frames[0].text !== "Hello") throw new Error("decoded " + JSON.stringify(r.frames[0].text));
 JS
     local status=0
-    node "$dir/check.mjs" "$1" >/dev/null 2>&1 || status=$?
+    node "$dir/check.cjs" "$1" "$OUT_DIR/framewire_wasm.js" >/dev/null 2>&1 || status=$?
     rm -rf "$dir"
     return "$status"
 }
@@ -76,8 +79,21 @@ if command -v node >/dev/null 2>&1 && ! works "$WASM"; then
     exit 1
 fi
 
+BYTES_JS=$OUT_DIR/framewire_wasm_bytes.js
+step "writing $BYTES_JS (the wasm as base64, for the page opened from file://)"
+{
+    printf '// The wasm bytes of framewire_wasm_bg.wasm as base64, for the inspector page opened from\n'
+    printf '// file:// (where fetch() is refused). Written by scripts/build-wasm.sh.\n'
+    printf 'self.framewireWasmBase64 = "'
+    base64 -w0 "$WASM"
+    printf '";\n'
+} >"$BYTES_JS"
+
 raw=$(wc -c <"$WASM")
 gz=$(gzip -9 -c "$WASM" | wc -c)
 js=$(wc -c <"$OUT_DIR/framewire_wasm.js")
 jsgz=$(gzip -9 -c "$OUT_DIR/framewire_wasm.js" | wc -c)
+b64=$(wc -c <"$BYTES_JS")
+b64gz=$(gzip -9 -c "$BYTES_JS" | wc -c)
 step "bundle: $WASM $raw bytes ($gz gzipped), framewire_wasm.js $js bytes ($jsgz gzipped)"
+step "file:// only: $BYTES_JS $b64 bytes ($b64gz gzipped)"

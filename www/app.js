@@ -1,518 +1,435 @@
-// The inspector page: the browser's own WebSocket beside the server's wire view,
-// whose raw bytes the wasm module (framewire's core) decodes into frames.
+// The inspector page: the browser's own WebSocket beside the server's wire view (or
+// the proxy's inspector socket), whose raw bytes the wasm module (framewire's core)
+// decodes into frames. A classic script: it runs from file:// too.
+"use strict";
 
-import { el, hex, frameBreakdown, opcodeLabel, maskLabel, lengthLabel, preview } from "./render.js";
-import { initBuilder } from "./builder.js";
+(function (page) {
+  const { el, hex, frameBreakdown } = page.render;
+  const { clock, tableNote, addFrameRow, clearTable, initTable } = page.table;
 
-/** Frames kept in the table; older rows are dropped. */
-const MAX_ROWS = 1000;
-/** Bytes of frame data kept for the table's rows; older rows are dropped beyond it. */
-const MAX_ROW_BYTES = 64 << 20;
-/** Entries kept in the event log. */
-const MAX_EVENTS = 300;
-/** Bytes a stream decoder holds for one unfinished frame (longer frames are shown truncated). */
-const DECODER_LIMIT = 1 << 20;
-/** How long the wire view may take to open before messages go ahead without it. */
-const WIRE_TIMEOUT_MS = 3000;
-/** Largest file sent as one binary message. */
-const MAX_FILE_BYTES = 64 << 20;
+  /** Entries kept in the event log. */
+  const MAX_EVENTS = 300;
+  /** Bytes a stream decoder holds for one unfinished frame (longer frames are shown truncated). */
+  const DECODER_LIMIT = 1 << 20;
+  /** How long the wire view may take to open before messages go ahead without it. */
+  const WIRE_TIMEOUT_MS = 3000;
+  /** Largest file sent as one binary message. */
+  const MAX_FILE_BYTES = 64 << 20;
 
-const $ = (id) => document.getElementById(id);
-const DIRS = ["client → server", "server → client"];
+  const $ = (id) => document.getElementById(id);
 
-let fw = null;
-let ws = null;
-let wire = null;
-let decoders = null;
-let selectedRow = null;
-let attached = false;
-let rowCount = 0;
-let rowBytes = 0;
-const rowFrames = new WeakMap();
+  let fw = null;
+  let ws = null;
+  let wire = null;
+  let decoders = null;
+  let attached = false;
 
-function setStatus(id, text, kind = "") {
-  const node = $(id);
-  node.textContent = text;
-  node.dataset.kind = kind;
-}
-
-function clock(ms) {
-  const d = new Date(ms);
-  const p = (n, w = 2) => String(n).padStart(w, "0");
-  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
-}
-
-// ---- event log ------------------------------------------------------------
-
-function logEvent(type, detail) {
-  const log = $("event-log");
-  log.append(el("li", { class: `ev ev-${type}` }, el("span", { class: "time" }, clock(Date.now())), el("strong", {}, type), " ", detail));
-  while (log.children.length > MAX_EVENTS) log.firstElementChild.remove();
-  log.lastElementChild.scrollIntoView({ block: "nearest" });
-}
-
-function describeData(data) {
-  if (typeof data === "string") return `text, ${data.length} characters: ${data.length > 200 ? data.slice(0, 200) + "…" : data}`;
-  const bytes = new Uint8Array(data);
-  return `binary, ${bytes.length} bytes: ${hex(bytes.subarray(0, 32))}${bytes.length > 32 ? " …" : ""}`;
-}
-
-// ---- the frame table ------------------------------------------------------
-
-function tableNote(text, kind = "note") {
-  const tr = el("tr", { class: `note ${kind}` }, el("td", { colspan: "9" }, text));
-  $("frame-rows").append(tr);
-  trimRows();
-}
-
-/** Bytes a frame report holds. */
-const frameBytes = (f) => f.bytes.length + f.maskedPayload.length + f.payload.length + (f.inflated?.length ?? 0);
-
-function trimRows() {
-  const body = $("frame-rows");
-  while (body.children.length > MAX_ROWS || (rowBytes > MAX_ROW_BYTES && body.children.length > 1)) {
-    const first = body.firstElementChild;
-    if (first === selectedRow) selectedRow = null;
-    const held = rowFrames.get(first);
-    if (held) rowBytes -= frameBytes(held.f);
-    first.remove();
+  function setStatus(id, text, kind = "") {
+    const node = $(id);
+    node.textContent = text;
+    node.dataset.kind = kind;
   }
-  const rows = body.querySelectorAll("tr.frame-row");
-  if (rows.length && ![...rows].some((r) => r.tabIndex === 0)) rows[0].tabIndex = 0;
-}
 
-function addFrameRow(dir, time, f) {
-  const p = preview(f);
-  const tr = el(
-    "tr",
-    {
-      class: `frame-row dir-${dir === 0 ? "c2s" : "s2c"}${f.violations.length ? " broken" : ""}`,
-      "data-dir": dir === 0 ? "c2s" : "s2c",
-      tabindex: $("frame-rows").querySelector("tr.frame-row") ? "-1" : "0",
-    },
-    el("td", { class: "c-index" }, String(++rowCount)),
-    el("td", { class: "c-dir" }, DIRS[dir]),
-    el("td", { class: "c-time" }, clock(time)),
-    el("td", { class: "c-fin" }, f.fin ? "1" : "0"),
-    el("td", { class: "c-rsv" }, `${+f.rsv1}${+f.rsv2}${+f.rsv3}`),
-    el("td", { class: "c-op" }, opcodeLabel(f)),
-    el("td", { class: "c-mask" }, maskLabel(f)),
-    el("td", { class: "c-len" }, lengthLabel(f)),
-    el(
-      "td",
-      { class: "c-payload" },
-      el("span", { class: p.binary ? "p-bin" : "p-text" }, p.text),
-      f.compressed ? el("span", { class: "tag", title: "permessage-deflate: shown inflated" }, " deflate") : null,
-      f.violations.length ? el("span", { class: "warn" }, ` ⚠ ${f.violations.length} broken rule${f.violations.length > 1 ? "s" : ""}`) : null,
-    ),
-  );
-  rowFrames.set(tr, { f, dir, time });
-  rowBytes += frameBytes(f);
-  $("frame-rows").append(tr);
-  trimRows();
-}
+  // ---- event log ------------------------------------------------------------
 
-function selectRow(tr, focus = true) {
-  if (!tr || !rowFrames.has(tr)) return;
-  for (const r of $("frame-rows").querySelectorAll("tr.frame-row")) {
-    r.removeAttribute("aria-current");
-    r.tabIndex = -1;
+  function logEvent(type, detail) {
+    const log = $("event-log");
+    log.append(el("li", { class: `ev ev-${type}` }, el("span", { class: "time" }, clock(Date.now())), el("strong", {}, type), " ", detail));
+    while (log.children.length > MAX_EVENTS) log.firstElementChild.remove();
+    log.lastElementChild.scrollIntoView({ block: "nearest" });
   }
-  tr.setAttribute("aria-current", "true");
-  tr.tabIndex = 0;
-  if (focus) tr.focus();
-  selectedRow = tr;
-  const { f, dir, time } = rowFrames.get(tr);
-  const detail = $("frame-detail");
-  detail.replaceChildren(frameBreakdown(f, `${DIRS[dir]}, frame ${f.index} of that direction, at ${clock(time)}`));
-}
 
-function moveFocus(from, step) {
-  const rows = [...$("frame-rows").querySelectorAll("tr.frame-row")];
-  if (!rows.length) return;
-  const i = rows.indexOf(from);
-  const next = step === Infinity ? rows[rows.length - 1] : step === -Infinity ? rows[0] : rows[Math.max(0, Math.min(rows.length - 1, i + step))];
-  for (const r of rows) r.tabIndex = -1;
-  next.tabIndex = 0;
-  next.focus();
-}
+  function describeData(data) {
+    if (typeof data === "string") return `text, ${data.length} characters: ${data.length > 200 ? data.slice(0, 200) + "…" : data}`;
+    const bytes = new Uint8Array(data);
+    return `binary, ${bytes.length} bytes: ${hex(bytes.subarray(0, 32))}${bytes.length > 32 ? " …" : ""}`;
+  }
 
-function initTable() {
-  const body = $("frame-rows");
-  body.addEventListener("click", (e) => selectRow(e.target.closest("tr.frame-row")));
-  body.addEventListener("keydown", (e) => {
-    const tr = e.target.closest("tr.frame-row");
-    if (!tr) return;
-    const keys = { ArrowDown: 1, ArrowUp: -1, PageDown: 10, PageUp: -10, Home: -Infinity, End: Infinity };
-    if (e.key in keys) {
-      e.preventDefault();
-      moveFocus(tr, keys[e.key]);
-    } else if (e.key === "Enter" || e.key === " ") {
-      e.preventDefault();
-      selectRow(tr);
+  // ---- the wire view --------------------------------------------------------
+
+  function renderChecks(listId, report) {
+    const list = $(listId);
+    list.replaceChildren();
+    if (!report) return;
+    if (report.ok) list.append(el("li", { class: "ok" }, `Valid ${report.kind}.`));
+    for (const p of report.problems) list.append(el("li", { class: "bad" }, p.message));
+    for (const n of report.notes) list.append(el("li", { class: "help" }, n));
+    if (report.expectedAccept && report.kind === "request") {
+      list.append(el("li", {}, `Sec-WebSocket-Accept must be ${report.expectedAccept}`));
     }
-  });
-}
-
-// ---- the wire view --------------------------------------------------------
-
-function renderChecks(listId, report) {
-  const list = $(listId);
-  list.replaceChildren();
-  if (!report) return;
-  if (report.ok) list.append(el("li", { class: "ok" }, `Valid ${report.kind}.`));
-  for (const p of report.problems) list.append(el("li", { class: "bad" }, p.message));
-  for (const n of report.notes) list.append(el("li", { class: "help" }, n));
-  if (report.expectedAccept && report.kind === "request") {
-    list.append(el("li", {}, `Sec-WebSocket-Accept must be ${report.expectedAccept}`));
   }
-}
 
-function onWireText(text) {
-  let msg;
-  try {
-    msg = JSON.parse(text);
-  } catch {
-    tableNote(`The wire view sent text that is not JSON: ${text.slice(0, 80)}`, "warning");
-    return;
-  }
-  if (msg.type === "attached") {
-    attached = true;
-    let deflate = false;
-    if (decoders) {
-      try {
-        deflate = decoders.map((d) => d.enableDeflate(msg.response ?? "")).every(Boolean);
-      } catch (e) {
-        tableNote(`Cannot tell whether permessage-deflate is on: ${e.message ?? e}`, "warning");
-      }
-    }
-    setStatus(
-      "wire-status",
-      `Wire view attached to ${msg.path} (browser at ${msg.peer}).` +
-        (deflate ? " permessage-deflate is on: compressed messages are shown inflated." : ""),
-      "ok",
-    );
-    $("hs-request").textContent = msg.request ?? "";
-    $("hs-response").textContent = msg.response ?? "";
-    if (fw) {
-      try {
-        renderChecks("hs-request-check", fw.checkHandshake(msg.request ?? ""));
-        renderChecks("hs-response-check", fw.checkHandshake(msg.response ?? "", msg.request ?? undefined));
-      } catch (e) {
-        renderChecks("hs-request-check", { ok: false, problems: [{ message: String(e.message ?? e) }], notes: [] });
-      }
-    }
-  } else if (msg.type === "closed") {
-    tableNote(`Connection closed${msg.reason ? `: ${msg.reason}` : ""}.`);
-  } else if (msg.type === "dropped") {
-    tableNote(`The server dropped ${msg.bytes} bytes of the wire view (its queue was full): frames after this point may be decoded wrongly.`, "warning");
-  }
-}
-
-function onWireBinary(data) {
-  const buf = new Uint8Array(data);
-  if (buf.length < 9 || buf[0] > 1) {
-    tableNote(`Ignored a wire-view chunk that is not direction + time + bytes (${buf.length} bytes).`, "warning");
-    return;
-  }
-  const dir = buf[0];
-  const time = new DataView(data).getFloat64(1, false);
-  let frames;
-  try {
-    frames = decoders[dir].push(buf.subarray(9));
-  } catch (e) {
-    tableNote(`Decoding failed: ${e.message ?? e}`, "warning");
-    return;
-  }
-  for (const f of frames) addFrameRow(dir, time, f);
-}
-
-/** Opens the wire view; resolves true once it is open, false if it fails or times out. */
-function openWire(target, token) {
-  const url = `${target.protocol}//${target.host}/__wire?tap=${token}`;
-  return new Promise((resolve) => {
-    let sock;
+  /** The opening handshake's heads, each checked by the core. */
+  function showHandshake(request, response) {
+    $("hs-request").textContent = request ?? "";
+    $("hs-response").textContent = response ?? "";
+    if (!fw) return;
     try {
-      sock = new WebSocket(url);
+      renderChecks("hs-request-check", fw.checkHandshake(request ?? ""));
+      renderChecks("hs-response-check", fw.checkHandshake(response ?? "", request ?? undefined));
+    } catch (e) {
+      renderChecks("hs-request-check", { ok: false, problems: [{ message: String(e.message ?? e) }], notes: [] });
+    }
+  }
+
+  function onWireText(text) {
+    let msg;
+    try {
+      msg = JSON.parse(text);
     } catch {
-      resolve(false);
+      tableNote(`The wire view sent text that is not JSON: ${text.slice(0, 80)}`, "warning");
       return;
     }
-    sock.binaryType = "arraybuffer";
-    const timer = setTimeout(() => {
-      sock.close();
-      resolve(false);
-    }, WIRE_TIMEOUT_MS);
-    sock.onopen = () => {
-      clearTimeout(timer);
-      wire = sock;
-      sock.onmessage = (e) => (typeof e.data === "string" ? onWireText(e.data) : onWireBinary(e.data));
-      sock.onclose = () => {
-        if (wire === sock) wire = null;
-      };
-      resolve(true);
-    };
-    sock.onerror = sock.onclose = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-  });
-}
-
-function randomToken() {
-  const raw = crypto.getRandomValues(new Uint8Array(12));
-  return Array.from(raw, (b) => "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[b & 63]).join("");
-}
-
-// ---- the connection -------------------------------------------------------
-
-function setConnected(open) {
-  for (const id of ["send-text", "send-binary", "binary-file", "close", "disconnect"]) $(id).disabled = !open;
-  $("connect").disabled = open;
-}
-
-function defaultUrl() {
-  const secure = location.protocol === "https:";
-  const host = location.host || "127.0.0.1:9090";
-  return `${secure ? "wss" : "ws"}://${host}/echo`;
-}
-
-async function connect() {
-  disconnect();
-  dropWire(wire);
-  let target;
-  try {
-    target = new URL($("url").value.trim());
-  } catch {
-    setStatus("conn-status", `"${$("url").value}" is not a URL.`, "error");
-    return;
-  }
-  if (target.protocol !== "ws:" && target.protocol !== "wss:") {
-    setStatus("conn-status", `The URL must start with ws:// or wss://, not ${target.protocol}//.`, "error");
-    return;
-  }
-  const protocols = $("protocols").value.split(",").map((p) => p.trim()).filter(Boolean);
-  $("connect").disabled = true;
-  $("frame-rows").replaceChildren();
-  rowCount = 0;
-  rowBytes = 0;
-  $("frame-detail").replaceChildren(el("p", { class: "help" }, "No frame selected."));
-  selectedRow = null;
-  for (const id of ["hs-request", "hs-response", "hs-request-check", "hs-response-check"]) $(id).replaceChildren();
-
-  let tapped = false;
-  attached = false;
-  if (fw) {
-    decoders = [new fw.StreamDecoder("client", DECODER_LIMIT), new fw.StreamDecoder("server", DECODER_LIMIT)];
-    setStatus("wire-status", "Opening the wire view…");
-    const token = randomToken();
-    tapped = await openWire(target, token);
-    if (tapped) target.searchParams.set("tap", token);
-  }
-  if (!tapped) {
-    setStatus(
-      "wire-status",
-      fw
-        ? "Wire view unavailable: this server has no framewire /__wire view, so only the WebSocket events are shown."
-        : "Wire view unavailable: the decoder did not load.",
-      "warning",
-    );
-    tableNote("Wire view unavailable.", "warning");
-  }
-  try {
-    ws = new WebSocket(target.toString(), protocols);
-  } catch (e) {
-    setStatus("conn-status", `Cannot connect: ${e.message}`, "error");
-    logEvent("error", e.message);
-    $("connect").disabled = false;
-    dropWire(wire);
-    return;
-  }
-  ws.binaryType = "arraybuffer";
-  setStatus("conn-status", `Connecting to ${target}…`);
-  const sock = ws;
-  const sockWire = wire;
-  sock.onopen = () => {
-    setConnected(true);
-    setStatus("conn-status", `Open: ${sock.url}`, "ok");
-    logEvent("open", `protocol "${sock.protocol}", extensions "${sock.extensions}"`);
-    if (sockWire) {
-      // A server that accepts any path may take /__wire without being framewire.
-      setTimeout(() => {
-        if (!attached && wire === sockWire) {
-          dropWire(sockWire);
-          setStatus("wire-status", "Wire view unavailable: the server took /__wire but sent no framewire wire view; only the WebSocket events are shown.", "warning");
-          tableNote("Wire view unavailable.", "warning");
+    if (msg.type === "attached") {
+      attached = true;
+      let deflate = false;
+      if (decoders) {
+        try {
+          deflate = decoders.map((d) => d.enableDeflate(msg.response ?? "")).every(Boolean);
+        } catch (e) {
+          tableNote(`Cannot tell whether permessage-deflate is on: ${e.message ?? e}`, "warning");
         }
-      }, WIRE_TIMEOUT_MS);
-    }
-  };
-  sock.onmessage = (e) => logEvent("message", describeData(e.data));
-  sock.onerror = () => logEvent("error", "the browser reports an error (it gives no detail; see the close event)");
-  sock.onclose = (e) => {
-    logEvent("close", `code ${e.code}${e.reason ? `, reason "${e.reason}"` : ""}, ${e.wasClean ? "clean" : "not clean"}`);
-    setStatus("conn-status", `Closed with code ${e.code}.`);
-    if (ws === sock) {
-      ws = null;
-      setConnected(false);
-    }
-    // Let the last frames reach the wire view before it goes.
-    setTimeout(() => dropWire(sockWire), 1000);
-  };
-}
-
-/** Closes a wire-view socket (a later connection may have its own already). */
-function dropWire(sock) {
-  if (!sock) return;
-  sock.onmessage = null;
-  sock.close();
-  if (wire === sock) wire = null;
-}
-
-function disconnect() {
-  if (ws) {
-    ws.close(1000, "disconnect");
-  }
-}
-
-function initConnection() {
-  $("url").value = defaultUrl();
-  $("endpoint").addEventListener("change", () => {
-    try {
-      const u = new URL($("url").value);
-      u.pathname = $("endpoint").value;
-      $("url").value = u.toString();
-    } catch {
-      $("url").value = defaultUrl().replace(/\/echo$/, $("endpoint").value);
-    }
-  });
-  $("connect-form").addEventListener("submit", (e) => {
-    e.preventDefault();
-    connect();
-  });
-  $("disconnect").addEventListener("click", disconnect);
-  $("send-text-form").addEventListener("submit", (e) => {
-    e.preventDefault();
-    if (!ws) return;
-    ws.send($("text").value);
-  });
-  $("send-binary-form").addEventListener("submit", (e) => {
-    e.preventDefault();
-    if (!ws) return;
-    if (!fw) {
-      setStatus("conn-status", "The decoder did not load, so hex cannot be read.", "error");
-      return;
-    }
-    try {
-      ws.send(fw.parseHex($("binary-hex").value));
-    } catch (err) {
-      setStatus("conn-status", `Not sent: ${err.message ?? err}`, "error");
-    }
-  });
-  $("binary-file").addEventListener("change", async (e) => {
-    const file = e.target.files[0];
-    if (!file || !ws) return;
-    if (file.size > MAX_FILE_BYTES) {
-      setStatus("conn-status", `Not sent: ${file.name} is ${file.size} bytes, over ${MAX_FILE_BYTES}.`, "error");
-      return;
-    }
-    ws.send(await file.arrayBuffer());
-    e.target.value = "";
-  });
-  $("close-form").addEventListener("submit", (e) => {
-    e.preventDefault();
-    if (!ws) return;
-    try {
-      ws.close(Number($("close-code").value), $("close-reason").value);
-    } catch (err) {
-      setStatus("conn-status", `Not closed: ${err.message}`, "error");
-    }
-  });
-}
-
-// ---- the decode pane ------------------------------------------------------
-
-const RFC_EXAMPLE = "0000   81 85 37 fa 21 3d 7f 9f 4d 51 58                ..7.!=..MQX";
-
-function renderHandshake(out, report) {
-  const list = el("ul", { class: "checks" });
-  out.append(el("h3", {}, `${report.kind === "request" ? "Request" : "Response"}: ${report.startLine}`), list);
-  const id = `chk-${Math.random().toString(36).slice(2)}`;
-  list.id = id;
-  renderChecks(id, report);
-}
-
-export function decodeInto(out, text, role) {
-  out.replaceChildren();
-  if (!fw) {
-    out.append(el("p", { class: "bad" }, "The decoder did not load."));
-    return;
-  }
-  try {
-    if (/^\s*(GET\s|HTTP\/)/.test(text)) {
-      renderHandshake(out, fw.checkHandshake(text));
-      return;
-    }
-    const r = fw.decodeHex(text, role, $("decode-deflate").checked);
-    out.append(
-      el("p", { class: "summary" }, `${r.frames.length} frame${r.frames.length === 1 ? "" : "s"} in ${r.consumed} bytes.`),
-    );
-    for (const f of r.frames) out.append(frameBreakdown(f, `Frame ${f.index} at byte ${f.offset}`));
-    if (r.incomplete) {
-      const i = r.incomplete;
-      out.append(
-        el(
-          "p",
-          { class: "warning" },
-          `Incomplete frame at byte ${i.offset}: ${i.available} bytes present, ` +
-            `${i.headerComplete ? "" : "at least "}${i.needed} more needed${i.headerComplete ? "" : " to finish its header"}.`,
-        ),
+      }
+      setStatus(
+        "wire-status",
+        `Wire view attached to ${msg.path} (browser at ${msg.peer}).` +
+          (deflate ? " permessage-deflate is on: compressed messages are shown inflated." : ""),
+        "ok",
       );
+      showHandshake(msg.request, msg.response);
+    } else if (msg.type === "closed") {
+      tableNote(`Connection closed${msg.reason ? `: ${msg.reason}` : ""}.`);
+    } else if (msg.type === "dropped") {
+      tableNote(`The server dropped ${msg.bytes} bytes of the wire view (its queue was full): frames after this point may be decoded wrongly.`, "warning");
     }
-  } catch (e) {
-    out.append(el("p", { class: "bad", role: "alert" }, String(e.message ?? e)));
   }
-}
 
-function initDecode() {
-  const run = () => decodeInto($("decode-output"), $("decode-input").value, $("decode-role").value);
-  $("decode-form").addEventListener("submit", (e) => {
-    e.preventDefault();
-    run();
-  });
-  $("decode-example").addEventListener("click", () => {
-    $("decode-input").value = RFC_EXAMPLE;
-    $("decode-role").value = "client";
-    run();
-  });
-}
-
-// ---- start ----------------------------------------------------------------
-
-async function loadDecoder() {
-  try {
-    const mod = await import("./pkg/framewire_wasm.js");
-    await mod.default();
-    fw = mod;
-    setStatus("load-status", "Decoder loaded.", "ok");
-    document.body.dataset.ready = "true";
-  } catch (e) {
-    setStatus(
-      "load-status",
-      `The decoder (www/pkg/) did not load: build it with scripts/build-wasm.sh. Messages still work. (${e.message ?? e})`,
-      "error",
-    );
-    document.body.dataset.ready = "false";
+  function onWireBinary(data) {
+    const buf = new Uint8Array(data);
+    if (buf.length < 9 || buf[0] > 1) {
+      tableNote(`Ignored a wire-view chunk that is not direction + time + bytes (${buf.length} bytes).`, "warning");
+      return;
+    }
+    const dir = buf[0];
+    const time = new DataView(data).getFloat64(1, false);
+    let frames;
+    try {
+      frames = decoders[dir].push(buf.subarray(9));
+    } catch (e) {
+      tableNote(`Decoding failed: ${e.message ?? e}`, "warning");
+      return;
+    }
+    for (const f of frames) addFrameRow(dir, clock(time), f);
   }
-}
 
-initConnection();
-initTable();
-initDecode();
-await loadDecoder();
-initBuilder(fw, (text, role) => {
-  $("decode-input").value = text;
-  $("decode-role").value = role;
-  decodeInto($("decode-output"), text, role);
-  $("decode").scrollIntoView({ block: "start" });
-});
+  /** Opens the wire view; resolves true once it is open, false if it fails or times out. */
+  function openWire(target, token) {
+    const url = `${target.protocol}//${target.host}/__wire?tap=${token}`;
+    return new Promise((resolve) => {
+      let sock;
+      try {
+        sock = new WebSocket(url);
+      } catch {
+        resolve(false);
+        return;
+      }
+      sock.binaryType = "arraybuffer";
+      const timer = setTimeout(() => {
+        sock.close();
+        resolve(false);
+      }, WIRE_TIMEOUT_MS);
+      sock.onopen = () => {
+        clearTimeout(timer);
+        wire = sock;
+        sock.onmessage = (e) => (typeof e.data === "string" ? onWireText(e.data) : onWireBinary(e.data));
+        sock.onclose = () => {
+          if (wire === sock) wire = null;
+        };
+        resolve(true);
+      };
+      sock.onerror = sock.onclose = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+    });
+  }
+
+  // ---- the connection -------------------------------------------------------
+
+  function setConnected(open) {
+    for (const id of ["send-text", "send-binary", "binary-file", "close", "disconnect"]) $(id).disabled = !open;
+    $("connect").disabled = open;
+  }
+
+  function defaultUrl() {
+    const secure = location.protocol === "https:";
+    const host = location.host || "127.0.0.1:9090";
+    return `${secure ? "wss" : "ws"}://${host}/echo`;
+  }
+
+  async function connect() {
+    disconnect();
+    dropWire(wire);
+    let target;
+    try {
+      target = new URL($("url").value.trim());
+    } catch {
+      setStatus("conn-status", `"${$("url").value}" is not a URL.`, "error");
+      return;
+    }
+    if (target.protocol !== "ws:" && target.protocol !== "wss:") {
+      setStatus("conn-status", `The URL must start with ws:// or wss://, not ${target.protocol}//.`, "error");
+      return;
+    }
+    const protocols = $("protocols").value.split(",").map((p) => p.trim()).filter(Boolean);
+    $("connect").disabled = true;
+    for (const id of ["hs-request", "hs-response", "hs-request-check", "hs-response-check"]) $(id).replaceChildren();
+
+    const viaProxy = page.proxy.covers(target);
+    if (!viaProxy) clearTable();
+    let tapped = false;
+    attached = false;
+    if (viaProxy) {
+      // Through the proxy the page is connected to: its inspector socket shows the frames.
+      setStatus("wire-status", "Waiting for the proxy to list this connection…");
+      page.proxy.tagOwn(
+        target,
+        (conn) => {
+          attached = true;
+          setStatus("wire-status", `Frames shown through the proxy: this is its connection #${conn.id} (${conn.path}).`, "ok");
+          showHandshake(conn.request, conn.response);
+        },
+        () => setStatus("wire-status", "The proxy did not list this connection: its frames are not shown.", "warning"),
+      );
+    } else if (fw) {
+      decoders = [new fw.StreamDecoder("client", DECODER_LIMIT), new fw.StreamDecoder("server", DECODER_LIMIT)];
+      setStatus("wire-status", "Opening the wire view…");
+      const token = page.proxy.randomToken();
+      tapped = await openWire(target, token);
+      if (tapped) target.searchParams.set("tap", token);
+    }
+    if (!tapped && !viaProxy) {
+      setStatus(
+        "wire-status",
+        fw
+          ? "Wire view unavailable: this server has no framewire /__wire view, so only the WebSocket events are shown."
+          : "Wire view unavailable: the decoder did not load.",
+        "warning",
+      );
+      tableNote("Wire view unavailable.", "warning");
+    }
+    try {
+      ws = new WebSocket(target.toString(), protocols);
+    } catch (e) {
+      setStatus("conn-status", `Cannot connect: ${e.message}`, "error");
+      logEvent("error", e.message);
+      $("connect").disabled = false;
+      dropWire(wire);
+      return;
+    }
+    ws.binaryType = "arraybuffer";
+    setStatus("conn-status", `Connecting to ${target}…`);
+    const sock = ws;
+    const sockWire = wire;
+    sock.onopen = () => {
+      setConnected(true);
+      setStatus("conn-status", `Open: ${sock.url}`, "ok");
+      logEvent("open", `protocol "${sock.protocol}", extensions "${sock.extensions}"`);
+      if (sockWire) {
+        // A server that accepts any path may take /__wire without being framewire.
+        setTimeout(() => {
+          if (!attached && wire === sockWire) {
+            dropWire(sockWire);
+            setStatus("wire-status", "Wire view unavailable: the server took /__wire but sent no framewire wire view; only the WebSocket events are shown.", "warning");
+            tableNote("Wire view unavailable.", "warning");
+          }
+        }, WIRE_TIMEOUT_MS);
+      }
+    };
+    sock.onmessage = (e) => logEvent("message", describeData(e.data));
+    sock.onerror = () => logEvent("error", "the browser reports an error (it gives no detail; see the close event)");
+    sock.onclose = (e) => {
+      logEvent("close", `code ${e.code}${e.reason ? `, reason "${e.reason}"` : ""}, ${e.wasClean ? "clean" : "not clean"}`);
+      setStatus("conn-status", `Closed with code ${e.code}.`);
+      if (ws === sock) {
+        ws = null;
+        setConnected(false);
+      }
+      // Let the last frames reach the wire view before it goes.
+      setTimeout(() => dropWire(sockWire), 1000);
+    };
+  }
+
+  /** Closes a wire-view socket (a later connection may have its own already). */
+  function dropWire(sock) {
+    if (!sock) return;
+    sock.onmessage = null;
+    sock.close();
+    if (wire === sock) wire = null;
+  }
+
+  function disconnect() {
+    if (ws) {
+      ws.close(1000, "disconnect");
+    }
+  }
+
+  function initConnection() {
+    $("url").value = defaultUrl();
+    $("endpoint").addEventListener("change", () => {
+      try {
+        const u = new URL($("url").value);
+        u.pathname = $("endpoint").value;
+        $("url").value = u.toString();
+      } catch {
+        $("url").value = defaultUrl().replace(/\/echo$/, $("endpoint").value);
+      }
+    });
+    $("connect-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      connect();
+    });
+    $("disconnect").addEventListener("click", disconnect);
+    $("send-text-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      if (!ws) return;
+      ws.send($("text").value);
+    });
+    $("send-binary-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      if (!ws) return;
+      if (!fw) {
+        setStatus("conn-status", "The decoder did not load, so hex cannot be read.", "error");
+        return;
+      }
+      try {
+        ws.send(fw.parseHex($("binary-hex").value));
+      } catch (err) {
+        setStatus("conn-status", `Not sent: ${err.message ?? err}`, "error");
+      }
+    });
+    $("binary-file").addEventListener("change", async (e) => {
+      const file = e.target.files[0];
+      if (!file || !ws) return;
+      if (file.size > MAX_FILE_BYTES) {
+        setStatus("conn-status", `Not sent: ${file.name} is ${file.size} bytes, over ${MAX_FILE_BYTES}.`, "error");
+        return;
+      }
+      ws.send(await file.arrayBuffer());
+      e.target.value = "";
+    });
+    $("close-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      if (!ws) return;
+      try {
+        ws.close(Number($("close-code").value), $("close-reason").value);
+      } catch (err) {
+        setStatus("conn-status", `Not closed: ${err.message}`, "error");
+      }
+    });
+  }
+
+  // ---- the decode pane ------------------------------------------------------
+
+  const RFC_EXAMPLE = "0000   81 85 37 fa 21 3d 7f 9f 4d 51 58                ..7.!=..MQX";
+
+  function renderHandshake(out, report) {
+    const list = el("ul", { class: "checks" });
+    out.append(el("h3", {}, `${report.kind === "request" ? "Request" : "Response"}: ${report.startLine}`), list);
+    const id = `chk-${Math.random().toString(36).slice(2)}`;
+    list.id = id;
+    renderChecks(id, report);
+  }
+
+  function decodeInto(out, text, role) {
+    out.replaceChildren();
+    if (!fw) {
+      out.append(el("p", { class: "bad" }, "The decoder did not load."));
+      return;
+    }
+    try {
+      if (/^\s*(GET\s|HTTP\/)/.test(text)) {
+        renderHandshake(out, fw.checkHandshake(text));
+        return;
+      }
+      const r = fw.decodeHex(text, role, $("decode-deflate").checked);
+      out.append(
+        el("p", { class: "summary" }, `${r.frames.length} frame${r.frames.length === 1 ? "" : "s"} in ${r.consumed} bytes.`),
+      );
+      for (const f of r.frames) out.append(frameBreakdown(f, `Frame ${f.index} at byte ${f.offset}`));
+      if (r.incomplete) {
+        const i = r.incomplete;
+        out.append(
+          el(
+            "p",
+            { class: "warning" },
+            `Incomplete frame at byte ${i.offset}: ${i.available} bytes present, ` +
+              `${i.headerComplete ? "" : "at least "}${i.needed} more needed${i.headerComplete ? "" : " to finish its header"}.`,
+          ),
+        );
+      }
+    } catch (e) {
+      out.append(el("p", { class: "bad", role: "alert" }, String(e.message ?? e)));
+    }
+  }
+
+  function initDecode() {
+    const run = () => decodeInto($("decode-output"), $("decode-input").value, $("decode-role").value);
+    $("decode-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      run();
+    });
+    $("decode-example").addEventListener("click", () => {
+      $("decode-input").value = RFC_EXAMPLE;
+      $("decode-role").value = "client";
+      run();
+    });
+  }
+
+  // ---- start ----------------------------------------------------------------
+
+  /** Opened from disk: what works offline, and where the frame table's data comes from. */
+  function fileNote() {
+    if (!page.loader.fromFile) return;
+    const note = $("file-note");
+    note.hidden = false;
+    note.textContent =
+      "Opened from a file: the decoder, the decode pane, the frame builder and the handshake check work offline. " +
+      "The frame table needs a framewire server: `framewire serve` (its /__wire view; the page connects to " +
+      "ws://127.0.0.1:9090 by default) or `framewire proxy` in front of any server (the Proxy section, with the key " +
+      "it printed). A server that refuses pages from files (they send Origin: null) refuses this page's connection: " +
+      "then open the page from `framewire serve` at http://127.0.0.1:9090/ instead.";
+  }
+
+  async function loadDecoder() {
+    try {
+      fw = await page.loader.loadDecoder();
+      setStatus("load-status", "Decoder loaded.", "ok");
+      document.body.dataset.ready = "true";
+    } catch (e) {
+      setStatus(
+        "load-status",
+        `The decoder did not load, so frames cannot be decoded or built (messages still work): ${e.message ?? e}.`,
+        "error",
+      );
+      document.body.dataset.ready = "false";
+    }
+  }
+
+  async function start() {
+    fileNote();
+    initConnection();
+    initTable();
+    initDecode();
+    await loadDecoder();
+    page.builder.initBuilder(fw, (text, role) => {
+      $("decode-input").value = text;
+      $("decode-role").value = role;
+      decodeInto($("decode-output"), text, role);
+      $("decode").scrollIntoView({ block: "start" });
+    });
+    page.proxy.initProxy(fw);
+  }
+
+  start();
+})((self.framewirePage ??= {}));

@@ -1,73 +1,82 @@
 // The frame builder: fields in, bytes out (through the wasm module's encodeFrame),
 // shown with the same breakdown as decoded frames, broken rules included.
+"use strict";
 
-import { el, hex, frameBreakdown } from "./render.js";
+(function (page) {
+  const { el, hex, frameBreakdown } = page.render;
+  const $ = (id) => document.getElementById(id);
 
-const $ = (id) => document.getElementById(id);
-
-/** Fills the opcode list with every 4-bit value, named by the core itself. */
-function fillOpcodes(fw) {
-  const select = $("b-opcode");
-  select.replaceChildren();
-  for (let op = 0; op < 16; op++) {
-    let name = "";
-    if (fw) {
-      const probe = fw.decodeFrames(fw.encodeFrame({ opcode: op }), "any");
-      name = ` ${probe.frames[0].opcodeName}`;
+  /** Fills the opcode list with every 4-bit value, named by the core itself. */
+  function fillOpcodes(fw) {
+    const select = $("b-opcode");
+    select.replaceChildren();
+    for (let op = 0; op < 16; op++) {
+      let name = "";
+      if (fw) {
+        const probe = fw.decodeFrames(fw.encodeFrame({ opcode: op }), "any");
+        name = ` ${probe.frames[0].opcodeName}`;
+      }
+      select.append(el("option", { value: String(op), selected: op === 1 }, `0x${op.toString(16)}${name}`));
     }
-    select.append(el("option", { value: String(op), selected: op === 1 }, `0x${op.toString(16)}${name}`));
   }
-}
 
-function spec(fw) {
-  const payloadText = $("b-payload").value;
-  const payload = $("b-payload-kind").value === "hex" ? fw.parseHex(payloadText) : payloadText;
-  const key = $("b-key").value.trim();
-  const lengthBits = $("b-length").value;
-  return {
-    fin: $("b-fin").checked,
-    rsv1: $("b-rsv1").checked,
-    rsv2: $("b-rsv2").checked,
-    rsv3: $("b-rsv3").checked,
-    opcode: Number($("b-opcode").value),
-    mask: $("b-mask").checked,
-    maskKey: key ? fw.parseHex(key) : undefined,
-    lengthBits: lengthBits ? Number(lengthBits) : undefined,
-    payload,
-  };
-}
+  function spec(fw) {
+    const payloadText = $("b-payload").value;
+    const payload = $("b-payload-kind").value === "hex" ? fw.parseHex(payloadText) : payloadText;
+    const key = $("b-key").value.trim();
+    const lengthBits = $("b-length").value;
+    return {
+      fin: $("b-fin").checked,
+      rsv1: $("b-rsv1").checked,
+      rsv2: $("b-rsv2").checked,
+      rsv3: $("b-rsv3").checked,
+      opcode: Number($("b-opcode").value),
+      mask: $("b-mask").checked,
+      maskKey: key ? fw.parseHex(key) : undefined,
+      lengthBits: lengthBits ? Number(lengthBits) : undefined,
+      payload,
+    };
+  }
 
-/** Wires up the builder; `toDecode(hexText, role)` hands built bytes to the decode pane. */
-export function initBuilder(fw, toDecode) {
-  fillOpcodes(fw);
-  const out = $("builder-output");
+  /** The last frame built, as hex. */
   let built = null;
-  $("b-mask").addEventListener("change", () => ($("b-key").disabled = !$("b-mask").checked));
-  $("builder-form").addEventListener("submit", (e) => {
-    e.preventDefault();
-    out.replaceChildren();
-    built = null;
-    $("build-to-decode").disabled = true;
-    if (!fw) {
-      out.append(el("p", { class: "bad" }, "The decoder did not load, so frames cannot be built."));
-      return;
-    }
-    try {
-      const bytes = fw.encodeFrame(spec(fw));
-      built = hex(bytes);
-      const role = $("b-mask").checked ? "client" : "server";
-      const report = fw.decodeFrames(bytes, role);
-      out.append(
-        el("p", {}, `${bytes.length} bytes, as sent by the ${role}:`),
-        el("pre", { class: "mono built", "data-k": "built" }, built.length > 12000 ? `${built.slice(0, 12000)} …` : built),
-        frameBreakdown(report.frames[0], "The built frame"),
-      );
-      $("build-to-decode").disabled = false;
-    } catch (err) {
-      out.append(el("p", { class: "bad", role: "alert" }, String(err.message ?? err)));
-    }
-  });
-  $("build-to-decode").addEventListener("click", () => {
-    if (built) toDecode(built, $("b-mask").checked ? "client" : "server");
-  });
-}
+
+  /** Wires up the builder; `toDecode(hexText, role)` hands built bytes to the decode pane. */
+  function initBuilder(fw, toDecode) {
+    fillOpcodes(fw);
+    const out = $("builder-output");
+    $("b-mask").addEventListener("change", () => ($("b-key").disabled = !$("b-mask").checked));
+    $("builder-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      out.replaceChildren();
+      built = null;
+      $("build-to-decode").disabled = true;
+      if (!fw) {
+        out.append(el("p", { class: "bad" }, "The decoder did not load, so frames cannot be built."));
+        return;
+      }
+      try {
+        const bytes = fw.encodeFrame(spec(fw));
+        built = hex(bytes);
+        const role = $("b-mask").checked ? "client" : "server";
+        const report = fw.decodeFrames(bytes, role);
+        out.append(
+          el("p", {}, `${bytes.length} bytes, as sent by the ${role}:`),
+          el("pre", { class: "mono built", "data-k": "built" }, built.length > 12000 ? `${built.slice(0, 12000)} …` : built),
+          frameBreakdown(report.frames[0], "The built frame"),
+        );
+        $("build-to-decode").disabled = false;
+      } catch (err) {
+        out.append(el("p", { class: "bad", role: "alert" }, String(err.message ?? err)));
+      }
+    });
+    $("build-to-decode").addEventListener("click", () => {
+      if (built) toDecode(built, $("b-mask").checked ? "client" : "server");
+    });
+  }
+
+  /** The hex of the last frame built, or null. */
+  const lastBuilt = () => built;
+
+  page.builder = { initBuilder, lastBuilt };
+})((self.framewirePage ??= {}));
