@@ -395,10 +395,10 @@
     note.hidden = false;
     note.textContent =
       "Opened from a file: the decoder, the decode pane, the frame builder and the handshake check work offline. " +
-      "The frame table needs a framewire server: `framewire serve` (its /__wire view; the page connects to " +
-      "ws://127.0.0.1:9090 by default) or `framewire proxy` in front of any server (the Proxy section, with the key " +
+      "The frame table needs a framewire server: framewire serve (its /__wire view; the page connects to " +
+      "ws://127.0.0.1:9090 by default) or framewire proxy in front of any server (the Proxy section, with the key " +
       "it printed). A server that refuses pages from files (they send Origin: null) refuses this page's connection: " +
-      "then open the page from `framewire serve` at http://127.0.0.1:9090/ instead.";
+      "then open the page from framewire serve at http://127.0.0.1:9090/ instead.";
   }
 
   async function loadDecoder() {

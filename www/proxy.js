@@ -6,7 +6,7 @@
 "use strict";
 
 (function (page) {
-  const { el } = page.render;
+  const { el, hex } = page.render;
   const { addFrameRow, tableNote } = page.table;
 
   /** The inspector protocol version this page speaks. */
@@ -15,6 +15,8 @@
   const DECODER_LIMIT = 1 << 20;
   /** Ended connections kept in the list. */
   const MAX_ENDED = 50;
+  /** Injected pings remembered per connection, to mark the pongs answering them. */
+  const MAX_PINGS = 64;
   /** Header of a binary chunk: kind, connection id (u32), time (f64). */
   const CHUNK_HEADER = 13;
   /** How long the page waits for its own connection to show up in the proxy's list. */
@@ -26,7 +28,7 @@
   let sock = null;
   /** The proxy's clock: its T at hello, and performance.now() then. */
   let clockBase = null;
-  /** id -> { conn, attached, decoders, endedAt } */
+  /** id -> { conn, attached, decoders, endedAt, pings (injected, "dir:payload hex") } */
   const conns = new Map();
   /** tag -> callback(conn) for the page's own connections through the proxy. */
   const ownTags = new Map();
@@ -190,7 +192,16 @@
       tableNote(`#${id}: decoding failed: ${e.message ?? e}`, "warning");
       return;
     }
-    for (const f of frames) addFrameRow(dir, proxyTime(t), f, { conn: id, injected: kind >= 2 });
+    const injected = kind >= 2;
+    for (const f of frames) {
+      if (injected && f.opcode === 0x9) {
+        entry.pings.add(`${dir}:${hex(f.payload, "")}`);
+        if (entry.pings.size > MAX_PINGS) entry.pings.delete(entry.pings.values().next().value);
+      }
+      // A pong in the other direction carrying an injected ping's payload is its answer.
+      const answer = !injected && f.opcode === 0xa && entry.pings.delete(`${1 - dir}:${hex(f.payload, "")}`);
+      addFrameRow(dir, proxyTime(t), f, { conn: id, injected: injected ? "injected" : answer ? "answer" : null });
+    }
   }
 
   // ---- the protocol's text messages ---------------------------------------------
@@ -198,7 +209,7 @@
   function upsert(conn, opened) {
     let entry = conns.get(conn.id);
     if (!entry) {
-      entry = { conn, attached: false, decoders: null, endedAt: null };
+      entry = { conn, attached: false, decoders: null, endedAt: null, pings: new Set() };
       conns.set(conn.id, entry);
     } else {
       entry.conn = conn;

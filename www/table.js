@@ -51,10 +51,16 @@
     if (rows.length && ![...rows].some((r) => r.tabIndex === 0)) rows[0].tabIndex = 0;
   }
 
+  /** The tag and explanation of injected frames and of the pongs answering injected pings. */
+  const INJECTED = {
+    injected: [" injected", "injected by the inspector through the proxy"],
+    answer: [" answers an injected ping", "the pong answering a ping the inspector injected"],
+  };
+
   /**
    * Adds a frame: `dir` 0 is client to server, 1 server to client; `time` a label;
-   * `opts.conn` the proxy's connection id (null for the page's own), `opts.injected`
-   * true for a frame the inspector injected.
+   * `opts.conn` the proxy's connection id (null for the page's own); `opts.injected`
+   * "injected" for a frame the inspector injected, "answer" for the pong answering one.
    */
   function addFrameRow(dir, time, f, opts = {}) {
     const p = preview(f);
@@ -65,7 +71,7 @@
         class: `frame-row dir-${dir === 0 ? "c2s" : "s2c"}${f.violations.length ? " broken" : ""}${opts.injected ? " injected" : ""}`,
         "data-dir": dir === 0 ? "c2s" : "s2c",
         "data-conn": conn === null ? null : String(conn),
-        "data-injected": opts.injected ? "true" : null,
+        "data-injected": opts.injected || null,
         tabindex: $("frame-rows").querySelector("tr.frame-row") ? "-1" : "0",
       },
       el("td", { class: "c-index" }, String(++rowCount)),
@@ -81,11 +87,11 @@
         { class: "c-payload" },
         el("span", { class: p.binary ? "p-bin" : "p-text" }, p.text),
         f.compressed ? el("span", { class: "tag", title: "permessage-deflate: shown inflated" }, " deflate") : null,
-        opts.injected ? el("span", { class: "tag injected-tag", title: "injected by the inspector through the proxy" }, " injected") : null,
+        opts.injected ? el("span", { class: "injected-tag", title: INJECTED[opts.injected][1] }, INJECTED[opts.injected][0]) : null,
         f.violations.length ? el("span", { class: "warn" }, ` ⚠ ${f.violations.length} broken rule${f.violations.length > 1 ? "s" : ""}`) : null,
       ),
     );
-    rowFrames.set(tr, { f, dir, time, conn, injected: !!opts.injected });
+    rowFrames.set(tr, { f, dir, time, conn, injected: opts.injected || null });
     rowBytes += frameBytes(f);
     $("frame-rows").append(tr);
     trimRows();
@@ -103,7 +109,7 @@
     selectedRow = tr;
     const { f, dir, time, conn, injected } = rowFrames.get(tr);
     const who = conn === null ? "" : `connection #${conn}, `;
-    const how = injected ? ", injected by the inspector" : "";
+    const how = injected ? `, ${INJECTED[injected][1]}` : "";
     $("frame-detail").replaceChildren(frameBreakdown(f, `${who}${DIRS[dir]}, frame ${f.index} of that direction, at ${time}${how}`));
   }
 
