@@ -252,7 +252,45 @@ async fn page_from_file(c: Client, port: u16, shot: &str) {
         .as_str()
         .unwrap()
         .starts_with("1 · "));
+    // The wire view's tap token: 128 bits from crypto.getRandomValues, as base64url.
+    let tapped = js(&c, "return new URL(document.getElementById('conn-status').textContent.replace('Open: ', '')).searchParams.get('tap')").await;
+    let token = tapped.as_str().expect("the connection's tap token");
+    assert!(
+        token.len() == 22
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "a 22-character base64url token (128 bits): {token}"
+    );
     screenshot(&c, shot).await;
+
+    // The same page without its decoder (www/pkg/ not built): it says so, with what to run.
+    let bare = std::env::temp_dir().join(format!(
+        "framewire-bare-www-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&bare).expect("a temp dir");
+    for entry in std::fs::read_dir(workspace().join("www")).expect("www/") {
+        let path = entry.expect("an entry").path();
+        if path.is_file() {
+            std::fs::copy(&path, bare.join(path.file_name().unwrap())).expect("copied");
+        }
+    }
+    c.goto(&file_url(&bare.join("index.html")))
+        .await
+        .expect("the bare page opens");
+    let status = wait_js(
+        &c,
+        "return document.body.dataset.ready === 'false' ? document.getElementById('load-status').textContent : null",
+        "the page to report the missing decoder",
+    )
+    .await;
+    assert!(
+        status.as_str().unwrap().contains("scripts/build-wasm.sh"),
+        "{status}"
+    );
+    let _ = std::fs::remove_dir_all(&bare);
 }
 
 fn page_from_file_in(browser: Browser, shot: &str) {
@@ -611,6 +649,29 @@ async fn proxy_inspection_flow(c: Client, proxy: u16, key: String, upstream: Lin
     )
     .await;
     screenshot(&c, "inspector-proxy-chromium.png").await;
+
+    // The inspector page's own connection through the proxy, found by its tag.
+    set_value(&c, "#url", &format!("ws://127.0.0.1:{proxy}/own")).await;
+    click(&c, "#connect").await;
+    let own = wait_js(
+        &c,
+        "const s = document.getElementById('wire-status').textContent; \
+         const m = s.match(/its connection #(\\d+)/); return m ? m[1] : null",
+        "the page's own connection in the proxy's list",
+    )
+    .await;
+    wait_js(
+        &c,
+        "return !document.getElementById('send-text').disabled",
+        "the page's own connection to open",
+    )
+    .await;
+    set_value(&c, "#text", "own message").await;
+    click(&c, "#send-text").await;
+    let own_rows = conn_rows(&c, own.as_str().unwrap(), 2, "the page's own frames").await;
+    row(&own_rows, "c2s", "0x1 text", "own message");
+    row(&own_rows, "s2c", "0x1 text", "own message");
+    click(&c, "#disconnect").await;
 
     // The app's connection is unharmed by the injection.
     c.switch_to_window(app_window).await.expect("to the app");
