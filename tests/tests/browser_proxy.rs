@@ -153,11 +153,7 @@ async fn wait_decoder(c: &Client) {
         "the decoder to load",
     )
     .await;
-    let status = js(
-        c,
-        "return document.getElementById('load-status').textContent",
-    )
-    .await;
+    let status = text_of(c, "load-status").await;
     assert_eq!(ready, "true", "the decoder did not load: {status}");
 }
 
@@ -172,6 +168,50 @@ async fn conn_rows(c: &Client, id: &str, at_least: usize, what: &str) -> Value {
         what,
     )
     .await
+}
+
+/// The first of `rows` that `pred` picks.
+fn find_in<'a>(rows: &'a Value, what: &str, pred: impl Fn(&Value) -> bool) -> &'a Value {
+    rows.as_array()
+        .and_then(|rows| rows.iter().find(|r| pred(r)))
+        .unwrap_or_else(|| panic!("no {what} in {rows}"))
+}
+
+/// The text of the page's element `id`.
+async fn text_of(c: &Client, id: &str) -> String {
+    let v = js(
+        c,
+        &format!("return document.getElementById('{id}').textContent"),
+    )
+    .await;
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// The text of the page's element `id` once it contains `needle`.
+async fn wait_text(c: &Client, id: &str, needle: &str) -> String {
+    let v = wait_js(
+        c,
+        &format!(
+            "const t = document.getElementById('{id}').textContent; return t.includes({needle:?}) ? t : null"
+        ),
+        &format!("#{id} to say {needle:?}"),
+    )
+    .await;
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// Connects the page's own `WebSocket` to `url` and sends `text` once it is open.
+async fn connect_and_send(c: &Client, url: &str, text: &str) {
+    set_value(c, "#url", url).await;
+    click(c, "#connect").await;
+    wait_js(
+        c,
+        "return !document.getElementById('send-text').disabled",
+        &format!("the page's connection to {url} to open"),
+    )
+    .await;
+    set_value(c, "#text", text).await;
+    click(c, "#send-text").await;
 }
 
 fn row<'a>(rows: &'a Value, dir: &str, op: &str, payload: &str) -> &'a Value {
@@ -223,16 +263,12 @@ async fn page_from_file(c: Client, port: u16, shot: &str) {
     assert_eq!(built, "81 85 37 fa 21 3d 7f 9f 4d 51 58");
 
     // Then a running server, with its wire view.
-    set_value(&c, "#url", &format!("ws://127.0.0.1:{port}/echo")).await;
-    click(&c, "#connect").await;
-    wait_js(
+    connect_and_send(
         &c,
-        "return !document.getElementById('send-text').disabled",
-        "the connection from the file page to open",
+        &format!("ws://127.0.0.1:{port}/echo"),
+        "hello from a file",
     )
     .await;
-    set_value(&c, "#text", "hello from a file").await;
-    click(&c, "#send-text").await;
     wait_js(
         &c,
         "return [...document.querySelectorAll('#event-log li.ev-message')].some(li => li.textContent.includes('hello from a file')) || null",
@@ -280,16 +316,9 @@ async fn page_from_file(c: Client, port: u16, shot: &str) {
     c.goto(&file_url(&bare.join("index.html")))
         .await
         .expect("the bare page opens");
-    let status = wait_js(
-        &c,
-        "return document.body.dataset.ready === 'false' ? document.getElementById('load-status').textContent : null",
-        "the page to report the missing decoder",
-    )
-    .await;
-    assert!(
-        status.as_str().unwrap().contains("scripts/build-wasm.sh"),
-        "{status}"
-    );
+    let status = wait_text(&c, "load-status", "did not load").await;
+    assert!(status.contains("scripts/build-wasm.sh"), "{status}");
+    assert_eq!(js(&c, "return document.body.dataset.ready").await, "false");
     let _ = std::fs::remove_dir_all(&bare);
 }
 
@@ -347,16 +376,8 @@ async fn fake_proxy_flow(c: Client, port: u16, key: &str, lines: Lines) {
         .await
         .expect("the page opens");
     wait_decoder(&c).await;
-    let refused = wait_js(
-        &c,
-        "const s = document.getElementById('proxy-status').textContent; return s.includes('Could not open') ? s : null",
-        "the wrong key to be refused",
-    )
-    .await;
-    assert!(
-        refused.as_str().unwrap().contains("key is wrong"),
-        "{refused}"
-    );
+    let refused = wait_text(&c, "proxy-status", "Could not open").await;
+    assert!(refused.contains("key is wrong"), "{refused}");
 
     // The right key, pasted.
     let proxy = js(&c, "return document.getElementById('proxy-url').value").await;
@@ -374,15 +395,8 @@ async fn fake_proxy_flow(c: Client, port: u16, key: &str, lines: Lines) {
     assert_eq!(listed[2], "127.0.0.1:5555");
     assert_eq!(listed[3], "/chat");
     assert_eq!(listed[9], "open");
-    let status = js(
-        &c,
-        "return document.getElementById('proxy-status').textContent",
-    )
-    .await;
-    assert!(
-        status.as_str().unwrap().contains("Connected to the proxy"),
-        "{status}"
-    );
+    let status = text_of(&c, "proxy-status").await;
+    assert!(status.contains("Connected to the proxy"), "{status}");
 
     click(&c, "#proxy-conn-rows tr[data-id=\"7\"] input.attach").await;
     wait_command(&lines, &json!({"type": "attach", "ids": [7]}));
@@ -435,12 +449,7 @@ async fn fake_proxy_flow(c: Client, port: u16, key: &str, lines: Lines) {
         &json!({"type": "inject", "id": 7, "dir": "down", "what": "close", "code": 4001, "reason": "bye"}),
     );
     let rows = conn_rows(&c, "7", 5, "the injected close").await;
-    let close = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["op"] == "0x8 close")
-        .expect("the close row");
+    let close = find_in(&rows, "the close row", |r| r["op"] == "0x8 close");
     assert_eq!(close["dir"], "s2c");
     assert_eq!(close["injected"], "injected");
     assert!(
@@ -464,26 +473,11 @@ async fn fake_proxy_flow(c: Client, port: u16, key: &str, lines: Lines) {
         &json!({"type": "inject", "id": 7, "dir": "up", "what": "frame", "frame_hex": "a18537fa213d7f9f4d5158"}),
     );
     let rows = conn_rows(&c, "7", 6, "the injected built frame").await;
-    let built = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["rsv"] == "010")
-        .expect("the built frame's row");
+    let built = find_in(&rows, "the built frame's row", |r| r["rsv"] == "010");
     assert_eq!(built["injected"], "injected");
     assert_eq!(built["dir"], "c2s");
-    let status = js(
-        &c,
-        "return document.getElementById('proxy-status').textContent",
-    )
-    .await;
-    assert!(
-        status
-            .as_str()
-            .unwrap()
-            .starts_with("Injected a frame into #7"),
-        "{status}"
-    );
+    let status = text_of(&c, "proxy-status").await;
+    assert!(status.starts_with("Injected a frame into #7"), "{status}");
     assert_eq!(
         commands(&lines).len(),
         4,
@@ -533,15 +527,21 @@ window.messages = (n) => Array.from({{ length: n }}, (_, i) =>
     path
 }
 
-async fn proxy_inspection_flow(c: Client, proxy: u16, key: String, upstream: Lines) {
-    let app = app_page(&format!("ws://127.0.0.1:{proxy}/app?user=1"));
+/// Opens an app page connecting to `url` and waits for its connection to open.
+async fn open_app(c: &Client, url: &str) -> PathBuf {
+    let app = app_page(url);
     c.goto(&file_url(&app)).await.expect("the app page opens");
     wait_js(
-        &c,
+        c,
         "return window.app.open || null",
         "the app's connection through the proxy",
     )
     .await;
+    app
+}
+
+async fn proxy_inspection_flow(c: Client, proxy: u16, key: String, upstream: Lines) {
+    let app = open_app(&c, &format!("ws://127.0.0.1:{proxy}/app?user=1")).await;
     let app_window = c.window().await.expect("the app's window");
 
     let inspector = c.new_window(false).await.expect("a second window");
@@ -651,8 +651,7 @@ async fn proxy_inspection_flow(c: Client, proxy: u16, key: String, upstream: Lin
     screenshot(&c, "inspector-proxy-chromium.png").await;
 
     // The inspector page's own connection through the proxy, found by its tag.
-    set_value(&c, "#url", &format!("ws://127.0.0.1:{proxy}/own")).await;
-    click(&c, "#connect").await;
+    connect_and_send(&c, &format!("ws://127.0.0.1:{proxy}/own"), "own message").await;
     let own = wait_js(
         &c,
         "const s = document.getElementById('wire-status').textContent; \
@@ -660,14 +659,6 @@ async fn proxy_inspection_flow(c: Client, proxy: u16, key: String, upstream: Lin
         "the page's own connection in the proxy's list",
     )
     .await;
-    wait_js(
-        &c,
-        "return !document.getElementById('send-text').disabled",
-        "the page's own connection to open",
-    )
-    .await;
-    set_value(&c, "#text", "own message").await;
-    click(&c, "#send-text").await;
     let own_rows = conn_rows(&c, own.as_str().unwrap(), 2, "the page's own frames").await;
     row(&own_rows, "c2s", "0x1 text", "own message");
     row(&own_rows, "s2c", "0x1 text", "own message");
@@ -698,14 +689,7 @@ fn chromium_inspector_attaches_through_the_proxy_and_injects_a_ping() {
 const MESSAGES: usize = 300;
 
 async fn messages_intact_flow(c: Client, proxy: u16) {
-    let app = app_page(&format!("ws://127.0.0.1:{proxy}/echo"));
-    c.goto(&file_url(&app)).await.expect("the app page opens");
-    wait_js(
-        &c,
-        "return window.app.open || null",
-        "the app's connection through the proxy",
-    )
-    .await;
+    let app = open_app(&c, &format!("ws://127.0.0.1:{proxy}/echo")).await;
     js(
         &c,
         &format!("window.sent = messages({MESSAGES}); sendAll(window.sent); return null"),
