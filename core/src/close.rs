@@ -80,6 +80,19 @@ pub enum ClosePayloadError {
     InvalidReason(usize),
 }
 
+/// A close payload with any `code` (allowed on the wire or not) and `reason`,
+/// for tools that send exactly what they are told (a relay's injected close).
+///
+/// ```
+/// assert_eq!(framewire_core::close::close_payload(1000, "bye"), b"\x03\xe8bye");
+/// ```
+pub fn close_payload(code: u16, reason: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + reason.len());
+    out.extend_from_slice(&code.to_be_bytes());
+    out.extend_from_slice(reason.as_bytes());
+    out
+}
+
 /// Parses a close payload into an optional code and reason.
 pub fn parse_close_payload(payload: &[u8]) -> Result<(Option<CloseCode>, &str), ClosePayloadError> {
     match payload.len() {

@@ -479,7 +479,11 @@ const ENDPOINTS: [&str; 4] = ["/", "/echo", "/chat", "/__wire"];
 const HEAD_READ: usize = 4096;
 
 /// Answers a refused handshake with its HTTP status.
-async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, peer: SocketAddr, d: Declined) {
+pub(crate) async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    peer: SocketAddr,
+    d: Declined,
+) {
     match &d.error {
         Some(e) => tracing::info!(%peer, status = d.status, "handshake refused: {e}"),
         None => tracing::info!(%peer, status = d.status, "handshake declined"),
@@ -488,7 +492,7 @@ async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, peer: SocketA
 }
 
 /// Writes a whole response, then lets the client read it before the socket closes.
-async fn reply<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, response: &[u8]) {
+pub(crate) async fn reply<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, response: &[u8]) {
     if stream.write_all(response).await.is_err() {
         return;
     }

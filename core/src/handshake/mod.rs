@@ -11,6 +11,7 @@ mod client;
 mod client_machine;
 mod error;
 mod extensions;
+mod forward;
 mod head;
 mod headers;
 mod http;
@@ -28,6 +29,10 @@ pub use client::{
 pub use client_machine::{ClientHandshake, ClientStep, Refusal};
 pub use error::HandshakeError;
 pub use extensions::{format_extensions, parse_extensions, ExtensionOffer};
+pub use forward::{
+    forward_request, read_answer, valid_tag, ForwardOptions, ForwardTarget, Forwarded,
+    RelayedAnswer, MAX_TAG, TAG_PARAM,
+};
 pub use headers::Headers;
 pub use http::header_tokens;
 #[cfg(feature = "http")]

@@ -1,4 +1,4 @@
-//! The `framewire` command line: `serve` (the default), `client` and `decode`.
+//! The `framewire` command line: `serve` (the default), `client`, `decode`, `proxy` and `inject`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,6 +11,8 @@ use framewire_core::{CloseCode, Config, Limits};
 use framewire_server::{default_www, ProxyUrl, ServerConfig};
 
 use crate::decode_cmd::SenderRole;
+use crate::inject_cmd::InjectArgs;
+use crate::proxy_cmd::ProxyArgs;
 
 /// framewire: a WebSocket (RFC 6455) server, client and frame decoder.
 ///
@@ -54,6 +56,14 @@ pub enum Command {
     /// commas, \x escapes, Wireshark / hexdump -C / xxd dumps with offsets and
     /// ASCII column), from the arguments, a file or stdin; or raw bytes with --raw.
     Decode(DecodeArgs),
+    /// Relay WebSocket connections to one server and show them in the inspector.
+    ///
+    /// Clients connect to --listen instead of the server; every connection is
+    /// relayed byte for byte to --upstream, and its frames are streamed to the
+    /// inspector page (the link with its key is printed at start).
+    Proxy(ProxyArgs),
+    /// List a proxy's connections, or inject a ping, close or any frame into one.
+    Inject(InjectArgs),
 }
 
 /// Options of `framewire serve`.
@@ -391,6 +401,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Serve(args)) => crate::serve_cmd::run(&args),
         Some(Command::Client(args)) => crate::client_cmd::run(&args),
         Some(Command::Decode(args)) => crate::decode_cmd::run(&args),
+        Some(Command::Proxy(args)) => crate::proxy_cmd::run(&args),
+        Some(Command::Inject(args)) => crate::inject_cmd::run(&args),
     }
 }
 

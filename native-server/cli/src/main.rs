@@ -14,6 +14,8 @@ mod client_cmd;
 mod decode_cmd;
 #[cfg(test)]
 mod decoders_agree;
+mod inject_cmd;
+mod proxy_cmd;
 mod serve_cmd;
 
 use clap::Parser;

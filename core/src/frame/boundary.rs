@@ -1,0 +1,180 @@
+//! Where frames begin and end in one direction's bytes, without holding them.
+
+use super::header::{FrameHeader, MAX_HEADER_LEN};
+
+/// Follows the frame boundaries of a byte stream (one direction of a
+/// connection, after the handshake) by reading only each header's length
+/// fields: any bit pattern counts, so it keeps step with malformed frames too.
+/// A relay uses it to insert a frame between two frames, never inside one.
+///
+/// ```
+/// use framewire_core::frame::FrameBoundaries;
+///
+/// let mut b = FrameBoundaries::new();
+/// // A whole ping, then the first byte of a 5-byte text frame.
+/// b.feed(&[0x89, 0x00, 0x81]);
+/// assert_eq!(b.frames(), 1);
+/// assert!(!b.at_boundary());
+/// // The rest of the text frame and the start of the next: the boundary is 6 bytes in.
+/// assert_eq!(b.advance_to_boundary(&[0x05, b'H', b'e', b'l', b'l', b'o', 0x88]), 6);
+/// assert!(b.at_boundary());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct FrameBoundaries {
+    /// The header bytes of the current frame seen so far.
+    head: [u8; MAX_HEADER_LEN],
+    head_len: usize,
+    /// Payload bytes still to come, once the header is complete.
+    remaining: Option<u64>,
+    frames: u64,
+    bytes: u64,
+}
+
+impl FrameBoundaries {
+    /// At the start of a stream (a boundary).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True between two frames (or before the first).
+    pub fn at_boundary(&self) -> bool {
+        self.head_len == 0 && self.remaining.is_none()
+    }
+
+    /// Frames completed so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Bytes taken so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Takes all of `bytes`.
+    pub fn feed(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let n = self.step(bytes);
+            bytes = &bytes[n..];
+        }
+    }
+
+    /// Takes `bytes` up to the end of the current frame and returns how many
+    /// it took: 0 at a boundary; `bytes.len()` when the frame goes on past
+    /// them (then [`Self::at_boundary`] is false unless it ended exactly there).
+    pub fn advance_to_boundary(&mut self, bytes: &[u8]) -> usize {
+        if self.at_boundary() {
+            return 0;
+        }
+        self.step(bytes)
+    }
+
+    /// Takes bytes of one frame (the current or a new one) until it ends or
+    /// the input does; returns how many.
+    fn step(&mut self, bytes: &[u8]) -> usize {
+        let mut at = 0;
+        while self.remaining.is_none() && at < bytes.len() {
+            self.head[self.head_len] = bytes[at];
+            self.head_len += 1;
+            at += 1;
+            if let Ok(header) = FrameHeader::parse(&self.head[..self.head_len]) {
+                self.remaining = Some(header.payload_len);
+            }
+        }
+        if let Some(remaining) = self.remaining.as_mut() {
+            let left = (bytes.len() - at) as u64;
+            let take = (*remaining).min(left);
+            *remaining -= take;
+            at += take as usize;
+            if *remaining == 0 {
+                self.remaining = None;
+                self.head_len = 0;
+                self.frames += 1;
+            }
+        }
+        self.bytes += at as u64;
+        at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{encode_frame, FrameHeader};
+    use crate::OpCode;
+
+    fn frame(len: usize, mask: Option<[u8; 4]>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let header = FrameHeader::new(true, OpCode::Binary, mask, len as u64);
+        encode_frame(&header, &vec![7u8; len], &mut out);
+        out
+    }
+
+    #[test]
+    fn every_split_of_a_stream_finds_the_same_boundaries() {
+        let frames = [
+            frame(0, None),
+            frame(5, Some([1, 2, 3, 4])),
+            frame(300, None),
+            frame(70_000, Some([9, 9, 9, 9])),
+            frame(125, None),
+        ];
+        let stream: Vec<u8> = frames.concat();
+        let mut ends = Vec::new();
+        let mut at = 0;
+        for f in &frames {
+            at += f.len();
+            ends.push(at);
+        }
+        for chunk in [1, 2, 3, 7, 13, 1000, stream.len()] {
+            let mut b = FrameBoundaries::new();
+            let mut seen = Vec::new();
+            let mut pos = 0;
+            for piece in stream.chunks(chunk) {
+                let mut rest = piece;
+                while !rest.is_empty() {
+                    if b.at_boundary() {
+                        b.feed(&rest[..1]);
+                        pos += 1;
+                        rest = &rest[1..];
+                    }
+                    let n = b.advance_to_boundary(rest);
+                    pos += n;
+                    rest = &rest[n..];
+                    if b.at_boundary() {
+                        seen.push(pos);
+                    }
+                }
+            }
+            assert_eq!(seen, ends, "chunks of {chunk}");
+            assert_eq!(b.frames(), 5);
+            assert_eq!(b.bytes(), stream.len() as u64);
+        }
+    }
+
+    #[test]
+    fn a_malformed_header_still_counts_by_its_length_fields() {
+        // Reserved opcode 0x3, RSV2 set, 64-bit length 2 (not minimal), masked.
+        let mut bytes = vec![0xA3, 0xFF, 0, 0, 0, 0, 0, 0, 0, 2, 1, 2, 3, 4, 0xAA, 0xBB];
+        bytes.push(0x8A);
+        let mut b = FrameBoundaries::new();
+        b.feed(&bytes[..1]);
+        assert_eq!(b.advance_to_boundary(&bytes[1..]), 15);
+        assert!(b.at_boundary());
+        assert_eq!(b.frames(), 1);
+    }
+
+    #[test]
+    fn a_frame_ending_with_the_input_is_a_boundary() {
+        let f = frame(3, None);
+        let mut b = FrameBoundaries::new();
+        b.feed(&f[..1]);
+        assert_eq!(b.advance_to_boundary(&f[1..]), f.len() - 1);
+        assert!(b.at_boundary());
+        assert_eq!(
+            b.advance_to_boundary(&f),
+            0,
+            "nothing is taken at a boundary"
+        );
+    }
+}
