@@ -33,6 +33,8 @@
   /** tag -> callback(conn) for the page's own connections through the proxy. */
   const ownTags = new Map();
   let ageTimer = null;
+  /** The attached connections the frame table's status names, joined. */
+  let shownIds = "";
 
   function setStatus(text, kind = "") {
     const node = $("proxy-status");
@@ -121,7 +123,20 @@
     );
   }
 
+  /** Says in the frame table's status which of the proxy's connections it shows. */
+  function wireStatus() {
+    const ids = [...conns.values()].filter((e) => e.attached).map((e) => `#${e.conn.id}`);
+    if (ids.join() === shownIds) return;
+    shownIds = ids.join();
+    if (ids.length) {
+      const node = $("wire-status");
+      node.textContent = `Showing the frames of the proxy's connection${ids.length > 1 ? "s" : ""} ${ids.join(", ")}.`;
+      node.dataset.kind = "ok";
+    }
+  }
+
   function renderList() {
+    wireStatus();
     const rows = [...conns.values()].sort((a, b) => a.conn.id - b.conn.id);
     $("proxy-conn-rows").replaceChildren(...rows.map(connRow));
     const select = $("inject-conn");
@@ -266,6 +281,11 @@
         }
         break;
       }
+      case "listed":
+        if ($("proxy-status").dataset.kind === "ok") {
+          setStatus(`Connected to the proxy in front of ${$("proxy").dataset.upstream}: ${msg.count} live connection${msg.count === 1 ? "" : "s"}.`, "ok");
+        }
+        break;
       case "injected":
         setStatus(`Injected a ${msg.what} into #${msg.id} towards the ${msg.dir === "up" ? "upstream" : "client"} at ${proxyTime(msg.at)}.`, "ok");
         break;

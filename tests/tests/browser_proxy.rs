@@ -88,6 +88,8 @@ fn start_proxy(upstream: &str) -> (Proc, u16, String) {
     let mut child = Command::new(framewire_bin())
         .args(["proxy", "--upstream", upstream, "--listen"])
         .arg(format!("127.0.0.1:{port}"))
+        .arg("--www")
+        .arg(workspace().join("www"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
