@@ -480,10 +480,13 @@ async fn fake_proxy_flow(c: Client, port: u16, key: &str, lines: Lines) {
     assert_eq!(built["dir"], "c2s");
     let status = text_of(&c, "proxy-status").await;
     assert!(status.starts_with("Injected a frame into #7"), "{status}");
+    // Every new connection from now on.
+    click(&c, "#attach-new").await;
+    wait_command(&lines, &json!({"type": "attach_new", "on": true}));
     assert_eq!(
         commands(&lines).len(),
-        4,
-        "attach and three injections, nothing else: {:?}",
+        5,
+        "attach, three injections and attach_new, nothing else: {:?}",
         commands(&lines)
     );
 }
