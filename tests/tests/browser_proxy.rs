@@ -668,6 +668,18 @@ async fn proxy_inspection_flow(c: Client, proxy: u16, key: String, upstream: Lin
     row(&own_rows, "c2s", "0x1 text", "own message");
     row(&own_rows, "s2c", "0x1 text", "own message");
     click(&c, "#disconnect").await;
+    let own = own.as_str().unwrap();
+    let ended = wait_js(
+        &c,
+        &format!(
+            "const n = [...document.querySelectorAll('#frame-rows tr.note')].find(tr => tr.textContent.startsWith('#{own} ended')); \
+             const r = document.querySelector('#proxy-conn-rows tr[data-id=\"{own}\"]'); \
+             return n && r && r.dataset.state === 'ended' ? n.textContent : null"
+        ),
+        "the page's own connection to end in the list and the table",
+    )
+    .await;
+    assert!(ended.as_str().unwrap().contains("closed"), "{ended}");
 
     // The app's connection is unharmed by the injection.
     c.switch_to_window(app_window).await.expect("to the app");
