@@ -417,6 +417,7 @@
   }
 
   async function start() {
+    document.body.dataset.started = "true";
     fileNote();
     initConnection();
     initTable();
@@ -431,5 +432,6 @@
     page.proxy.initProxy(fw);
   }
 
+  page.app = { showHandshake };
   start();
 })((self.framewirePage ??= {}));

@@ -28,7 +28,7 @@
   let sock = null;
   /** The proxy's clock: its T at hello, and performance.now() then. */
   let clockBase = null;
-  /** id -> { conn, attached, decoders, endedAt, pings (injected, "dir:payload hex") } */
+  /** id -> { conn, attached, decoders, endedAt, pings (injected, "dir:payload hex"), row (in the list) } */
   const conns = new Map();
   /** tag -> callback(conn) for the page's own connections through the proxy. */
   const ownTags = new Map();
@@ -100,27 +100,47 @@
 
   // ---- the connection list --------------------------------------------------
 
+  /** The list's row of a connection, made once and kept (so that a click never meets a replaced row). */
   function connRow(entry) {
+    if (entry.row) return entry.row;
+    const id = entry.conn.id;
+    const box = el("input", { type: "checkbox", class: "attach", "aria-label": `Attach to connection ${id}` });
+    box.addEventListener("change", () => (box.checked ? attach([id]) : detach([id])));
+    const cell = (name) => el("td", { class: `c-conn-${name}` });
+    entry.row = el(
+      "tr",
+      { "data-id": String(id) },
+      el("td", {}, box),
+      ...["id", "peer", "path", "protocol", "ext", "age", "up", "down", "state"].map(cell),
+    );
+    return entry.row;
+  }
+
+  /** Brings a connection's row up to date. */
+  function fillRow(entry) {
     const c = entry.conn;
-    const box = el("input", { type: "checkbox", class: "attach", "aria-label": `Attach to connection ${c.id}` });
+    const tr = connRow(entry);
+    tr.dataset.state = c.state;
+    tr.classList.toggle("ended", c.state === "ended");
+    const box = tr.querySelector("input.attach");
     box.checked = entry.attached;
     box.disabled = c.state === "ended";
-    box.addEventListener("change", () => (box.checked ? attach([c.id]) : detach([c.id])));
-    const ext = c.extensions ?? "";
-    return el(
-      "tr",
-      { "data-id": String(c.id), "data-state": c.state, class: c.state === "ended" ? "ended" : null },
-      el("td", {}, box),
-      el("td", { class: "c-conn-id" }, String(c.id)),
-      el("td", { class: "c-conn-peer" }, c.peer ?? ""),
-      el("td", { class: "c-conn-path" }, c.path ?? ""),
-      el("td", { class: "c-conn-protocol" }, c.protocol ?? "—"),
-      el("td", { class: "c-conn-ext" }, ext || "—"),
-      el("td", { class: "c-conn-age" }, age((entry.endedAt ?? proxyNow()) - c.opened)),
-      el("td", { class: "c-conn-up" }, `${size(c.bytes_up)}, ${c.frames_up}`),
-      el("td", { class: "c-conn-down" }, `${size(c.bytes_down)}, ${c.frames_down}`),
-      el("td", { class: "c-conn-state" }, c.status === null || c.status === 101 ? c.state : `${c.state} (HTTP ${c.status})`),
-    );
+    const text = {
+      id: String(c.id),
+      peer: c.peer ?? "",
+      path: c.path ?? "",
+      protocol: c.protocol ?? "—",
+      ext: c.extensions || "—",
+      age: age((entry.endedAt ?? proxyNow()) - c.opened),
+      up: `${size(c.bytes_up)}, ${c.frames_up}`,
+      down: `${size(c.bytes_down)}, ${c.frames_down}`,
+      state: c.status === null || c.status === 101 ? c.state : `${c.state} (HTTP ${c.status})`,
+    };
+    for (const [name, value] of Object.entries(text)) {
+      const td = tr.querySelector(`.c-conn-${name}`);
+      if (td.textContent !== value) td.textContent = value;
+    }
+    return tr;
   }
 
   /** Says in the frame table's status which of the proxy's connections it shows. */
@@ -138,13 +158,20 @@
   function renderList() {
     wireStatus();
     const rows = [...conns.values()].sort((a, b) => a.conn.id - b.conn.id);
-    $("proxy-conn-rows").replaceChildren(...rows.map(connRow));
+    const body = $("proxy-conn-rows");
+    const keep = new Set(rows.map(fillRow));
+    for (const tr of [...body.children]) if (!keep.has(tr)) tr.remove();
+    rows.forEach((entry, i) => {
+      if (body.children[i] !== entry.row) body.insertBefore(entry.row, body.children[i] ?? null);
+    });
+    const live = rows.filter((e) => e.conn.state !== "ended");
     const select = $("inject-conn");
+    const listed = live.map((e) => e.conn.id).join();
+    if (select.dataset.ids === listed) return;
+    select.dataset.ids = listed;
     const chosen = select.value;
     select.replaceChildren(
-      ...rows
-        .filter((e) => e.conn.state !== "ended")
-        .map((e) => el("option", { value: String(e.conn.id), selected: String(e.conn.id) === chosen }, `#${e.conn.id} ${e.conn.path}`)),
+      ...live.map((e) => el("option", { value: String(e.conn.id), selected: String(e.conn.id) === chosen }, `#${e.conn.id} ${e.conn.path}`)),
     );
   }
 
@@ -224,7 +251,7 @@
   function upsert(conn, opened) {
     let entry = conns.get(conn.id);
     if (!entry) {
-      entry = { conn, attached: false, decoders: null, endedAt: null, pings: new Set() };
+      entry = { conn, attached: false, decoders: null, endedAt: null, pings: new Set(), row: null };
       conns.set(conn.id, entry);
     } else {
       entry.conn = conn;
@@ -318,6 +345,8 @@
       if (!entry || entry.attached) continue;
       entry.attached = true;
       tableNote(`Attached to #${id} ${entry.conn.path} (from ${entry.conn.peer}).`);
+      // The opening handshake pane shows the last attached connection's heads.
+      if (entry.conn.request) page.app.showHandshake(entry.conn.request, entry.conn.response);
     }
     renderList();
   }

@@ -402,6 +402,11 @@ async fn fake_proxy_flow(c: Client, port: u16, key: &str, lines: Lines) {
 
     click(&c, "#proxy-conn-rows tr[data-id=\"7\"] input.attach").await;
     wait_command(&lines, &json!({"type": "attach", "ids": [7]}));
+    let checks = wait_text(&c, "hs-response-check", "Valid response.").await;
+    assert!(
+        checks.contains("Valid response."),
+        "#7's heads checked by the core: {checks}"
+    );
     let rows = conn_rows(&c, "7", 2, "#7's frames").await;
     let sent = row(&rows, "c2s", "0x1 text", "Hello");
     assert_eq!(sent["mask"], "1 · 37fa213d");
