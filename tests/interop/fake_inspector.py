@@ -6,7 +6,8 @@ Usage: python3 tests/interop/fake_inspector.py KEY
 Listens on 127.0.0.1, on a free port, and prints "listening PORT" once ready. Serves
 ws://127.0.0.1:PORT/__framewire/inspect?key=KEY (403 for any other key or path) as the
 contract says, with one made-up relayed connection, #7 on /chat, carrying RFC 6455's
-masked and unmasked "Hello" once the page attaches to it. Every command the page sends
+masked and unmasked "Hello" once the page attaches to it, then reporting 4096 bytes
+dropped for the page. Every command the page sends
 is printed as one JSON line ("command {...}"); an injection is confirmed ("injected"),
 its frame sent back as an injected chunk, and an injected ping towards the upstream is
 answered by the upstream's pong (a relayed chunk). Relays nothing: no connection is real.
@@ -75,6 +76,7 @@ async def handler(ws):
             await ws.send(chunk(1, 7, t + 0.4323, HELLO))
             t += 1
             await ws.send(json.dumps({"type": "updated", "conn": dict(CONN, bytes_up=11, bytes_down=7, frames_up=1, frames_down=1)}))
+            await ws.send(json.dumps({"type": "dropped", "id": 7, "bytes": 4096}))
         elif cmd["type"] == "inject":
             up = cmd["dir"] == "up"
             if cmd["what"] == "ping":

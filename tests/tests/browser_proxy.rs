@@ -429,6 +429,12 @@ async fn fake_proxy_flow(c: Client, port: u16, key: &str, lines: Lines) {
     )
     .await;
     assert_eq!(counters, "11 B, 1");
+    wait_js(
+        &c,
+        "return [...document.querySelectorAll('#frame-rows tr.note.warning')].some(tr => tr.textContent.startsWith('#7: the proxy dropped 4096 bytes')) || null",
+        "the page to say what the proxy dropped",
+    )
+    .await;
 
     // A ping towards the upstream: the command, the injected frame, the pong answering it.
     choose(&c, "inject-dir", "up").await;
