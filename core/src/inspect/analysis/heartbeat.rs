@@ -118,7 +118,7 @@ impl Session {
                 .filter(|f| f.direction == dir)
                 .filter_map(|f| f.time_ms)
             {
-                if let Some(prev) = last {
+                if let Some(prev) = last.filter(|p| t > *p) {
                     gaps.push(Silence {
                         direction: dir,
                         from_ms: prev,
