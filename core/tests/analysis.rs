@@ -72,14 +72,8 @@ fn compression_totals_of_a_real_deflate_exchange_match_the_content_sizes() {
         .iter()
         .all(|m| m.deflate_bytes > m.inflate_bytes));
     // The message view shows the inflated text.
-    let texts: Vec<_> = s
-        .message_view()
-        .into_iter()
-        .filter_map(|e| match e {
-            ViewEntry::Message(m) => m.message.text,
-            _ => None,
-        })
-        .collect();
+    let view = s.message_view();
+    let texts: Vec<_> = view.iter().filter_map(ViewEntry::text).collect();
     assert_eq!(texts.len(), 4);
-    assert!(texts[..3].iter().all(|t| t == JSON));
+    assert!(texts[..3].iter().all(|t| *t == JSON));
 }

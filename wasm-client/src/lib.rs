@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "analysis")]
 pub mod analysis;
 pub mod builder;
 pub mod decoder;
@@ -388,6 +389,7 @@ pub fn check_handshake(text: &str, request: Option<String>) -> Result<JsValue, J
     to_js(&handshake::check_handshake(text, request.as_deref()))
 }
 
+#[cfg(feature = "analysis")]
 /// An analysis of one live connection: feed both directions' bytes with their
 /// time, then ask for the report or a filter.
 #[wasm_bindgen]
@@ -396,6 +398,7 @@ pub struct AnalysisSession {
     ended: bool,
 }
 
+#[cfg(feature = "analysis")]
 #[wasm_bindgen]
 impl AnalysisSession {
     /// A session; with the server's `101` head, permessage-deflate as it agreed.
@@ -463,6 +466,7 @@ impl AnalysisSession {
     }
 }
 
+#[cfg(feature = "analysis")]
 /// Reads a pcap, pcapng, HAR or framewire capture (sniffed) and analyses every
 /// WebSocket connection in it.
 #[wasm_bindgen(js_name = analyzeCapture, unchecked_return_type = "CaptureReport")]
@@ -476,6 +480,7 @@ pub fn analyze_capture(
     )
 }
 
+#[cfg(feature = "analysis")]
 /// Reads a capture in any format and writes it as `to`: `"pcapng"`, `"har"` or `"capture"`.
 #[wasm_bindgen(js_name = convertCapture)]
 pub fn convert_capture(

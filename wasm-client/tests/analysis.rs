@@ -1,36 +1,20 @@
 //! The analysis API in a real browser: a live session's report and filter, and a
 //! capture analysed and converted, with the JSON shapes the page reads.
 
+#![cfg(feature = "analysis")]
+
 use framewire_core::capture::{jsonl, Capture, Chunk, Connection};
 use framewire_core::inspect::Direction;
 use framewire_wasm::{analyze_capture, convert_capture, AnalysisSession};
-use js_sys::{Array, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn get(v: &JsValue, path: &str) -> JsValue {
-    path.split('.').fold(v.clone(), |v, key| {
-        Reflect::get(&v, &JsValue::from_str(key)).unwrap_or_else(|_| panic!("no {path}"))
-    })
-}
+#[allow(dead_code)]
+#[path = "js/mod.rs"]
+mod js;
 
-fn num(v: &JsValue, path: &str) -> f64 {
-    get(v, path)
-        .as_f64()
-        .unwrap_or_else(|| panic!("{path} is not a number"))
-}
-
-fn string(v: &JsValue, path: &str) -> String {
-    get(v, path)
-        .as_string()
-        .unwrap_or_else(|| panic!("{path} is not a string"))
-}
-
-fn len(v: &JsValue, path: &str) -> u32 {
-    get(v, path).unchecked_into::<Array>().length()
-}
+use js::{get, len, num, string};
 
 /// A masked client frame (zero key) and an unmasked server frame.
 fn client(first: u8, payload: &[u8]) -> Vec<u8> {

@@ -19,6 +19,9 @@
 //! Blank lines are skipped. Readers must ignore unknown fields; a new version
 //! number means an incompatible change.
 
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -93,7 +96,31 @@ fn head_in(
     }
 }
 
-/// Writes `capture` as JSON lines (chunks in time order across connections).
+/// The next chunk of connection `.1`, ordered by its time `.0`, then by connection.
+struct Head(f64, usize);
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Head {}
+
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Head {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
+    }
+}
+
+/// Writes `capture` as JSON lines: connections interleaved by time, each
+/// connection's chunks in their recorded order.
 pub fn write(capture: &Capture) -> Vec<u8> {
     let header = Header {
         format: FORMAT_NAME.to_owned(),
@@ -119,18 +146,26 @@ pub fn write(capture: &Capture) -> Vec<u8> {
     };
     let mut out = serde_json::to_vec(&header).unwrap_or_default();
     out.push(b'\n');
-    let mut lines: Vec<(f64, u32, &Chunk)> = capture
+    // Connections interleaved by time; each keeps its recorded order, even
+    // where its times go back (the order is what the inspector was fed).
+    let mut next = vec![0usize; capture.connections.len()];
+    let mut heads: BinaryHeap<Reverse<Head>> = capture
         .connections
         .iter()
-        .flat_map(|c| c.chunks.iter().map(move |k| (k.t, c.id, k)))
+        .enumerate()
+        .filter_map(|(i, c)| Some(Reverse(Head(c.chunks.first()?.t, i))))
         .collect();
-    // Stable: chunks of equal time keep their recorded order.
-    lines.sort_by(|a, b| a.0.total_cmp(&b.0));
-    for (_, conn, k) in lines {
+    while let Some(Reverse(Head(_, i))) = heads.pop() {
+        let c = &capture.connections[i];
+        let k = &c.chunks[next[i]];
+        next[i] += 1;
+        if let Some(n) = c.chunks.get(next[i]) {
+            heads.push(Reverse(Head(n.t, i)));
+        }
         let line = Line {
             t: k.t,
             dir: k.dir,
-            conn,
+            conn: c.id,
             b64: STANDARD.encode(&k.bytes),
         };
         if let Ok(v) = serde_json::to_vec(&line) {

@@ -6,7 +6,9 @@
 //! raw IPv4/IPv6 and BSD loopback. File records are read by the `pcap-file`
 //! crate and packets dissected by `etherparse`; the reassembly is framewire's.
 //! Memory is bounded by [`CaptureLimits`]: a connection whose out-of-order bytes
-//! pass the limit is an error naming the record.
+//! pass the limit is an error naming the record; connections that are not
+//! WebSocket hold nothing once their first bytes show it; and every byte kept is
+//! a copy of the file's, so the total stays within the file's size.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -330,7 +332,13 @@ impl<'l> Flows<'l> {
             }
         }
         let max_reorder = self.limits.max_reorder;
-        let data = match flow.streams[side].segment(seg.seq, seg.payload, max_reorder) {
+        let payload = if matches!(flow.state, State::Ignored) {
+            // Not WebSocket: nothing of it is reassembled or held.
+            &[][..]
+        } else {
+            seg.payload
+        };
+        let data = match flow.streams[side].segment(seg.seq, payload, max_reorder) {
             Accepted::Data(d) => Some(d),
             Accepted::Nothing => None,
             Accepted::Overflow if matches!(flow.state, State::Ignored) => None,

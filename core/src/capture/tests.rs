@@ -103,6 +103,27 @@ fn capture_lines_round_trip_losslessly() {
 }
 
 #[test]
+fn capture_lines_keep_each_connections_order_where_its_times_go_back() {
+    // Found by the capture_import fuzz target: lines were sorted by time.
+    let mut cap = sample();
+    cap.connections[0].chunks.swap(0, 1);
+    let mut other = cap.connections[0].clone();
+    other.id = 7;
+    other.chunks.truncate(2);
+    cap.connections.push(other);
+    let text = jsonl::write(&cap);
+    assert_eq!(jsonl::read(&text, &CaptureLimits::default()).unwrap(), cap);
+    // Interleaved by the time of each connection's next chunk: 0's first two
+    // (the second is earlier), then 7's first.
+    let second = text.split(|b| *b == b'\n').nth(3).unwrap();
+    assert!(
+        second.ends_with(b"\"conn\":7,\"b64\":\"gQhoaSB0aGVyZQ==\"}"),
+        "{}",
+        String::from_utf8_lossy(second)
+    );
+}
+
+#[test]
 fn bad_capture_lines_are_named_by_line_number() {
     let mut text = jsonl::write(&sample());
     text.extend_from_slice(b"{\"t\":1,\"dir\":\"up\",\"conn\":0,\"b64\":\"\"}\n");
@@ -229,14 +250,8 @@ fn pcap_import_reorders_segments_and_drops_retransmits() {
     assert!(c.ended);
     assert_eq!(c.client.as_deref(), Some("10.1.1.1:40000"));
     let s = analyze(c, Default::default()).unwrap();
-    let texts: Vec<_> = s
-        .message_view()
-        .into_iter()
-        .filter_map(|e| match e {
-            ViewEntry::Message(m) => m.message.text,
-            _ => None,
-        })
-        .collect();
+    let view = s.message_view();
+    let texts: Vec<_> = view.iter().filter_map(ViewEntry::text).collect();
     assert_eq!(texts, ["hello", "world"]);
 }
 

@@ -41,6 +41,16 @@ pub enum ViewEntry {
     Control(FrameSummary),
 }
 
+impl ViewEntry {
+    /// The kept text of a text message row.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Self::Message(m) => m.message.text.as_deref(),
+            Self::Control(_) => None,
+        }
+    }
+}
+
 impl Session {
     /// The message view: every data message (at its first frame) and every control
     /// frame, in the order seen.

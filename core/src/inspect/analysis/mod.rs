@@ -221,13 +221,11 @@ impl Session {
     /// Reads the server's `101` head and turns on permessage-deflate if it agrees
     /// to it. Returns whether it did.
     pub fn enable_deflate_from_response(&mut self, head: &[u8]) -> Result<bool, SessionError> {
-        match super::deflate_answer(head)? {
-            Some(answer) => {
-                self.enable_deflate(&answer);
-                Ok(true)
-            }
-            None => Ok(false),
+        let answer = super::deflate_answer(head)?;
+        if let Some(a) = &answer {
+            self.enable_deflate(a);
         }
+        Ok(answer.is_some())
     }
 
     /// The permessage-deflate parameters in force, if any.
