@@ -124,6 +124,18 @@ fn capture_lines_keep_each_connections_order_where_its_times_go_back() {
 }
 
 #[test]
+fn capture_line_times_read_back_to_the_same_f64() {
+    // Found by the capture_import fuzz target: 1700000000023.4321 read back as ...23.432.
+    let mut cap = sample();
+    cap.connections[0].chunks[0].t = 1_700_000_000_023.432_1;
+    let back = jsonl::read(&jsonl::write(&cap), &CaptureLimits::default()).unwrap();
+    assert_eq!(
+        back.connections[0].chunks[0].t.to_bits(),
+        1_700_000_000_023.432_1f64.to_bits()
+    );
+}
+
+#[test]
 fn bad_capture_lines_are_named_by_line_number() {
     let mut text = jsonl::write(&sample());
     text.extend_from_slice(b"{\"t\":1,\"dir\":\"up\",\"conn\":0,\"b64\":\"\"}\n");
