@@ -87,7 +87,7 @@ server_lib_without_cli_deps() {
 
 wasm_browser_tests() {
     local log=$LOG_DIR/wasm-pack-test.log passed
-    wasm-pack test --headless --firefox wasm-client 2>&1 | tee "$log" || return 1
+    wasm-pack test --headless --firefox wasm-client --features analysis 2>&1 | tee "$log" || return 1
     passed=$(sum_passed "$log")
     if [ "$passed" -eq 0 ]; then
         echo "wasm-pack test ran no test (no 'test result: ok. N passed' with N > 0)" >&2
@@ -138,7 +138,7 @@ step "fuzz targets, ${FUZZ_SECS:-20}s each (scripts/fuzz.sh)" fuzzing
 step "cargo build -p framewire-core --target wasm32-unknown-unknown" cargo build -p framewire-core --target wasm32-unknown-unknown
 step "framewire-core has no tokio in its dependency tree" core_without_tokio
 step "framewire-server has no clap, tracing-subscriber or mimalloc in its dependency tree" server_lib_without_cli_deps
-step "wasm-pack test --headless --firefox wasm-client" wasm_browser_tests
+step "wasm-pack test --headless --firefox wasm-client --features analysis" wasm_browser_tests
 step "Autobahn testsuite, server and client (tests/autobahn/run.sh)" autobahn
 step "benchmarks, once each (cargo bench -p framewire-core -- --test)" benchmarks_once
 step "comparative load bench, one short round (scripts/bench.sh)" bench_smoke
