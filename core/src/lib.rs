@@ -13,6 +13,8 @@
 //!   UTF-8, limits, keepalive, idle and close timers; its [`Sender`] queues
 //!   frames and owns the close state;
 //! - [`deflate`]: permessage-deflate negotiation and compression;
+//! - [`prepared`]: [`PreparedMessage`], a frame encoded (and compressed) once
+//!   and queued on many connections without copying (a broadcast);
 //! - [`frame`], [`rules`], [`close`], [`utf8`], [`mask`], [`hex`]: the pieces,
 //!   public for the inspector and tools.
 //!
