@@ -60,10 +60,29 @@ const MIN_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// How long connecting (and each health-check ping) may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// How often the subscribed connection is checked with a PING.
-const HEALTH_CHECK: Duration = Duration::from_secs(5);
+/// How often the subscribed connection is checked with a PING, by default.
+pub const HEALTH_CHECK: Duration = Duration::from_secs(5);
+
+/// Publishes sent to Redis in one round trip (a pipeline), at most.
+const BATCH: usize = 256;
+
+/// How a bridge checks its subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BridgeConfig {
+    /// How often the subscribed connection is checked with a PING (a dead
+    /// one is found within this plus [`CONNECT_TIMEOUT`]). Default [`HEALTH_CHECK`].
+    pub health_check: Duration,
+}
+
+impl Default for BridgeConfig {
+    fn default() -> Self {
+        Self {
+            health_check: HEALTH_CHECK,
+        }
+    }
+}
 
 /// Why a bridge could not start.
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +139,11 @@ impl RedisBridge {
     /// once: connecting happens in the background, and goes on until it works.
     /// Must be called within a tokio runtime.
     pub fn start(hub: &Hub, url: &str) -> Result<Self, BridgeError> {
+        Self::start_with(hub, url, BridgeConfig::default())
+    }
+
+    /// [`Self::start`] with settings.
+    pub fn start_with(hub: &Hub, url: &str, cfg: BridgeConfig) -> Result<Self, BridgeError> {
         let client = redis::Client::open(url).map_err(|source| BridgeError::Url {
             url: url.to_owned(),
             source,
@@ -143,9 +167,12 @@ impl RedisBridge {
         let subscribed = tokio::spawn(subscribe_loop(
             client,
             hub.clone(),
-            instance,
-            counters.clone(),
-            where_,
+            Bridged {
+                instance,
+                counters: counters.clone(),
+                url: where_,
+                cfg,
+            },
         ));
         tracing::info!(instance = %format!("{instance:016x}"), "redis bridge started");
         Ok(Self {
@@ -263,22 +290,30 @@ async fn publish_loop(
         let Some(c) = conn.as_mut() else {
             continue;
         };
-        let channel = format!("{CHANNEL_PREFIX}{}", out.topic);
-        let payload = encode(instance, &out.message);
-        let sent = redis::cmd("PUBLISH")
-            .arg(&channel)
-            .arg(&payload[..])
-            .query_async::<i64>(c)
-            .await;
-        match sent {
-            Ok(_) => {
-                counters.sent.fetch_add(1, Ordering::Relaxed);
+        // What else is waiting goes in the same round trip, in order.
+        let mut pipe = redis::pipe();
+        let mut batch: u64 = 0;
+        let mut next = Some(out);
+        while let Some(out) = next.take() {
+            let channel = format!("{CHANNEL_PREFIX}{}", out.topic);
+            pipe.cmd("PUBLISH")
+                .arg(channel)
+                .arg(encode(instance, &out.message))
+                .ignore();
+            batch += 1;
+            if batch < BATCH as u64 {
+                next = rx.try_recv().ok();
+            }
+        }
+        match pipe.query_async::<()>(c).await {
+            Ok(()) => {
+                counters.sent.fetch_add(batch, Ordering::Relaxed);
             }
             Err(e) => {
-                counters.unsent.fetch_add(1, Ordering::Relaxed);
+                counters.unsent.fetch_add(batch, Ordering::Relaxed);
                 conn = None;
                 lost_since = Some(Instant::now());
-                unsent_at_loss = counters.unsent.load(Ordering::Relaxed) - 1;
+                unsent_at_loss = counters.unsent.load(Ordering::Relaxed) - batch;
                 retry_at = Instant::now() + backoff;
                 tracing::warn!(%url, "redis: publishing connection lost ({e}); local subscribers are still served; reconnecting with backoff");
             }
@@ -286,15 +321,18 @@ async fn publish_loop(
     }
 }
 
-/// Holds the subscription to every topic's channel and delivers what other
-/// instances publish; reconnects and resubscribes with backoff.
-async fn subscribe_loop(
-    client: redis::Client,
-    hub: Hub,
+/// What the subscribing side knows of its bridge.
+struct Bridged {
     instance: u64,
     counters: Arc<Counters>,
     url: String,
-) {
+    cfg: BridgeConfig,
+}
+
+/// Holds the subscription to every topic's channel and delivers what other
+/// instances publish; reconnects and resubscribes with backoff.
+async fn subscribe_loop(client: redis::Client, hub: Hub, bridged: Bridged) {
+    let Bridged { counters, url, .. } = &bridged;
     let mut backoff = MIN_BACKOFF;
     let mut lost_since: Option<Instant> = None;
     loop {
@@ -309,7 +347,7 @@ async fn subscribe_loop(
                     }
                     None => tracing::info!(%url, "redis: subscribed to {CHANNEL_PREFIX}*"),
                 }
-                let why = deliver(sink, stream, &hub, instance, &counters).await;
+                let why = deliver(sink, stream, &hub, &bridged).await;
                 counters.subscribed.store(false, Ordering::Relaxed);
                 lost_since = Some(Instant::now());
                 tracing::warn!(%url, "redis: subscription lost ({why}); local subscribers are still served; resubscribing with backoff");
@@ -347,10 +385,10 @@ async fn deliver(
     mut sink: PubSubSink,
     mut stream: PubSubStream,
     hub: &Hub,
-    instance: u64,
-    counters: &Counters,
+    bridged: &Bridged,
 ) -> String {
-    let mut check = tokio::time::interval(HEALTH_CHECK);
+    let (instance, counters) = (bridged.instance, &bridged.counters);
+    let mut check = tokio::time::interval(bridged.cfg.health_check);
     check.reset();
     loop {
         tokio::select! {
@@ -371,7 +409,8 @@ async fn deliver(
                 }
             }
             _ = check.tick() => {
-                match timeout(CONNECT_TIMEOUT, sink.ping::<String>()).await {
+                // A subscribed connection answers PING with ["pong", ""], not +PONG.
+                match timeout(CONNECT_TIMEOUT, sink.ping::<redis::Value>()).await {
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => return format!("health check failed: {e}"),
                     Err(_) => return format!("no answer to a PING within {CONNECT_TIMEOUT:?}"),
