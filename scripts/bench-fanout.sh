@@ -67,7 +67,12 @@ server_pid=
 others=()
 # Stops the server of the current run and whatever else this script started.
 stop_all() {
-    for pid in $server_pid "${others[@]}"; do
+    local i pids=($server_pid)
+    # The last started first: the servers before the Redis they use.
+    for ((i = ${#others[@]} - 1; i >= 0; i--)); do
+        pids+=("${others[i]}")
+    done
+    for pid in "${pids[@]}"; do
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done

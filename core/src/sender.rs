@@ -118,6 +118,13 @@ struct SharedFrame {
     bytes: Bytes,
 }
 
+/// The shared frames queued, in order, and their bytes not yet written.
+#[derive(Debug, Default)]
+struct SharedFrames {
+    frames: VecDeque<SharedFrame>,
+    len: usize,
+}
+
 /// The sending side of a [`crate::Connection`]: it queues outgoing frames and
 /// owns the close state (only its methods change it).
 ///
@@ -129,8 +136,8 @@ pub struct Sender {
     out_start: usize,
     borrowed: Option<Borrowed>,
     /// Never both: shared frames and a borrowed payload (one is copied instead).
-    shared: VecDeque<SharedFrame>,
-    shared_len: usize,
+    /// Boxed (and made at the first shared frame): most connections never get one.
+    shared: Option<Box<SharedFrames>>,
     lent: Option<Lent>,
     vectored: bool,
     /// Boxed: servers, which never mask, keep 8 bytes instead of the generator's 300.
@@ -150,8 +157,7 @@ impl Sender {
             out: Vec::new(),
             out_start: 0,
             borrowed: None,
-            shared: VecDeque::new(),
-            shared_len: 0,
+            shared: None,
             lent: None,
             vectored: false,
             mask_rng: mask_rng.map(Box::new),
@@ -167,7 +173,7 @@ impl Sender {
     /// Bytes waiting to be written, echoed payloads included.
     pub(crate) fn pending_len(&self) -> usize {
         self.out.len() - self.out_start
-            + self.shared_len
+            + self.shared.as_ref().map_or(0, |s| s.len)
             + self.borrowed.as_ref().map_or(0, |b| b.range.len())
     }
 
@@ -189,7 +195,7 @@ impl Sender {
         if self.borrowed.is_none() {
             self.consume_shared(n);
         }
-        if self.out_start == self.out.len() && self.borrowed.is_none() && self.shared.is_empty() {
+        if self.out_start == self.out.len() && self.borrowed.is_none() && !self.has_shared() {
             self.out_start = 0;
             if self.out.capacity() > KEEP_CAPACITY {
                 self.out = Vec::new();
@@ -202,11 +208,18 @@ impl Sender {
     /// Marks `n` bytes of the output buffer and shared frames, in order, as written.
     fn consume_shared(&mut self, mut n: usize) {
         loop {
-            let end = self.shared.front().map_or(self.out.len(), |f| f.at);
+            let frames = self.shared.as_deref_mut();
+            let end = frames
+                .as_ref()
+                .and_then(|s| s.frames.front())
+                .map_or(self.out.len(), |f| f.at);
             let from_out = (end - self.out_start).min(n);
             self.out_start += from_out;
             n -= from_out;
-            let Some(front) = self.shared.front_mut() else {
+            let Some(shared) = frames else {
+                return;
+            };
+            let Some(front) = shared.frames.front_mut() else {
                 return;
             };
             if self.out_start < front.at {
@@ -214,12 +227,12 @@ impl Sender {
             }
             let from_frame = front.bytes.len().min(n);
             front.bytes.advance(from_frame);
-            self.shared_len -= from_frame;
+            shared.len -= from_frame;
             n -= from_frame;
             if !front.bytes.is_empty() {
                 return;
             }
-            self.shared.pop_front();
+            shared.frames.pop_front();
         }
     }
 
@@ -234,22 +247,25 @@ impl Sender {
 
     /// True when shared frames are queued (the output is then [`Self::segments`]).
     pub(crate) fn has_shared(&self) -> bool {
-        !self.shared.is_empty()
+        self.shared.as_ref().is_some_and(|s| !s.frames.is_empty())
     }
 
     /// The queued output buffer and shared frames, in order, empty ones skipped
     /// (without a borrowed payload, which never comes with shared frames).
     pub(crate) fn segments(&self) -> impl Iterator<Item = &[u8]> {
         let mut from = self.out_start;
-        self.shared
-            .iter()
+        let frames = self.shared.as_deref().map(|s| &s.frames);
+        frames
+            .into_iter()
+            .flatten()
             .flat_map(move |f| {
                 let before = &self.out[from..f.at];
                 from = f.at;
                 [before, &f.bytes[..]]
             })
             .chain(std::iter::once_with(move || {
-                &self.out[self.shared.back().map_or(self.out_start, |f| f.at)..]
+                let last = frames.and_then(VecDeque::back);
+                &self.out[last.map_or(self.out_start, |f| f.at)..]
             }))
             .filter(|s| !s.is_empty())
     }
@@ -268,7 +284,7 @@ impl Sender {
             && self.mask_rng.is_none()
             && self.deflate.is_none()
             && self.borrowed.is_none()
-            && self.shared.is_empty()
+            && !self.has_shared()
             && payload.len() >= ZERO_COPY_MIN)
             .then_some(Lent {
                 addr: payload.as_ptr() as usize,
@@ -473,8 +489,9 @@ impl Sender {
         if frame.len() < SHARE_MIN || self.borrowed.is_some() {
             self.out.extend_from_slice(frame);
         } else {
-            self.shared_len += frame.len();
-            self.shared.push_back(SharedFrame {
+            let shared = self.shared.get_or_insert_with(Box::default);
+            shared.len += frame.len();
+            shared.frames.push_back(SharedFrame {
                 at: self.out.len(),
                 bytes: frame.clone(),
             });
