@@ -13,7 +13,7 @@ ROOT=$(pwd)
 
 WASM_BINDGEN_VERSION=0.2.130
 PY_WEBSOCKETS_VERSION=15.0.1
-APT_PACKAGES=(firefox-esr chromium chromium-driver binaryen tinyproxy tshark)
+APT_PACKAGES=(firefox-esr chromium chromium-driver binaryen tinyproxy tshark redis-server)
 CACHE_DIR=${FRAMEWIRE_CACHE:-$HOME/.cache/framewire}
 AUTOBAHN_VENV=$CACHE_DIR/autobahn-venv
 AUTOBAHN_REQUIREMENTS=$ROOT/tests/autobahn/requirements-py27.txt

@@ -35,6 +35,9 @@ pub enum BenchError {
     /// An option value is unusable.
     #[error("bad option: {0}")]
     BadOption(String),
+    /// A run could not complete (a connection failed or the server refused a send).
+    #[error("the run failed: {0}")]
+    Run(String),
 }
 
 impl BenchError {

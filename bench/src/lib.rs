@@ -8,6 +8,7 @@ pub mod client;
 pub mod deflate_mem;
 pub mod echo;
 pub mod error;
+pub mod fanout;
 pub mod handshake;
 pub mod idle;
 pub mod json_feed;

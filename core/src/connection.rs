@@ -15,6 +15,7 @@ use crate::frame::{decode_frame, Decoded, FrameHeader};
 use crate::mask::apply_mask;
 use crate::opcode::{DataKind, OpCode};
 use crate::payload::Utf8Bytes;
+use crate::prepared::PreparedMessage;
 use crate::role::Role;
 use crate::rules::{check_header, RuleContext};
 use crate::sender::{CloseState, SendError, Sender};
@@ -259,6 +260,12 @@ impl Connection {
         self.tx.send_binary(data)
     }
 
+    /// Queues a message encoded once for many connections, sharing its frame
+    /// instead of copying it (see [`Sender::send_prepared`]).
+    pub fn send_prepared(&mut self, msg: &PreparedMessage) -> Result<(), SendError> {
+        self.tx.send_prepared(msg)
+    }
+
     /// Queues one fragment of a message; the first fragment opens it, `fin` ends it.
     pub fn send_fragment(
         &mut self,
@@ -314,6 +321,9 @@ impl Connection {
     ///
     /// Write them, call [`Self::consume_output`], and repeat until empty.
     pub fn pending_output(&self) -> &[u8] {
+        if self.tx.has_shared() {
+            return self.tx.segments().next().unwrap_or_default();
+        }
         let (before, after) = self.tx.output_parts();
         match self.tx.borrowed_range() {
             Some(range) if before.is_empty() => &self.input.buf[range],
@@ -324,13 +334,48 @@ impl Connection {
 
     /// All pending output as up to three slices to write in order (for
     /// `write_vectored`); then call [`Self::consume_output`] with the bytes written.
+    ///
+    /// With shared frames queued ([`Self::send_prepared`]) these are the first
+    /// three parts; [`Self::pending_output_slices`] gives more at once.
     pub fn pending_output_vectored(&self) -> [&[u8]; 3] {
+        if self.tx.has_shared() {
+            let mut parts: [&[u8]; 3] = [&[]; 3];
+            self.pending_output_slices(&mut parts);
+            return parts;
+        }
         let (before, after) = self.tx.output_parts();
         let payload = match self.tx.borrowed_range() {
             Some(range) => &self.input.buf[range],
             None => &[],
         };
         [before, payload, after]
+    }
+
+    /// Fills `dst` with the first pending output slices in order (shared frames
+    /// queued by [`Self::send_prepared`] each have their own) and says how many
+    /// it filled; write them, then call [`Self::consume_output`] with the bytes written.
+    pub fn pending_output_slices<'a>(&'a self, dst: &mut [&'a [u8]]) -> usize {
+        let mut n = 0;
+        if self.tx.has_shared() {
+            for (slot, part) in dst.iter_mut().zip(self.tx.segments()) {
+                *slot = part;
+                n += 1;
+            }
+            return n;
+        }
+        let parts = self.pending_output_vectored();
+        for part in parts.into_iter().filter(|p| !p.is_empty()) {
+            let Some(slot) = dst.get_mut(n) else { break };
+            *slot = part;
+            n += 1;
+        }
+        n
+    }
+
+    /// True while an echoed payload waits in the input buffer (see
+    /// [`Self::set_vectored_output`]): reading more now would copy it.
+    pub fn output_borrows_input(&self) -> bool {
+        self.tx.borrowed_range().is_some()
     }
 
     /// Copies an echoed payload still waiting in the input buffer into the output queue.

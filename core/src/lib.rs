@@ -13,6 +13,8 @@
 //!   UTF-8, limits, keepalive, idle and close timers; its [`Sender`] queues
 //!   frames and owns the close state;
 //! - [`deflate`]: permessage-deflate negotiation and compression;
+//! - [`prepared`]: [`PreparedMessage`], a frame encoded (and compressed) once
+//!   and queued on many connections without copying (a broadcast);
 //! - [`frame`], [`rules`], [`close`], [`utf8`], [`mask`], [`hex`]: the pieces,
 //!   public for the inspector and tools.
 //!
@@ -68,6 +70,7 @@ pub mod inspect;
 pub mod mask;
 pub mod opcode;
 pub mod payload;
+pub mod prepared;
 pub mod role;
 pub mod rules;
 pub mod sender;
@@ -80,5 +83,6 @@ pub use connection::{Connection, DeflateFootprint, Event, Message};
 pub use error::ProtocolError;
 pub use opcode::{DataKind, OpCode};
 pub use payload::Utf8Bytes;
+pub use prepared::PreparedMessage;
 pub use role::Role;
 pub use sender::{CloseState, SendError, Sender};

@@ -1,5 +1,8 @@
 //! The sending half of a connection: frames queued as bytes for the host to write.
 
+use std::collections::VecDeque;
+
+use bytes::{Buf, Bytes};
 use rand_chacha::ChaCha8Rng;
 use rand_core::RngCore;
 
@@ -10,6 +13,7 @@ use std::ops::Range;
 use crate::frame::{encode_frame, encode_header, FrameHeader, MAX_HEADER_LEN};
 use crate::mask::extend_masked;
 use crate::opcode::{DataKind, OpCode};
+use crate::prepared::PreparedMessage;
 use crate::utf8::Utf8Validator;
 
 /// Output buffers above this capacity are released once drained.
@@ -18,6 +22,11 @@ const KEEP_CAPACITY: usize = 1 << 20;
 /// With vectored output on, echoed payloads of at least this many bytes are
 /// written straight from the input buffer instead of being copied.
 pub(crate) const ZERO_COPY_MIN: usize = 2048;
+
+/// Prepared frames of at least this many bytes are queued as shared [`Bytes`];
+/// shorter ones are copied into the output buffer (cheaper than a reference
+/// count and one more slice to write).
+pub const SHARE_MIN: usize = 256;
 
 /// Why a frame could not be queued.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,6 +111,20 @@ struct Borrowed {
     range: Range<usize>,
 }
 
+/// A shared frame queued without copying: it goes out right after `out[..at]`.
+#[derive(Debug, Clone)]
+struct SharedFrame {
+    at: usize,
+    bytes: Bytes,
+}
+
+/// The shared frames queued, in order, and their bytes not yet written.
+#[derive(Debug, Default)]
+struct SharedFrames {
+    frames: VecDeque<SharedFrame>,
+    len: usize,
+}
+
 /// The sending side of a [`crate::Connection`]: it queues outgoing frames and
 /// owns the close state (only its methods change it).
 ///
@@ -112,6 +135,9 @@ pub struct Sender {
     out: Vec<u8>,
     out_start: usize,
     borrowed: Option<Borrowed>,
+    /// Never both: shared frames and a borrowed payload (one is copied instead).
+    /// Boxed (and made at the first shared frame): most connections never get one.
+    shared: Option<Box<SharedFrames>>,
     lent: Option<Lent>,
     vectored: bool,
     /// Boxed: servers, which never mask, keep 8 bytes instead of the generator's 300.
@@ -131,6 +157,7 @@ impl Sender {
             out: Vec::new(),
             out_start: 0,
             borrowed: None,
+            shared: None,
             lent: None,
             vectored: false,
             mask_rng: mask_rng.map(Box::new),
@@ -145,7 +172,9 @@ impl Sender {
 
     /// Bytes waiting to be written, echoed payloads included.
     pub(crate) fn pending_len(&self) -> usize {
-        self.out.len() - self.out_start + self.borrowed.as_ref().map_or(0, |b| b.range.len())
+        self.out.len() - self.out_start
+            + self.shared.as_ref().map_or(0, |s| s.len)
+            + self.borrowed.as_ref().map_or(0, |b| b.range.len())
     }
 
     /// Marks `n` bytes of pending output as written (in the order
@@ -164,9 +193,9 @@ impl Sender {
             }
         }
         if self.borrowed.is_none() {
-            self.out_start = (self.out_start + n).min(self.out.len());
+            self.consume_shared(n);
         }
-        if self.out_start == self.out.len() && self.borrowed.is_none() {
+        if self.out_start == self.out.len() && self.borrowed.is_none() && !self.has_shared() {
             self.out_start = 0;
             if self.out.capacity() > KEEP_CAPACITY {
                 self.out = Vec::new();
@@ -176,12 +205,69 @@ impl Sender {
         }
     }
 
+    /// Marks `n` bytes of the output buffer and shared frames, in order, as written.
+    fn consume_shared(&mut self, mut n: usize) {
+        loop {
+            let frames = self.shared.as_deref_mut();
+            let end = frames
+                .as_ref()
+                .and_then(|s| s.frames.front())
+                .map_or(self.out.len(), |f| f.at);
+            let from_out = (end - self.out_start).min(n);
+            self.out_start += from_out;
+            n -= from_out;
+            let Some(shared) = frames else {
+                return;
+            };
+            let Some(front) = shared.frames.front_mut() else {
+                return;
+            };
+            if self.out_start < front.at {
+                return;
+            }
+            let from_frame = front.bytes.len().min(n);
+            front.bytes.advance(from_frame);
+            shared.len -= from_frame;
+            n -= from_frame;
+            if !front.bytes.is_empty() {
+                return;
+            }
+            shared.frames.pop_front();
+        }
+    }
+
     /// The queued bytes before and after the borrowed payload (all of them in the first part when there is none).
+    /// Only without shared frames (see [`Self::segments`]).
     pub(crate) fn output_parts(&self) -> (&[u8], &[u8]) {
         match &self.borrowed {
             Some(b) => (&self.out[self.out_start..b.at], &self.out[b.at..]),
             None => (&self.out[self.out_start..], &[]),
         }
+    }
+
+    /// True when shared frames are queued (the output is then [`Self::segments`]).
+    pub(crate) fn has_shared(&self) -> bool {
+        self.shared.as_ref().is_some_and(|s| !s.frames.is_empty())
+    }
+
+    /// The queued output buffer and shared frames, in order, empty ones skipped
+    /// (without a borrowed payload, which never comes with shared frames).
+    pub(crate) fn segments(&self) -> impl Iterator<Item = &[u8]> {
+        let mut from = self.out_start;
+        let frames = self.shared.as_deref().map(|s| &s.frames);
+        frames
+            .into_iter()
+            .flatten()
+            .flat_map(move |f| {
+                let before = &self.out[from..f.at];
+                from = f.at;
+                [before, &f.bytes[..]]
+            })
+            .chain(std::iter::once_with(move || {
+                let last = frames.and_then(VecDeque::back);
+                &self.out[last.map_or(self.out_start, |f| f.at)..]
+            }))
+            .filter(|s| !s.is_empty())
     }
 
     /// Copies the borrowed payload (`payload`, its bytes in the input buffer)
@@ -198,6 +284,7 @@ impl Sender {
             && self.mask_rng.is_none()
             && self.deflate.is_none()
             && self.borrowed.is_none()
+            && !self.has_shared()
             && payload.len() >= ZERO_COPY_MIN)
             .then_some(Lent {
                 addr: payload.as_ptr() as usize,
@@ -374,6 +461,40 @@ impl Sender {
         }
         if !fin {
             self.open_message = Some(open);
+        }
+        Ok(())
+    }
+
+    /// Queues a message encoded once for many connections: its shared frame
+    /// (compressed when permessage-deflate is on and it is at least the
+    /// negotiated minimum size) goes out without being copied (frames shorter
+    /// than [`SHARE_MIN`] are copied, and while an echo waits in the input buffer).
+    /// A client, which must mask, sends it as an ordinary message.
+    pub fn send_prepared(&mut self, msg: &PreparedMessage) -> Result<(), SendError> {
+        if self.mask_rng.is_some() {
+            return self.send_whole(msg.opcode(), msg.payload());
+        }
+        self.check_can_send()?;
+        if self.open_message.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        let frame = match self.deflate.as_deref_mut() {
+            Some(d) if msg.len() >= d.min_size => {
+                let c = &mut d.compressor;
+                c.note_sent(msg.payload());
+                msg.compressed_frame(c.level(), c.window_bits())
+            }
+            _ => msg.frame(),
+        };
+        if frame.len() < SHARE_MIN || self.borrowed.is_some() {
+            self.out.extend_from_slice(frame);
+        } else {
+            let shared = self.shared.get_or_insert_with(Box::default);
+            shared.len += frame.len();
+            shared.frames.push_back(SharedFrame {
+                at: self.out.len(),
+                bytes: frame.clone(),
+            });
         }
         Ok(())
     }

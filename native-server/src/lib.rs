@@ -22,6 +22,11 @@
 //!   [`WebSocket::split`] shadows it, as the inherent `close(code, reason)`
 //!   shadows `SinkExt::close`).
 //!
+//! - [`topics`]: a [`topics::Hub`] of named topics that connections subscribe
+//!   to; a publish encodes (and compresses) the frame once and shares it
+//!   ([`PreparedMessage`], [`WebSocket::send_prepared`]); slow subscribers are
+//!   bounded; with feature `redis`, topics span every instance on one Redis.
+//!
 //! - `upgrade` (feature `hyper`, off by default): `upgrade::upgrade` and
 //!   `upgrade::upgrade_with` answer an upgrade request of a hyper or axum
 //!   server and give the [`WebSocket`] once hyper hands the connection over.
@@ -96,6 +101,7 @@ mod stream;
 mod tcp;
 mod tls_client;
 mod tls_server;
+pub mod topics;
 #[cfg(feature = "hyper")]
 pub mod upgrade;
 mod url;
@@ -109,7 +115,9 @@ pub use client_stream::ClientStream;
 pub use error::{Error, Result};
 pub use exposure::{exposure_warning, is_loopback};
 pub use framewire_core::handshake::Headers;
-pub use framewire_core::{CloseCode, CloseState, Config, Event, Limits, Message, Sender};
+pub use framewire_core::{
+    CloseCode, CloseState, Config, Event, Limits, Message, PreparedMessage, Sender,
+};
 pub use handshake::{accept, accept_with, client_handshake, connect, AcceptConfig, ClientConfig};
 pub use proxy::{NoProxy, ProxyConfig, ProxyError, ProxyUrl};
 pub use server::{default_www, Server, ServerConfig, ShutdownReport};

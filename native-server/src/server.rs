@@ -21,13 +21,14 @@ use tokio::sync::{mpsc, watch};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
-use crate::chat::ChatRoom;
+use crate::chat;
 use crate::clock;
 use crate::handshake::{read_request, HeadEnd};
 use crate::http::query_param;
 use crate::session::{Endpoint, Session};
 use crate::static_files;
 use crate::tcp;
+use crate::topics::Hub;
 use crate::wire::{valid_token, WireHub};
 
 /// Everything the server is configured with.
@@ -85,7 +86,7 @@ struct State {
     /// Accepted sockets inherit `TCP_NODELAY` from the listener.
     nodelay_inherited: bool,
     active: AtomicUsize,
-    chat: Arc<ChatRoom>,
+    chat: Hub,
     wire: Arc<WireHub>,
 }
 
@@ -119,7 +120,7 @@ impl Server {
                 cfg,
                 nodelay_inherited,
                 active: AtomicUsize::new(0),
-                chat: Arc::new(ChatRoom::default()),
+                chat: chat::hub(),
                 wire: Arc::new(WireHub::default()),
             }),
         })
@@ -128,6 +129,12 @@ impl Server {
     /// The address actually bound (useful after binding port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The hub of the `/chat` rooms (topics `chat/ROOM`): give it a relay
+    /// ([`Hub::set_relay`], or the Redis bridge) to span several servers.
+    pub fn chat_hub(&self) -> &Hub {
+        &self.state.chat
     }
 
     /// Whether connections are served over TLS (`https://` and `wss://` URLs).
@@ -383,18 +390,48 @@ async fn handshake<S: Transport>(
 /// Where a request goes: `framewire serve`'s routing, an upgrade hook over the
 /// request as an `http::Request<()>` before anything is answered, as
 /// [`crate::accept_with`] runs one for embedders.
-fn route(request: &http::Request<()>) -> Result<(&'static str, Option<String>), HttpResponse> {
+fn route(request: &http::Request<()>) -> Result<Route, HttpResponse> {
     let target = request.uri().path();
-    let Some(path) = ENDPOINTS.iter().copied().find(|p| *p == target) else {
-        let body = format!("no WebSocket endpoint at {target}: use /, /echo, /chat or /__wire\n");
+    let query = request.uri().query().unwrap_or("");
+    let room_path = target
+        .strip_prefix("/chat")
+        .filter(|rest| rest.starts_with('/'));
+    let Some(path) = ENDPOINTS
+        .iter()
+        .copied()
+        .find(|p| *p == target || (*p == "/chat" && room_path.is_some()))
+    else {
+        let body = format!(
+            "no WebSocket endpoint at {target}: use /, /echo, /chat, /chat/ROOM or /__wire\n"
+        );
         return Err(HttpResponse::text(404, &body));
     };
-    let token = query_param(request.uri().query().unwrap_or(""), "tap");
+    let token = query_param(query, "tap");
     if path == "/__wire" && !token.as_deref().is_some_and(valid_token) {
         let body = "the wire view needs ?tap=TOKEN (1 to 128 letters, digits, '-' or '_')\n";
         return Err(HttpResponse::text(400, body));
     }
-    Ok((path, token))
+    let room = match path {
+        "/chat" => {
+            let asked = query_param(query, "room");
+            let room = chat::room_of(room_path.unwrap_or(""), asked.as_deref());
+            let Some(room) = room else {
+                let body = "a chat room is 1 to 128 letters, digits, '-' or '_' (/chat/ROOM or /chat?room=ROOM)\n";
+                return Err(HttpResponse::text(400, body));
+            };
+            Some(room)
+        }
+        _ => None,
+    };
+    Ok(Route { path, token, room })
+}
+
+/// Where a request goes: the endpoint, the wire-view token, the chat room.
+#[derive(Debug)]
+struct Route {
+    path: &'static str,
+    token: Option<String>,
+    room: Option<String>,
 }
 
 async fn upgrade<S: Transport>(
@@ -405,13 +442,17 @@ async fn upgrade<S: Transport>(
 ) -> Option<(Session<S>, &'static str)> {
     let routed = match pending.offer() {
         // Accepting an invalid upgrade gives the answer that says why.
-        Err(_) => Ok((ENDPOINTS[0], None)),
+        Err(_) => Ok(Route {
+            path: ENDPOINTS[0],
+            token: None,
+            room: None,
+        }),
         Ok(_) => match pending.request().to_http() {
             Ok(request) => route(&request),
             Err(e) => Err(HttpResponse::text(400, &format!("{e}\n"))),
         },
     };
-    let (path, token) = match routed {
+    let Route { path, token, room } = match routed {
         Ok(routed) => routed,
         Err(page) => {
             let answer = pending.decline(page);
@@ -439,10 +480,10 @@ async fn upgrade<S: Transport>(
     };
     let endpoint = match path {
         "/echo" => Endpoint::Echo,
-        "/chat" => {
-            let (seat, inbox) = state.chat.join();
-            Endpoint::Chat(seat, inbox)
-        }
+        "/chat" => Endpoint::Chat(chat::Member::join(
+            &state.chat,
+            room.as_deref().unwrap_or(chat::LOBBY),
+        )),
         "/__wire" => Endpoint::Wire(state.wire.register(token.as_deref().unwrap_or_default())),
         _ => Endpoint::Greet,
     };

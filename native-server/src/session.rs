@@ -11,13 +11,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use framewire_core::{Bytes, CloseCode, Connection, Event, Message, Sender};
+use framewire_core::{CloseCode, Connection, Event, Message, PreparedMessage, Sender};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
-use crate::chat::{ChatInbox, Relay, Seat};
+use crate::chat::Member;
 use crate::error::Error;
 use crate::stream::{DriverConfig, HandshakeInfo, WebSocket};
+use crate::topics::TooSlow;
 use crate::wire::{Tap, Tapped, WireInbox, WireItem};
 
 /// How long a write may stall when no idle timeout is configured.
@@ -30,6 +31,9 @@ const LOG_TEXT: usize = 200;
 /// the first look (a busy peer must not starve the chat relays).
 const FAIR_TURN: u32 = 32;
 
+/// Chat messages queued with the connection before it is flushed.
+const CHAT_BATCH: usize = 64;
+
 /// What the endpoint does with messages.
 #[derive(Debug)]
 pub(crate) enum Endpoint {
@@ -37,8 +41,8 @@ pub(crate) enum Endpoint {
     Greet,
     /// `/echo`: echoes exactly, sends nothing else.
     Echo,
-    /// `/chat`: relays to the other members.
-    Chat(Seat, ChatInbox),
+    /// `/chat`: relays to the other members of its room.
+    Chat(Member),
     /// `/__wire`: streams another connection's bytes.
     Wire(WireInbox),
 }
@@ -48,14 +52,15 @@ pub(crate) enum Endpoint {
 enum Kind {
     Greet,
     Echo,
-    Chat(Seat),
+    Chat(Member),
     Wire,
 }
 
 /// Where an endpoint's messages from elsewhere come from.
 #[derive(Debug)]
 enum Inbox {
-    Chat(ChatInbox),
+    /// The chat member's mailbox (held by [`Kind::Chat`]).
+    Chat,
     Wire(WireInbox),
 }
 
@@ -108,7 +113,7 @@ impl std::fmt::Display for EndReason {
 
 /// Something other than the peer that wants attention.
 enum Outside {
-    Chat(Option<Relay>),
+    Chat(Result<PreparedMessage, TooSlow>),
     Wire(Option<WireItem>),
 }
 
@@ -195,7 +200,7 @@ where
         let (kind, inbox) = match self.endpoint {
             Endpoint::Greet => (Kind::Greet, None),
             Endpoint::Echo => (Kind::Echo, None),
-            Endpoint::Chat(seat, inbox) => (Kind::Chat(seat), Some(Inbox::Chat(inbox))),
+            Endpoint::Chat(member) => (Kind::Chat(member), Some(Inbox::Chat)),
             Endpoint::Wire(inbox) => (Kind::Wire, Some(Inbox::Wire(inbox))),
         };
         let mut ws = WebSocket::from_connection(wrap(self.io), self.conn, info);
@@ -246,14 +251,14 @@ where
                 tokio::select! {
                     biased;
                     got = ws.recv_with(answer) => Step::Peer(got),
-                    outside = next_outside(&mut inbox) => Step::Outside(outside),
+                    outside = next_outside(&kind, &mut inbox) => Step::Outside(outside),
                     () = &mut stop, if !closing => Step::Stop,
                 }
             } else {
                 streak = 0;
                 tokio::select! {
                     biased;
-                    outside = next_outside(&mut inbox) => Step::Outside(outside),
+                    outside = next_outside(&kind, &mut inbox) => Step::Outside(outside),
                     () = &mut stop, if !closing => Step::Stop,
                     got = ws.recv_with(answer) => Step::Peer(got),
                 }
@@ -273,16 +278,18 @@ where
                 Step::Outside(outside) => {
                     streak = 0;
                     let sent = match outside {
-                        Outside::Chat(Some(Relay::Text(t))) => ws.send_text(&t).await,
-                        Outside::Chat(Some(Relay::Binary(b))) => ws.send_binary(&b).await,
+                        Outside::Chat(Ok(msg)) => match &kind {
+                            Kind::Chat(member) => relay_batch(&mut ws, member, msg).await,
+                            _ => Ok(()),
+                        },
                         Outside::Wire(Some(WireItem::Text(t))) => ws.send_text(&t).await,
                         Outside::Wire(Some(WireItem::Chunk(c))) => ws.send_binary(&c).await,
-                        Outside::Chat(None) => {
+                        Outside::Chat(Err(slow)) => {
                             inbox = None;
+                            tracing::info!(%peer, "{slow}: closing with {}", slow.code);
                             let reason = "too slow for the chat: messages were dropped";
-                            let close =
-                                Message::Close(Some(CloseCode::POLICY_VIOLATION), reason.into());
-                            ws.feed(close).await
+                            ws.feed(Message::Close(Some(slow.code), reason.into()))
+                                .await
                         }
                         Outside::Wire(None) => {
                             inbox = None;
@@ -310,12 +317,33 @@ where
 }
 
 /// Waits for the endpoint's outside source; never resolves for endpoints without one.
-async fn next_outside(inbox: &mut Option<Inbox>) -> Outside {
-    match inbox {
-        Some(Inbox::Chat(inbox)) => Outside::Chat(inbox.next().await),
-        Some(Inbox::Wire(inbox)) => Outside::Wire(inbox.next().await),
-        None => std::future::pending().await,
+async fn next_outside(kind: &Kind, inbox: &mut Option<Inbox>) -> Outside {
+    match (inbox, kind) {
+        (Some(Inbox::Chat), Kind::Chat(member)) => Outside::Chat(member.inbox().recv().await),
+        (Some(Inbox::Wire(inbox)), _) => Outside::Wire(inbox.next().await),
+        _ => std::future::pending().await,
     }
+}
+
+/// Queues `first` and what else waits in the member's mailbox (at most
+/// [`CHAT_BATCH`] messages, frames shared), then writes them all. A cut-off
+/// found here is left for the next turn, which closes.
+async fn relay_batch<S>(
+    ws: &mut WebSocket<S>,
+    member: &Member,
+    first: PreparedMessage,
+) -> crate::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
+{
+    ws.feed_prepared(&first).await?;
+    for _ in 1..CHAT_BATCH {
+        match member.inbox().try_recv() {
+            Ok(Some(msg)) => ws.feed_prepared(&msg).await?,
+            _ => break,
+        }
+    }
+    ws.flush().await
 }
 
 /// Answers one event; returns the end reason for a close.
@@ -339,12 +367,12 @@ fn on_event(kind: &Kind, event: Event<'_>, tx: &mut Sender, peer: SocketAddr) ->
             tracing::info!(%peer, "received binary ({} bytes)", b.len());
             tx.send_binary(b)
         }
-        (Kind::Chat(seat), Event::Text(t)) => {
-            seat.broadcast(Relay::Text(t.into()));
+        (Kind::Chat(member), Event::Text(t)) => {
+            member.say_text(t);
             Ok(())
         }
-        (Kind::Chat(seat), Event::Binary(b)) => {
-            seat.broadcast(Relay::Binary(Bytes::copy_from_slice(b)));
+        (Kind::Chat(member), Event::Binary(b)) => {
+            member.say_binary(b);
             Ok(())
         }
         // Pings are answered by the core, the wire view only streams, and events a

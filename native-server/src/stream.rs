@@ -10,7 +10,8 @@ use std::task::{ready, Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use framewire_core::{
-    Bytes, CloseCode, CloseState, Connection, Event, Message, ProtocolError, Sender,
+    Bytes, CloseCode, CloseState, Connection, Event, Message, PreparedMessage, ProtocolError,
+    Sender,
 };
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -27,6 +28,9 @@ pub const HIGH_WATER: usize = 64 * 1024;
 
 /// The smallest read; reads grow while they fill the buffer.
 const MIN_READ: usize = 4 * 1024;
+
+/// Most slices of pending output (shared frames each have one) in one write.
+const MAX_SLICES: usize = 32;
 
 /// Timer firings handled in one poll before yielding to other tasks.
 const MAX_FIRINGS: usize = 16;
@@ -272,7 +276,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
             // or while an echo still lies in the input buffer (reading would copy it).
             if self.conn.is_closed()
                 || pending > self.cfg.high_water
-                || !self.conn.pending_output_vectored()[1].is_empty()
+                || self.conn.output_borrows_input()
             {
                 return Poll::Pending;
             }
@@ -340,7 +344,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
         let tcp = as_tcp(io).is_some();
         while self.conn.pending_len() > 0 {
             let last = self.conn.is_closed();
-            let parts = self.conn.pending_output_vectored();
+            let mut slices: [&[u8]; MAX_SLICES] = [&[]; MAX_SLICES];
+            let n = self.conn.pending_output_slices(&mut slices);
+            let parts = &slices[..n];
             let written = match as_tcp(io) {
                 Some(tcp) => poll_write_tcp(tcp, cx, parts, last),
                 None => poll_write_generic(io, cx, parts),
@@ -481,6 +487,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
         e
     }
 
+    /// Queues a prepared message with the core (its frame shared, not copied).
+    fn queue_prepared(&mut self, msg: &PreparedMessage) -> Result<()> {
+        if self.ended {
+            return Err(Error::Closed);
+        }
+        Ok(self.conn.send_prepared(msg)?)
+    }
+
     /// Queues `msg` with the core.
     fn queue(&mut self, msg: &Message) -> Result<()> {
         if self.ended {
@@ -509,14 +523,14 @@ fn far_away() -> Instant {
 fn poll_write_tcp(
     tcp: &TcpStream,
     cx: &mut Context<'_>,
-    parts: [&[u8]; 3],
+    parts: &[&[u8]],
     last: bool,
 ) -> Poll<io::Result<usize>> {
     loop {
         let written = match parts {
-            [only, [], []] if last => tcp::try_write_last(tcp, only),
-            [only, [], []] => tcp.try_write(only),
-            parts => tcp.try_write_vectored(&parts.map(IoSlice::new)),
+            [only] if last => tcp::try_write_last(tcp, only),
+            [only] => tcp.try_write(only),
+            parts => tcp.try_write_vectored(&io_slices(parts)),
         };
         match written {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready!(tcp.poll_write_ready(cx))?,
@@ -529,17 +543,39 @@ fn poll_write_tcp(
 fn poll_write_generic<S: AsyncWrite + Unpin>(
     io: &mut S,
     cx: &mut Context<'_>,
-    parts: [&[u8]; 3],
+    parts: &[&[u8]],
 ) -> Poll<io::Result<usize>> {
     let io = Pin::new(io);
-    if io.is_write_vectored() {
-        io.poll_write_vectored(cx, &parts.map(IoSlice::new))
+    if io.is_write_vectored() && parts.len() > 1 {
+        io.poll_write_vectored(cx, &io_slices(parts))
     } else {
-        let first = parts
-            .into_iter()
-            .find(|p| !p.is_empty())
-            .unwrap_or_default();
-        io.poll_write(cx, first)
+        io.poll_write(cx, parts.first().copied().unwrap_or_default())
+    }
+}
+
+/// The parts (at most [`MAX_SLICES`]) as `IoSlice`s for one vectored write, on the stack.
+fn io_slices<'a>(parts: &[&'a [u8]]) -> IoSlices<'a> {
+    let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+    for (slot, part) in slices.iter_mut().zip(parts) {
+        *slot = IoSlice::new(part);
+    }
+    IoSlices {
+        slices,
+        len: parts.len().min(MAX_SLICES),
+    }
+}
+
+/// Up to [`MAX_SLICES`] `IoSlice`s.
+struct IoSlices<'a> {
+    slices: [IoSlice<'a>; MAX_SLICES],
+    len: usize,
+}
+
+impl<'a> std::ops::Deref for IoSlices<'a> {
+    type Target = [IoSlice<'a>];
+
+    fn deref(&self) -> &[IoSlice<'a>] {
+        &self.slices[..self.len]
     }
 }
 
@@ -615,6 +651,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WebSocket<S> {
     pub async fn send(&mut self, msg: Message) -> Result<()> {
         self.driver.queue(&msg)?;
         self.drive_out(self.driver.cfg.high_water).await
+    }
+
+    /// Queues a message encoded once for many connections (a topic's
+    /// publish, say): its frame is shared, not copied or compressed again
+    /// ([`Sender::send_prepared`]); as [`Self::send`].
+    pub async fn send_prepared(&mut self, msg: &PreparedMessage) -> Result<()> {
+        self.driver.queue_prepared(msg)?;
+        self.drive_out(self.driver.cfg.high_water).await
+    }
+
+    /// Queues a prepared message without writing it unless the high-water
+    /// mark is passed; as [`Self::feed`].
+    pub async fn feed_prepared(&mut self, msg: &PreparedMessage) -> Result<()> {
+        self.driver.queue_prepared(msg)?;
+        if self.driver.conn.pending_len() > self.driver.cfg.high_water {
+            self.drive_out(self.driver.cfg.high_water).await?;
+        }
+        Ok(())
     }
 
     /// Queues a text message; as [`Self::send`].
@@ -860,6 +914,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WsWriter<S> {
             self.shared.drive_out(None).await?;
         }
         Ok(())
+    }
+
+    /// Queues a prepared message, its frame shared; as [`WebSocket::send_prepared`].
+    pub async fn send_prepared(&mut self, msg: &PreparedMessage) -> Result<()> {
+        self.shared.with(|d| d.queue_prepared(msg))?;
+        self.shared.drive_out(None).await
     }
 
     /// Queues a text message; as [`Self::send`].

@@ -172,6 +172,23 @@ impl Compressor {
         self.open.is_some()
     }
 
+    /// The compression level (0-9).
+    pub fn level(&self) -> u32 {
+        self.level
+    }
+
+    /// The window this compressor refers back within (9-15 bits).
+    pub fn window_bits(&self) -> u8 {
+        self.window_bits
+    }
+
+    /// Records `data` as sent by someone else's compressor (a shared frame,
+    /// [`crate::prepared::PreparedMessage`]): the peer's window now ends with it,
+    /// so the history must too for later messages to refer back correctly.
+    pub fn note_sent(&mut self, data: &[u8]) {
+        remember(&mut self.history, self.history_cap, data);
+    }
+
     /// Appends the compressed form of `data` to `out`. `last` ends the message:
     /// the trailer is removed (at least one byte is left: an empty message is
     /// `0x00`), and the zlib state goes back to the thread's spare.

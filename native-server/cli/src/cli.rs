@@ -131,6 +131,11 @@ pub struct ServeArgs {
     /// The PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert; needs --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Share the /chat rooms with every framewire connected to this Redis
+    /// (redis://HOST:PORT): a message reaches the room's members on all of them.
+    /// Redis down: local members are still served; reconnects with backoff.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
 }
 
 impl ServeArgs {

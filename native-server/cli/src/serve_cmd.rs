@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use framewire_server::topics::redis::RedisBridge;
 use framewire_server::Server;
 
 use crate::cli::ServeArgs;
@@ -56,6 +57,17 @@ async fn serve(args: &ServeArgs) -> ExitCode {
             eprintln!("framewire: cannot listen on {}: {e}", args.addr);
             return ExitCode::FAILURE;
         }
+    };
+    // Held until the server stops: dropping it stops the bridge.
+    let _bridge = match &args.redis {
+        None => None,
+        Some(url) => match RedisBridge::start(server.chat_hub(), url) {
+            Ok(bridge) => Some(bridge),
+            Err(e) => {
+                eprintln!("framewire: --redis: {e}");
+                return ExitCode::from(2);
+            }
+        },
     };
     let addr = match server.local_addr() {
         Ok(a) => a,

@@ -1,0 +1,167 @@
+use super::*;
+
+fn text(t: &'static str) -> PreparedMessage {
+    PreparedMessage::text(t)
+}
+
+fn payload(m: &PreparedMessage) -> &[u8] {
+    &m.payload()[..]
+}
+
+#[tokio::test]
+async fn publish_reaches_every_subscriber_of_the_topic_only() {
+    let hub = Hub::default();
+    let mut subs: Vec<Subscriber> = (0..5).map(|_| hub.subscriber()).collect();
+    for s in &mut subs[..4] {
+        assert!(s.subscribe("a"));
+        assert!(!s.subscribe("a"), "twice is once");
+    }
+    subs[4].subscribe("b");
+    let msg = text("to a");
+    assert_eq!(hub.publish("a", msg.clone()), 4);
+    for s in &mut subs[..4] {
+        let got = s.recv().await.unwrap();
+        assert_eq!(
+            got.frame().as_ptr(),
+            msg.frame().as_ptr(),
+            "one shared frame"
+        );
+    }
+    assert!(subs[4].try_recv().unwrap().is_none());
+    assert_eq!(hub.publish("nobody", text("x")), 0);
+}
+
+#[tokio::test]
+async fn a_subscriber_publishes_to_all_but_itself() {
+    let hub = Hub::default();
+    let mut a = hub.subscriber();
+    let mut b = hub.subscriber();
+    a.subscribe("room");
+    b.subscribe("room");
+    assert_eq!(a.publish("room", text("from a")), 1);
+    assert_eq!(payload(&b.recv().await.unwrap()), b"from a");
+    assert!(a.try_recv().unwrap().is_none());
+    // Through the hub itself, the publisher's own subscriber gets it too.
+    hub.publish("room", text("from the hub"));
+    assert_eq!(payload(&a.recv().await.unwrap()), b"from the hub");
+}
+
+#[tokio::test]
+async fn messages_arrive_in_publish_order() {
+    let hub = Hub::default();
+    let mut s = hub.subscriber();
+    s.subscribe("t");
+    for i in 0..100 {
+        hub.publish("t", PreparedMessage::text(i.to_string()));
+    }
+    for i in 0..100 {
+        assert_eq!(payload(&s.recv().await.unwrap()), i.to_string().as_bytes());
+    }
+}
+
+#[test]
+fn unsubscribe_and_drop_leave_the_topic() {
+    let hub = Hub::default();
+    let mut a = hub.subscriber();
+    let mut b = hub.subscriber();
+    a.subscribe("t");
+    b.subscribe("t");
+    b.subscribe("u");
+    assert_eq!(hub.subscribers("t"), 2);
+    assert!(a.unsubscribe("t"));
+    assert!(!a.unsubscribe("t"));
+    assert_eq!(hub.subscribers("t"), 1);
+    drop(b);
+    assert_eq!(hub.subscribers("t"), 0);
+    assert_eq!(hub.subscribers("u"), 0);
+    assert!(hub.read().is_empty(), "empty topics are removed");
+}
+
+#[tokio::test]
+async fn a_full_mailbox_drops_for_the_slow_subscriber_only() {
+    let hub = Hub::new(HubConfig {
+        max_queued: 100,
+        overflow: Overflow::Drop,
+    });
+    let mut slow = hub.subscriber();
+    let mut fast = hub.subscriber();
+    slow.subscribe("t");
+    fast.subscribe("t");
+    let forty = PreparedMessage::binary(vec![1u8; 40]);
+    for _ in 0..5 {
+        hub.publish("t", forty.clone());
+        assert!(fast.recv().await.is_ok(), "the fast one keeps up");
+    }
+    assert_eq!(slow.queued_bytes(), 80, "two fit in 100 bytes");
+    assert_eq!(slow.dropped(), 3);
+    assert_eq!(hub.stats().dropped, 3);
+    assert_eq!(hub.stats().delivered, 7);
+    // Still subscribed: once it read, it gets messages again.
+    while slow.try_recv().unwrap().is_some() {}
+    hub.publish("t", forty);
+    assert!(slow.recv().await.is_ok());
+}
+
+#[tokio::test]
+async fn a_full_mailbox_cuts_the_slow_subscriber_off_with_the_close_code() {
+    let hub = Hub::new(HubConfig {
+        max_queued: 100,
+        overflow: Overflow::Close(CloseCode(1013)),
+    });
+    let mut slow = hub.subscriber();
+    let mut fast = hub.subscriber();
+    slow.subscribe("t");
+    fast.subscribe("t");
+    for _ in 0..3 {
+        hub.publish("t", PreparedMessage::binary(vec![0u8; 40]));
+        assert!(fast.recv().await.is_ok());
+    }
+    assert_eq!(
+        slow.recv().await.unwrap_err(),
+        TooSlow {
+            code: CloseCode(1013),
+            limit: 100
+        }
+    );
+    assert_eq!(slow.queued_bytes(), 0, "its mailbox was emptied");
+    assert_eq!(hub.stats().cut_off, 1);
+    hub.publish("t", text("after"));
+    assert!(slow.try_recv().is_err(), "nothing more for it");
+    assert_eq!(hub.stats().cut_off, 1, "cut off once");
+    assert_eq!(payload(&fast.recv().await.unwrap()), b"after");
+}
+
+#[test]
+fn one_message_of_any_size_fits_an_empty_mailbox() {
+    let hub = Hub::new(HubConfig {
+        max_queued: 10,
+        overflow: Overflow::Drop,
+    });
+    let mut s = hub.subscriber();
+    s.subscribe("t");
+    assert_eq!(
+        hub.publish("t", PreparedMessage::binary(vec![0u8; 1000])),
+        1
+    );
+    assert_eq!(hub.publish("t", text("x")), 0);
+}
+
+#[tokio::test]
+async fn the_relay_gets_publishes_but_not_what_it_brings_back() {
+    let hub = Hub::default();
+    let (tx, mut rx) = mpsc::channel(1);
+    assert!(hub.set_relay(tx.clone()));
+    assert!(!hub.set_relay(tx), "one relay");
+    let mut s = hub.subscriber();
+    s.subscribe("t");
+    s.publish("t", text("mine"));
+    let out = rx.recv().await.unwrap();
+    assert_eq!((&*out.topic, payload(&out.message)), ("t", &b"mine"[..]));
+    hub.publish_local("t", &text("from elsewhere"));
+    assert!(rx.try_recv().is_err(), "not relayed again");
+    assert_eq!(payload(&s.recv().await.unwrap()), b"from elsewhere");
+    // The relay's queue (1) is full after one more: the next is counted, not relayed.
+    hub.publish("t", text("1"));
+    hub.publish("t", text("2"));
+    assert_eq!(hub.stats().relay_dropped, 1);
+}
