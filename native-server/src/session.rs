@@ -286,10 +286,8 @@ where
                         }
                         Outside::Wire(None) => {
                             inbox = None;
-                            let close = Message::Close(
-                                Some(CloseCode::NORMAL),
-                                "wire view replaced".into(),
-                            );
+                            let close =
+                                Message::Close(Some(CloseCode::NORMAL), "wire view ended".into());
                             ws.feed(close).await
                         }
                     };
@@ -332,11 +330,12 @@ fn on_event(kind: &Kind, event: Event<'_>, tx: &mut Sender, peer: SocketAddr) ->
         (Kind::Echo, Event::Text(t)) => tx.send_text(t),
         (Kind::Echo, Event::Binary(b)) => tx.send_binary(b),
         (Kind::Greet, Event::Text(t)) => {
-            tracing::info!(%peer, "received text ({} bytes): {}", t.len(), clip(t));
+            // Payloads are logged at debug level only: they may hold secrets.
+            tracing::debug!(%peer, "received text ({} bytes): {}", t.len(), clip(t));
             tx.send_text(t)
         }
         (Kind::Greet, Event::Binary(b)) => {
-            tracing::info!(%peer, "received binary ({} bytes)", b.len());
+            tracing::debug!(%peer, "received binary ({} bytes)", b.len());
             tx.send_binary(b)
         }
         (Kind::Chat(seat), Event::Text(t)) => {
