@@ -330,12 +330,13 @@ fn on_event(kind: &Kind, event: Event<'_>, tx: &mut Sender, peer: SocketAddr) ->
         (Kind::Echo, Event::Text(t)) => tx.send_text(t),
         (Kind::Echo, Event::Binary(b)) => tx.send_binary(b),
         (Kind::Greet, Event::Text(t)) => {
-            // Payloads are logged at debug level only: they may hold secrets.
-            tracing::debug!(%peer, "received text ({} bytes): {}", t.len(), clip(t));
+            // The text itself only at debug level: payloads may hold secrets.
+            tracing::info!(%peer, "received text ({} bytes)", t.len());
+            tracing::debug!(%peer, "received text: {}", clip(t));
             tx.send_text(t)
         }
         (Kind::Greet, Event::Binary(b)) => {
-            tracing::debug!(%peer, "received binary ({} bytes)", b.len());
+            tracing::info!(%peer, "received binary ({} bytes)", b.len());
             tx.send_binary(b)
         }
         (Kind::Chat(seat), Event::Text(t)) => {
