@@ -113,7 +113,7 @@ autobahn() {
     local log=$LOG_DIR/autobahn.log status=0
     python3 tests/autobahn/test_summarize.py || return 1
     tests/autobahn/run.sh all 2>&1 | tee "$log" || status=$?
-    step_note=$(grep -E '^autobahn (server|client): ' "$log" | paste -sd ';' - | sed 's/;/; /g')
+    step_note=$(grep -E '^autobahn (server|client|proxied): ' "$log" | paste -sd ';' - | sed 's/;/; /g')
     return "$status"
 }
 
@@ -139,7 +139,7 @@ step "cargo build -p framewire-core --target wasm32-unknown-unknown" cargo build
 step "framewire-core has no tokio in its dependency tree" core_without_tokio
 step "framewire-server has no clap, tracing-subscriber or mimalloc in its dependency tree" server_lib_without_cli_deps
 step "wasm-pack test --headless --firefox wasm-client --features analysis" wasm_browser_tests
-step "Autobahn testsuite, server and client (tests/autobahn/run.sh)" autobahn
+step "Autobahn testsuite: server, client, and server through framewire proxy with the same verdicts (tests/autobahn/run.sh)" autobahn
 step "benchmarks, once each (cargo bench -p framewire-core -- --test)" benchmarks_once
 step "comparative load bench, one short round (scripts/bench.sh)" bench_smoke
 

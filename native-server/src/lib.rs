@@ -15,6 +15,10 @@
 //!   timers and the pending output; a peer that stops reading meets the
 //!   write-stall limit; sends wait above the high-water mark ([`DriverConfig`]).
 //!   [`WebSocket::split`] gives halves for separate tasks.
+//! - [`relay`]: `framewire proxy`, a relay in front of one WebSocket server
+//!   that streams every connection's bytes to the inspector page (its
+//!   inspector-socket protocol is documented in [`relay::inspector_socket`])
+//!   and injects frames at frame boundaries.
 //! - `futures` traits: [`WebSocket`] and [`WsReader`] are `Stream`s of
 //!   `Result<Message>`, [`WebSocket`] and [`WsWriter`] are `Sink<Message>`s,
 //!   so `reader.forward(writer)` is an echo and `select`, `send_all` and

@@ -461,6 +461,19 @@ async fn upgrade<S: Transport>(
             return None;
         }
     };
+    let wire = match &token {
+        Some(t) if path == "/__wire" => match state.wire.register(t) {
+            Some(inbox) => Some(inbox),
+            None => {
+                let body = "this tap token is in use by another wire view: make a new one\n";
+                let answer = pending.decline(HttpResponse::text(409, body));
+                tracing::info!(%peer, status = answer.status, "wire view refused: its token is in use");
+                reply(&mut stream, &answer.response).await;
+                return None;
+            }
+        },
+        _ => None,
+    };
     let tap = match &token {
         Some(t) if path != "/__wire" => state.wire.lookup(t),
         _ => None,
@@ -484,8 +497,10 @@ async fn upgrade<S: Transport>(
             &state.chat,
             room.as_deref().unwrap_or(chat::LOBBY),
         )),
-        "/__wire" => Endpoint::Wire(state.wire.register(token.as_deref().unwrap_or_default())),
-        _ => Endpoint::Greet,
+        _ => match wire {
+            Some(inbox) => Endpoint::Wire(inbox),
+            None => Endpoint::Greet,
+        },
     };
     if let (Some(tap), Some((head, rest))) = (&tap, &tapped) {
         tap.attached(

@@ -293,10 +293,8 @@ where
                         }
                         Outside::Wire(None) => {
                             inbox = None;
-                            let close = Message::Close(
-                                Some(CloseCode::NORMAL),
-                                "wire view replaced".into(),
-                            );
+                            let close =
+                                Message::Close(Some(CloseCode::NORMAL), "wire view ended".into());
                             ws.feed(close).await
                         }
                     };
@@ -360,7 +358,9 @@ fn on_event(kind: &Kind, event: Event<'_>, tx: &mut Sender, peer: SocketAddr) ->
         (Kind::Echo, Event::Text(t)) => tx.send_text(t),
         (Kind::Echo, Event::Binary(b)) => tx.send_binary(b),
         (Kind::Greet, Event::Text(t)) => {
-            tracing::info!(%peer, "received text ({} bytes): {}", t.len(), clip(t));
+            // The text itself only at debug level: payloads may hold secrets.
+            tracing::info!(%peer, "received text ({} bytes)", t.len());
+            tracing::debug!(%peer, "received text: {}", clip(t));
             tx.send_text(t)
         }
         (Kind::Greet, Event::Binary(b)) => {

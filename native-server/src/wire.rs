@@ -76,8 +76,9 @@ pub(crate) struct WireHub {
 }
 
 impl WireHub {
-    /// Registers a wire socket for `token`, replacing an earlier one.
-    pub(crate) fn register(self: &Arc<Self>, token: &str) -> WireInbox {
+    /// Registers a wire socket for `token`; `None` when a live wire socket
+    /// holds it already (a second registration must not steal its traffic).
+    pub(crate) fn register(self: &Arc<Self>, token: &str) -> Option<WireInbox> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let budget = Arc::new(Budget::default());
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -85,18 +86,24 @@ impl WireHub {
             tx,
             budget: budget.clone(),
         };
-        self.lock().insert(token.to_owned(), (id, tap));
+        {
+            let mut subs = self.lock();
+            if subs.contains_key(token) {
+                return None;
+            }
+            subs.insert(token.to_owned(), (id, tap));
+        }
         let registration = Registration {
             hub: self.clone(),
             token: token.to_owned(),
             id,
         };
-        WireInbox {
+        Some(WireInbox {
             rx,
             budget,
             held: None,
             _registration: registration,
-        }
+        })
     }
 
     /// The tap of the wire socket registered for `token`, if any.
@@ -323,7 +330,7 @@ mod tests {
     #[tokio::test]
     async fn chunks_carry_direction_time_and_bytes() {
         let hub = Arc::new(WireHub::default());
-        let mut inbox = hub.register("t1");
+        let mut inbox = hub.register("t1").unwrap();
         let tap = hub.lookup("t1").unwrap();
         assert!(hub.lookup("t2").is_none());
         tap.attached(
@@ -353,7 +360,7 @@ mod tests {
     #[tokio::test]
     async fn overflow_is_counted_and_reported() {
         let hub = Arc::new(WireHub::default());
-        let mut inbox = hub.register("t");
+        let mut inbox = hub.register("t").unwrap();
         let tap = hub.lookup("t").unwrap();
         let big = vec![0u8; 1 << 20];
         for _ in 0..10 {
@@ -378,17 +385,21 @@ mod tests {
     }
 
     #[test]
-    fn registration_ends_with_its_guard() {
+    fn a_token_in_use_cannot_be_registered_again() {
         let hub = Arc::new(WireHub::default());
-        let first = hub.register("t");
-        let second = hub.register("t");
+        let first = hub.register("t").unwrap();
+        assert!(
+            hub.register("t").is_none(),
+            "a second registration must not take over the first one's traffic"
+        );
+        assert!(hub.lookup("t").is_some());
         drop(first);
         assert!(
-            hub.lookup("t").is_some(),
-            "a replaced registration must not remove its successor"
+            hub.lookup("t").is_none(),
+            "the registration ends with its guard"
         );
-        drop(second);
-        assert!(hub.lookup("t").is_none());
+        let again = hub.register("t");
+        assert!(again.is_some(), "a freed token can be used again");
     }
 
     #[test]

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs the Autobahn|Testsuite against framewire, on loopback only.
 #
-#   tests/autobahn/run.sh            both runs, at the same time
+#   tests/autobahn/run.sh            the three runs, at the same time; then the proxied run's
+#                                    verdicts are compared, case by case, with the server run's
 #   tests/autobahn/run.sh server     wstest fuzzingclient -> `framewire serve` at /echo
 #   tests/autobahn/run.sh client     wstest fuzzingserver <- the conformance client (autobahn_client)
+#   tests/autobahn/run.sh proxied    wstest fuzzingclient -> `framewire proxy` -> `framewire serve`
+#                                    (the relay must add nothing and break nothing)
 #
-# Reports (HTML + JSON) go to target/autobahn/{server,client}/, per-section tables to
-# target/autobahn/{server,client}-summary.md. Exits non-zero on any FAILED, NON-STRICT or
+# Reports (HTML + JSON) go to target/autobahn/{server,client,proxied}/, per-section tables to
+# target/autobahn/{server,client,proxied}-summary.md. Exits non-zero on any FAILED, NON-STRICT or
 # UNIMPLEMENTED case, or when fewer cases were reported than the spec selects.
 # Needs the suite installed by scripts/setup.sh. Set AUTOBAHN_NO_BUILD=1 to skip `cargo build`;
 # FRAMEWIRE_BIN / AUTOBAHN_CLIENT_BIN point at other binaries than target/release/.
@@ -48,14 +51,14 @@ fail() {
 
 mode=${1:-all}
 case "$mode" in
-server | client | all) ;;
-*) fail "unknown mode '$mode' (expected server, client or all)" ;;
+server | client | proxied | all) ;;
+*) fail "unknown mode '$mode' (expected server, client, proxied or all)" ;;
 esac
 
 if [ "${AUTOBAHN_NO_BUILD:-0}" != 1 ]; then
     say "building framewire and the conformance client (release)"
     cargo build --release -q -p framewire-cli --bin framewire
-    if [ "$mode" != server ]; then
+    if [ "$mode" = client ] || [ "$mode" = all ]; then
         cargo build --release -q -p framewire-tests --bin autobahn_client
     fi
 fi
@@ -105,41 +108,79 @@ summarize() {
         --expected "$(expected_cases "$spec")" --seconds "$seconds" --markdown "$OUT/$label-summary.md"
 }
 
-run_server() {
-    local port spec server_pid start status=0
-    [ -x "$FRAMEWIRE" ] || fail "$FRAMEWIRE not built (cargo build --release -p framewire-cli)"
-    port=$(free_port)
-    spec=$OUT/fuzzingclient.json
-    rm -rf "$OUT/server"
-    cat >"$spec" <<EOF
+# fuzzingclient LABEL URL: wstest's fuzzing client against URL, its report in $OUT/LABEL; sets
+# fuzz_spec and fuzz_seconds for `summarize`.
+fuzzingclient() {
+    local label=$1 url=$2 start status=0
+    fuzz_spec=$OUT/fuzzingclient-$label.json
+    rm -rf "${OUT:?}/$label"
+    cat >"$fuzz_spec" <<EOF
 {
-  "outdir": "$OUT/server",
-  "servers": [{"agent": "$AGENT", "url": "ws://127.0.0.1:$port/echo"}],
+  "outdir": "$OUT/$label",
+  "servers": [{"agent": "$AGENT", "url": "$url"}],
   "cases": $CASES,
   "exclude-cases": $EXCLUDE_CASES,
   "exclude-agent-cases": {}
 }
 EOF
-    say "server: framewire serve --addr 127.0.0.1:$port ${SERVER_ARGS[*]} (log: $OUT/server.log)"
-    "$FRAMEWIRE" serve --addr "127.0.0.1:$port" "${SERVER_ARGS[@]}" >"$OUT/server.log" 2>&1 &
-    server_pid=$!
-    pids+=("$server_pid")
-    wait_for_port "$port" "$server_pid" "framewire serve"
-
-    say "server: wstest -m fuzzingclient against ws://127.0.0.1:$port/echo (log: $OUT/server-wstest.log)"
+    say "$label: wstest -m fuzzingclient against $url (log: $OUT/$label-wstest.log)"
     start=$(date +%s.%N)
-    (cd "$OUT" && timeout "$RUN_TIMEOUT" "$WSTEST" -m fuzzingclient -s "$spec") >"$OUT/server-wstest.log" 2>&1 || status=$?
-    local seconds
-    seconds=$(python3 -c "print($(date +%s.%N) - $start)")
+    (cd "$OUT" && timeout "$RUN_TIMEOUT" "$WSTEST" -m fuzzingclient -s "$fuzz_spec") >"$OUT/$label-wstest.log" 2>&1 || status=$?
+    fuzz_seconds=$(python3 -c "print($(date +%s.%N) - $start)")
     if [ "$status" -ne 0 ]; then
-        tail -n 20 "$OUT/server-wstest.log" >&2
-        fail "server: wstest exited with status $status"
+        tail -n 20 "$OUT/$label-wstest.log" >&2
+        fail "$label: wstest exited with status $status"
     fi
+}
+
+# start_serve LABEL PORT: `framewire serve` on 127.0.0.1:PORT in the background, logging to
+# $OUT/LABEL-serve.log; sets serve_pid.
+start_serve() {
+    local label=$1 port=$2
+    say "$label: framewire serve --addr 127.0.0.1:$port ${SERVER_ARGS[*]} (log: $OUT/$label-serve.log)"
+    "$FRAMEWIRE" serve --addr "127.0.0.1:$port" "${SERVER_ARGS[@]}" >"$OUT/$label-serve.log" 2>&1 &
+    serve_pid=$!
+    pids+=("$serve_pid")
+    wait_for_port "$port" "$serve_pid" "framewire serve"
+}
+
+run_server() {
+    local port server_pid
+    [ -x "$FRAMEWIRE" ] || fail "$FRAMEWIRE not built (cargo build --release -p framewire-cli)"
+    port=$(free_port)
+    start_serve server "$port"
+    server_pid=$serve_pid
+    fuzzingclient server "ws://127.0.0.1:$port/echo"
     kill -0 "$server_pid" 2>/dev/null || {
-        tail -n 20 "$OUT/server.log" >&2
+        tail -n 20 "$OUT/server-serve.log" >&2
         fail "server: framewire serve died during the run"
     }
-    summarize server "$spec" "$seconds"
+    summarize server "$fuzz_spec" "$fuzz_seconds"
+}
+
+# The fuzzing client through `framewire proxy` in front of `framewire serve`: the verdicts
+# must be the server run's (compared by `compare_proxied` after both runs).
+run_proxied() {
+    local port proxy_port server_pid proxy_pid
+    [ -x "$FRAMEWIRE" ] || fail "$FRAMEWIRE not built (cargo build --release -p framewire-cli)"
+    port=$(free_port)
+    proxy_port=$(free_port)
+    start_serve proxied "$port"
+    server_pid=$serve_pid
+    say "proxied: framewire proxy --upstream ws://127.0.0.1:$port --listen 127.0.0.1:$proxy_port (log: $OUT/proxied-proxy.log)"
+    "$FRAMEWIRE" proxy --upstream "ws://127.0.0.1:$port" --listen "127.0.0.1:$proxy_port" --log-level warn \
+        >"$OUT/proxied-proxy.log" 2>&1 &
+    proxy_pid=$!
+    pids+=("$proxy_pid")
+    wait_for_port "$proxy_port" "$proxy_pid" "framewire proxy"
+    fuzzingclient proxied "ws://127.0.0.1:$proxy_port/echo"
+    for pid in "$server_pid" "$proxy_pid"; do
+        kill -0 "$pid" 2>/dev/null || {
+            tail -n 20 "$OUT/proxied-serve.log" "$OUT/proxied-proxy.log" >&2
+            fail "proxied: framewire serve or proxy died during the run"
+        }
+    done
+    summarize proxied "$fuzz_spec" "$fuzz_seconds"
 }
 
 run_client() {
@@ -189,25 +230,34 @@ run_in_subshell() {
     return "$status"
 }
 
+# compare_proxied: the proxied run's verdict on every case must be the server run's.
+compare_proxied() {
+    [ -f "$OUT/server/index.json" ] && [ -f "$OUT/proxied/index.json" ] ||
+        fail "proxied: not compared with the server run (a report is missing)"
+    python3 "$ROOT/tests/autobahn/summarize.py" "$OUT/proxied" --label proxied --agent "$AGENT" \
+        --compare "$OUT/server"
+}
+
 if [ "$mode" != all ]; then
     run_in_subshell "$mode"
     exit
 fi
 
-# Both runs at once (wstest, not framewire, is what takes the time: one core each), each
-# run's output shown once it is over.
+# The three runs at once (wstest, not framewire, is what takes the time: one core each), each
+# run's output shown once it is over; then the proxied verdicts are compared with the direct ones.
 started=$(date +%s)
 declare -A run_pid
-for run in server client; do
+for run in server client proxied; do
     run_in_subshell "$run" >"$OUT/$run-run.out" 2>&1 &
     run_pid[$run]=$!
 done
 result=0
-for run in server client; do
+for run in server client proxied; do
     status=0
     wait "${run_pid[$run]}" || status=$?
     cat "$OUT/$run-run.out"
     [ "$status" -eq 0 ] || result=1
 done
-say "both runs took $(($(date +%s) - started)) s"
+compare_proxied || result=1
+say "the three runs took $(($(date +%s) - started)) s"
 exit "$result"

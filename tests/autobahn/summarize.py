@@ -139,6 +139,26 @@ def markdown_table(label, agent, cases, grades, seconds):
     return "\n".join(lines) + "\n"
 
 
+def compare(report_dir, other_dir, label, agent):
+    """Prints whether every case of `report_dir` has the grade it has in `other_dir`; 0 if so."""
+    _, entries = load_index(report_dir, agent)
+    _, others = load_index(other_dir, agent)
+    other = os.path.basename(os.path.normpath(other_dir))
+    differ = []
+    for case_id in sorted(set(entries) | set(others), key=case_key):
+        mine = grade(entries[case_id]) if case_id in entries else "MISSING"
+        theirs = grade(others[case_id]) if case_id in others else "MISSING"
+        if mine != theirs:
+            differ.append((case_id, mine, theirs))
+    if not differ:
+        print(f"autobahn {label}: the same verdict as the {other} run in all {len(entries)} cases")
+        return 0
+    print(f"autobahn {label} FAILED: {len(differ)} case(s) graded differently from the {other} run:")
+    for case_id, mine, theirs in differ:
+        print(f"  {case_id:<8} {label}: {mine}, {other}: {theirs}")
+    return 1
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("report_dir", help="directory holding wstest's index.json")
@@ -147,7 +167,14 @@ def main():
     parser.add_argument("--expected", type=int, help="number of cases the spec selects")
     parser.add_argument("--markdown", help="write a per-section markdown table here")
     parser.add_argument("--seconds", type=float, help="how long the run took, for the summary")
+    parser.add_argument(
+        "--compare",
+        metavar="OTHER_DIR",
+        help="only compare: exit 1 unless every case has the same grade as in OTHER_DIR's report",
+    )
     args = parser.parse_args()
+    if args.compare:
+        sys.exit(compare(args.report_dir, args.compare, args.label, args.agent))
 
     agent, entries = load_index(args.report_dir, args.agent)
     try:

@@ -77,5 +77,37 @@ class Summarize(unittest.TestCase):
         self.assertIn("no report at", proc.stderr)
 
 
+
+class Compare(unittest.TestCase):
+    def compare(self, mine, theirs):
+        """Runs summarize.py --compare on two hand-made reports; returns (status, stdout)."""
+        with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+            for d, cases in ((a, mine), (b, theirs)):
+                with open(os.path.join(d, "index.json"), "w") as f:
+                    json.dump({"framewire": cases}, f)
+            proc = subprocess.run(
+                [sys.executable, SCRIPT, a, "--label", "proxied", "--compare", b],
+                capture_output=True,
+                text=True,
+            )
+        return proc.returncode, proc.stdout
+
+    def test_the_same_grades_pass(self):
+        cases = {"1.1.1": entry(), "7.1.6": entry("INFORMATIONAL", "INFORMATIONAL")}
+        status, out = self.compare(cases, dict(cases))
+        self.assertEqual(status, 0, out)
+        self.assertIn("the same verdict", out)
+
+    def test_a_different_or_missing_case_fails_and_is_named(self):
+        status, out = self.compare(
+            {"1.1.1": entry("FAILED"), "2.1": entry()},
+            {"1.1.1": entry(), "2.1": entry(), "3.1": entry()},
+        )
+        self.assertEqual(status, 1, out)
+        self.assertIn("1.1.1", out)
+        self.assertIn("3.1", out)
+        self.assertIn("MISSING", out)
+        self.assertNotIn("2.1 ", out)
+
 if __name__ == "__main__":
     unittest.main()

@@ -37,7 +37,7 @@ pub struct Cli {
 pub enum Command {
     /// Serve the WebSocket endpoints and the inspector page.
     ///
-    /// Endpoints (one port): `/` greets with "socket ok", logs and echoes each
+    /// Endpoints (one port): `/` greets with "socket ok", logs (the size at info, the text at debug) and echoes each
     /// message; `/echo` echoes exactly; `/chat` relays each message to every
     /// other client; `/__wire?tap=TOKEN` streams the raw bytes of the
     /// connection opened with the same `?tap=TOKEN`. Plain GETs get files

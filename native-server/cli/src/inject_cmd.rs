@@ -116,7 +116,7 @@ pub fn run(args: &InjectArgs) -> ExitCode {
         }
     };
     let url = format!("ws://{}/__framewire/inspect?key={key}", args.proxy);
-    match runtime.block_on(tokio::time::timeout(ANSWER_WAIT, talk(&url, command))) {
+    match runtime.block_on(async { tokio::time::timeout(ANSWER_WAIT, talk(&url, command)).await }) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err((code, e))) => {
             eprintln!("framewire: {e}");

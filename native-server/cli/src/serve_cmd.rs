@@ -81,6 +81,9 @@ async fn serve(args: &ServeArgs) -> ExitCode {
     } else {
         ("ws", "http")
     };
+    if let Some(warning) = framewire_server::exposure_warning(addr) {
+        tracing::warn!("{warning}");
+    }
     println!("framewire listening on {ws}://{addr} — inspector at {http}://{addr}/");
     let _ = std::io::stdout().flush();
     let report = server.run(shutdown_signal()).await;

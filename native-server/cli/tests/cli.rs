@@ -122,8 +122,10 @@ async fn tutorial_messages_are_logged() {
         ws.recv().await.unwrap().unwrap(),
         Message::Text("hello from the tutorial".into())
     );
+    // Logged with its size; the text itself only at debug level (payloads may hold secrets).
     let line = served.wait_for_log("received text");
-    assert!(line.contains("\"hello from the tutorial\""), "{line}");
+    assert!(line.contains("(23 bytes)"), "{line}");
+    assert!(!line.contains("hello from the tutorial"), "{line}");
     ws.close(CloseCode::NORMAL, "").await.unwrap();
 }
 
@@ -271,7 +273,15 @@ fn decode_command_explains_frames() {
 fn help_describes_every_command() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["serve", "client", "decode", "--addr", "127.0.0.1:9090"] {
+    for word in [
+        "serve",
+        "client",
+        "decode",
+        "proxy",
+        "inject",
+        "--addr",
+        "127.0.0.1:9090",
+    ] {
         assert!(text.contains(word), "--help lacks {word}:\n{text}");
     }
     let out = Command::new(BIN)
@@ -878,4 +888,101 @@ fn tls_flags_come_in_pairs_and_bad_files_are_named() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("holds no certificate"), "{err}");
+}
+
+/// A `framewire proxy` process on an ephemeral port in front of `upstream`,
+/// its inspector key written to `key_file`; (child, listening address).
+fn start_proxy(upstream: &str, key_file: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["proxy", "--upstream", upstream, "--listen", "127.0.0.1:0"])
+        .arg("--inspector-key-file")
+        .arg(key_file)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn framewire proxy");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let key = std::fs::read_to_string(key_file).expect("the proxy wrote a new key");
+    let rest = line
+        .trim()
+        .strip_prefix("inspector: http://")
+        .unwrap_or_else(|| panic!("the one stdout line: {line}"));
+    let (addr, fragment) = rest.split_once("/__framewire/#key=").unwrap();
+    assert_eq!(fragment, key.trim(), "the printed key is the file's");
+    assert_eq!(key.trim().len(), 32, "128 bits as hex");
+    (child, addr.to_owned())
+}
+
+#[tokio::test]
+async fn inject_lists_the_proxys_connections_and_injects_a_close() {
+    let served = Served::start(&[]);
+    let dir = support::TempDir::new("inject");
+    let key_file = dir.path("key.txt");
+    let (mut proxy, addr) = start_proxy(&format!("ws://{}/", served.addr), &key_file);
+    let cfg = ClientConfig {
+        proxy: framewire_server::ProxyConfig::Direct,
+        ..ClientConfig::default()
+    };
+    let mut ws = connect(&format!("ws://{addr}/echo"), &cfg).await.unwrap();
+    ws.send_text("through").await.unwrap();
+    assert_eq!(
+        ws.recv().await.unwrap().unwrap(),
+        Message::Text("through".into())
+    );
+    let inject = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["inject", "--proxy", &addr, "--key-file"])
+            .arg(&key_file)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let list = inject(&["--list"]);
+    let text = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert!(list.status.success(), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("/echo"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let id = line.split('\t').next().unwrap();
+    assert!(line.contains("status 101"), "{line}");
+    let done = inject(&["--id", id, "--dir", "down", "close", "4000", "test", "over"]);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert_eq!(
+        ws.recv().await.unwrap().unwrap(),
+        Message::Close(Some(CloseCode(4000)), "test over".into())
+    );
+    let refused = inject(&["--id", "999", "--dir", "up", "ping"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no live connection 999"));
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+}
+
+#[test]
+fn proxy_refuses_a_remote_listen_address_without_allow_remote() {
+    let out = Command::new(BIN)
+        .args([
+            "proxy",
+            "--upstream",
+            "ws://127.0.0.1:9/",
+            "--listen",
+            "0.0.0.0:0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not a loopback address") && err.contains("--allow-remote"),
+        "{err}"
+    );
 }

@@ -364,6 +364,9 @@ impl Hub {
 
     /// Announces `updated` for every connection whose counters changed since the last one.
     pub(crate) fn tick(&self) {
+        if lock(&self.sockets).is_empty() {
+            return;
+        }
         let conns: Vec<Arc<Conn>> = lock(&self.conns).values().cloned().collect();
         for conn in conns {
             let now = conn.counters();
