@@ -8,6 +8,7 @@ close frames with invalid codes, 64-bit lengths, reserved opcodes) and compresse
 messages (RFC 7692 section 7.2.3.1's "Hello", empty messages, a small bomb).
 """
 
+import base64
 import os
 import struct
 import zlib
@@ -251,7 +252,51 @@ def seeds():
     dm["len64-and-reserved"] = bytes([1, 0, 0, 0, 7]) + frame(0x82, b"abc", length=64) + frame(0x83, b"")
     dm["deflate-hello-and-corrupt"] = bytes([2, 0, 0, 0, 6]) + frame(0xC1, HELLO_DEFLATED, KEY) + frame(0xC1, b"\xff\xff", KEY)
     dm["small-limits"] = bytes([4, 10, 20, 2, 9]) + fragments(b"a" * 30, [5, 10, 15], KEY)
+
+    # capture_import: whole files, every format the importer sniffs.
+    cap = s.setdefault("capture_import", {})
+    req = (b"GET /c HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    resp = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+            b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
+    cap["capture-lines"] = (
+        b'{"format":"framewire-capture","version":1,"connections":[{"conn":0,"request":"'
+        + req.replace(b"\r\n", b"\\r\\n") + b'","response":"' + resp.replace(b"\r\n", b"\\r\\n")
+        + b'","ended":true}]}\n'
+        + b'{"t":1.5,"dir":"c2s","conn":0,"b64":"' + base64.b64encode(HELLO_MASKED) + b'"}\n'
+        + b'{"t":2,"dir":"s2c","conn":0,"b64":"' + base64.b64encode(frame(0xC1, HELLO_DEFLATED) + PING) + b'"}\n'
+    )
+    cap["har"] = (
+        b'{"log":{"entries":[{"request":{"method":"GET","url":"ws://h/c","headers":[{"name":"Host","value":"h"}]},'
+        b'"response":{"status":101,"headers":[]},"_webSocketMessages":['
+        b'{"type":"send","time":1.5,"opcode":1,"data":"hi"},{"type":"receive","time":2,"opcode":2,"data":"AAEC"}]}]}}'
+    )
+    cap["pcap-tcp-reordered"] = pcap([
+        (True, 100, b"", 0x02), (False, 900, b"", 0x12), (True, 101, req, 0x10),
+        (False, 901, resp, 0x10), (True, 101 + len(req) + 5, HELLO_MASKED[5:], 0x10),
+        (True, 101 + len(req), HELLO_MASKED[:5], 0x10), (True, 101 + len(req), HELLO_MASKED[:5], 0x10),
+        (False, 901 + len(resp), frame(0x88, close(1000)), 0x11),
+    ])
     return s
+
+
+def tcp_packet(from_client, seq, payload, flags):
+    """Ethernet + IPv4 + TCP (checksums left 0: the importer does not check them)."""
+    src, dst = (b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02") if from_client else (b"\x0a\x00\x00\x02", b"\x0a\x00\x00\x01")
+    sport, dport = (40000, 9001) if from_client else (9001, 40000)
+    tcp = struct.pack(">HHIIBBHHH", sport, dport, seq, 0, 5 << 4, flags, 65535, 0, 0) + payload
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0x4000, 64, 6, 0, src, dst) + tcp
+    return b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip
+
+
+def pcap(packets):
+    """A classic pcap (microseconds, Ethernet) of `packets`."""
+    out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+    for i, (c, seq, payload, flags) in enumerate(packets):
+        p = tcp_packet(c, seq, payload, flags)
+        out += struct.pack("<IIII", 1700000000, i * 1000, len(p), len(p)) + p
+    return out
 
 
 def main():

@@ -5,7 +5,7 @@
 # memory bound or takes over a second on one input; prints how many inputs each ran.
 #
 # Environment:
-#   FUZZ_SECS      seconds of fuzzing per target (default 20: 8 targets, about 3 minutes)
+#   FUZZ_SECS      seconds of fuzzing per target (default 20: 9 targets, about 3 minutes)
 #   FUZZ_RSS_MB    libFuzzer's -rss_limit_mb, the memory bound of a run (default 512)
 #   FUZZ_TARGETS   the targets to run, space-separated (default: all of `cargo fuzz list`)
 #   FUZZ_WORK      where new inputs, crash artifacts and logs go

@@ -13,7 +13,7 @@ ROOT=$(pwd)
 
 WASM_BINDGEN_VERSION=0.2.130
 PY_WEBSOCKETS_VERSION=15.0.1
-APT_PACKAGES=(firefox-esr chromium chromium-driver binaryen tinyproxy)
+APT_PACKAGES=(firefox-esr chromium chromium-driver binaryen tinyproxy tshark)
 CACHE_DIR=${FRAMEWIRE_CACHE:-$HOME/.cache/framewire}
 AUTOBAHN_VENV=$CACHE_DIR/autobahn-venv
 AUTOBAHN_REQUIREMENTS=$ROOT/tests/autobahn/requirements-py27.txt
@@ -92,7 +92,8 @@ else
         cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-# --- Debian packages: browsers, their drivers, wasm-opt, tinyproxy (the client's proxy tests) ---
+# --- Debian packages: browsers, their drivers, wasm-opt, tinyproxy (the client's proxy tests),
+# tshark (reads the pcapng export back in core/tests/capture_tshark.rs) ---
 
 # A C compiler builds the Autobahn suite's Python 2.7 extensions; pip installs `websockets`.
 command -v cc >/dev/null 2>&1 || APT_PACKAGES+=(build-essential)

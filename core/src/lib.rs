@@ -54,6 +54,8 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "capture")]
+pub mod capture;
 pub mod close;
 pub mod config;
 pub mod connection;

@@ -7,6 +7,8 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "analysis")]
+pub mod analysis;
 pub mod builder;
 pub mod decoder;
 pub mod handshake;
@@ -128,6 +130,48 @@ export interface HandshakeReport {
   problems: { message: string; status: number | null }[];
   notes: string[];
   expectedAccept: string | null;
+}
+
+/** "c2s" (client to server) or "s2c". */
+export type Dir = "c2s" | "s2c";
+
+/** A filter: every field optional, all given must hold. */
+export interface FilterSpec {
+  direction?: Dir;
+  kind?: "data" | "control";
+  opcodes?: number[];
+  /** Case-insensitive text over the payload text. */
+  text?: string;
+  /** A regular expression (regex-lite syntax) over the payload text. */
+  regex?: string;
+  minSize?: number;
+  maxSize?: number;
+}
+
+/** What the filter shows: frames by `seq`, messages by [direction, index]. */
+export interface FilterResult {
+  frames: number[];
+  hiddenFrames: number;
+  messages: [Dir, number][];
+  hiddenMessages: number;
+}
+
+/** The analysis of one connection (see core/src/inspect/analysis/ for every field). */
+export interface AnalysisReport {
+  frames: number;
+  droppedFrames: number;
+  /** Wire order: {type: "message", ...MessageSummary, interleaved, durationMs} or {type: "control", ...FrameSummary}. */
+  messages: any[];
+  compression: { deflate: any | null; messages: any[]; totals: [any, any] };
+  heartbeats: { pings: any[]; unanswered: number; unsolicitedPongs: number; rttMs: [number, number, number] | null; silences: any[] };
+  close: { outcome: string; firstCloser: Dir | null; closes: any[]; handshakeMs: number | null; closeEvent: { code: number; reason: string; wasClean: boolean; why: string } | null; summary: string[] };
+  traffic: { bucketMs: number; originMs: number; buckets: any[]; peakMessagesPerSec: [number, number]; peakBytesPerSec: [number, number]; untimedFrames: number };
+}
+
+/** A capture read and analysed. */
+export interface CaptureReport {
+  format: "pcap" | "pcapng" | "capture" | "har";
+  connections: { id: number; client: string | null; server: string | null; request: string; response: string; ended: boolean; report: AnalysisReport }[];
 }
 "#;
 
@@ -343,4 +387,105 @@ pub fn accept_key(key: &str) -> String {
 #[wasm_bindgen(js_name = checkHandshake, unchecked_return_type = "HandshakeReport")]
 pub fn check_handshake(text: &str, request: Option<String>) -> Result<JsValue, JsError> {
     to_js(&handshake::check_handshake(text, request.as_deref()))
+}
+
+#[cfg(feature = "analysis")]
+/// An analysis of one live connection: feed both directions' bytes with their
+/// time, then ask for the report or a filter.
+#[wasm_bindgen]
+pub struct AnalysisSession {
+    inner: framewire_core::inspect::analysis::Session,
+    ended: bool,
+}
+
+#[cfg(feature = "analysis")]
+#[wasm_bindgen]
+impl AnalysisSession {
+    /// A session; with the server's `101` head, permessage-deflate as it agreed.
+    #[wasm_bindgen(constructor)]
+    pub fn new(response: Option<String>) -> Result<AnalysisSession, JsError> {
+        let mut inner = framewire_core::inspect::analysis::Session::new(Default::default())
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        if let Some(head) = response {
+            let head = crate::handshake::normalised_head(&head);
+            inner
+                .enable_deflate_from_response(&head)
+                .map_err(|e| JsError::new(&e.to_string()))?;
+        }
+        Ok(Self {
+            inner,
+            ended: false,
+        })
+    }
+
+    /// Takes the bytes seen in `dir` (`"c2s"` or `"s2c"`) at `timeMs`
+    /// milliseconds; returns how many frames are summarised so far.
+    pub fn feed(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Dir")] dir: &str,
+        bytes: &[u8],
+        #[wasm_bindgen(js_name = timeMs)] time_ms: Option<f64>,
+    ) -> Result<usize, JsError> {
+        let dir = analysis::direction(dir).map_err(|e| JsError::new(&e))?;
+        self.inner.feed(dir, bytes, analysis::time(time_ms));
+        Ok(self.inner.frames().len())
+    }
+
+    /// Marks the connection as over (the TCP ended): the close diagnosis then
+    /// says what the browser's CloseEvent reported.
+    pub fn end(&mut self) {
+        self.ended = true;
+    }
+
+    /// The whole analysis, with traffic in buckets of `bucketMs` (default 1000).
+    #[wasm_bindgen(unchecked_return_type = "AnalysisReport")]
+    pub fn report(
+        &self,
+        #[wasm_bindgen(js_name = bucketMs)] bucket_ms: Option<f64>,
+    ) -> Result<JsValue, JsError> {
+        to_js(&analysis::report(
+            &self.inner,
+            self.ended,
+            bucket_ms.unwrap_or(1000.0),
+        ))
+    }
+
+    /// What `spec` shows, and how much it hides.
+    #[wasm_bindgen(unchecked_return_type = "FilterResult")]
+    pub fn filter(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "FilterSpec")] spec: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let spec: analysis::FilterSpec = if spec.is_undefined() || spec.is_null() {
+            analysis::FilterSpec::default()
+        } else {
+            serde_wasm_bindgen::from_value(spec)
+                .map_err(|e| JsError::new(&format!("bad filter: {e}")))?
+        };
+        to_js(&analysis::filter(&self.inner, spec).map_err(|e| JsError::new(&e))?)
+    }
+}
+
+#[cfg(feature = "analysis")]
+/// Reads a pcap, pcapng, HAR or framewire capture (sniffed) and analyses every
+/// WebSocket connection in it.
+#[wasm_bindgen(js_name = analyzeCapture, unchecked_return_type = "CaptureReport")]
+pub fn analyze_capture(
+    bytes: &[u8],
+    #[wasm_bindgen(js_name = bucketMs)] bucket_ms: Option<f64>,
+) -> Result<JsValue, JsError> {
+    to_js(
+        &analysis::analyze_capture(bytes, bucket_ms.unwrap_or(1000.0))
+            .map_err(|e| JsError::new(&e))?,
+    )
+}
+
+#[cfg(feature = "analysis")]
+/// Reads a capture in any format and writes it as `to`: `"pcapng"`, `"har"` or `"capture"`.
+#[wasm_bindgen(js_name = convertCapture)]
+pub fn convert_capture(
+    bytes: &[u8],
+    #[wasm_bindgen(unchecked_param_type = "\"pcapng\" | \"har\" | \"capture\"")] to: &str,
+) -> Result<Vec<u8>, JsError> {
+    analysis::convert_capture(bytes, to).map_err(|e| JsError::new(&e))
 }

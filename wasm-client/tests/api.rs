@@ -10,41 +10,11 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// Reads a dotted path such as `frames.0.maskKey`.
-fn get(v: &JsValue, path: &str) -> JsValue {
-    path.split('.').fold(v.clone(), |v, key| {
-        Reflect::get(&v, &JsValue::from_str(key)).unwrap_or_else(|_| panic!("no {path}"))
-    })
-}
+#[allow(dead_code)]
+#[path = "js/mod.rs"]
+mod js;
 
-fn num(v: &JsValue, path: &str) -> f64 {
-    get(v, path)
-        .as_f64()
-        .unwrap_or_else(|| panic!("{path} is not a number"))
-}
-
-fn boolean(v: &JsValue, path: &str) -> bool {
-    get(v, path)
-        .as_bool()
-        .unwrap_or_else(|| panic!("{path} is not a bool"))
-}
-
-fn string(v: &JsValue, path: &str) -> String {
-    get(v, path)
-        .as_string()
-        .unwrap_or_else(|| panic!("{path} is not a string"))
-}
-
-fn bytes(v: &JsValue, path: &str) -> Vec<u8> {
-    get(v, path)
-        .dyn_into::<Uint8Array>()
-        .unwrap_or_else(|_| panic!("{path} is not a Uint8Array"))
-        .to_vec()
-}
-
-fn len(v: &JsValue, path: &str) -> u32 {
-    get(v, path).unchecked_into::<Array>().length()
-}
+use js::{boolean, bytes, get, len, num, string};
 
 fn decode(wire: &[u8], role: &str) -> JsValue {
     decode_frames(wire, role, None).unwrap_or_else(|_| panic!("decodeFrames failed"))

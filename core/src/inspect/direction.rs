@@ -3,11 +3,15 @@
 use crate::role::Role;
 
 /// The direction of a byte stream: who sent it.
+/// Serialised as `"c2s"` and `"s2c"` (with the `serde` feature).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Direction {
     /// Bytes the client sent (its frames must be masked).
+    #[cfg_attr(feature = "serde", serde(rename = "c2s"))]
     ClientToServer,
     /// Bytes the server sent (its frames must not be masked).
+    #[cfg_attr(feature = "serde", serde(rename = "s2c"))]
     ServerToClient,
 }
 

@@ -24,6 +24,7 @@
 //! assert!(f.violations.is_empty());
 //! ```
 
+pub mod analysis;
 mod config;
 mod direction;
 mod ending;

@@ -55,6 +55,10 @@ pub enum Command {
     /// Input is hex in any common layout (spaces or not, 0x prefixes, colons,
     /// commas, \x escapes, Wireshark / hexdump -C / xxd dumps with offsets and
     /// ASCII column), from the arguments, a file or stdin; or raw bytes with --raw.
+    ///
+    /// With --pcap, --capture or --har it reads recorded connections instead and
+    /// prints their analysis: messages, compression, heartbeats, the close and
+    /// traffic over time; --export-pcapng/--export-har/--export-capture convert them.
     Decode(DecodeArgs),
     /// Relay WebSocket connections to one server and show them in the inspector.
     ///
@@ -333,6 +337,58 @@ pub struct DecodeArgs {
     /// Payload bytes shown per frame.
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub show: usize,
+    /// Analyse the WebSocket connections in a pcap or pcapng file (TCP reassembled, any port).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["hex", "file", "raw", "capture", "har"])]
+    pub pcap: Option<PathBuf>,
+    /// Analyse a framewire capture (JSON lines, see the README).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["hex", "file", "raw", "pcap", "har"])]
+    pub capture: Option<PathBuf>,
+    /// Analyse the WebSocket entries of a HAR (as Chrome DevTools exports it).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["hex", "file", "raw", "pcap", "capture"])]
+    pub har: Option<PathBuf>,
+    /// Also write the connections read as pcapng (Wireshark decodes them as WebSocket).
+    #[arg(long, value_name = "OUT")]
+    pub export_pcapng: Option<PathBuf>,
+    /// Also write them as HAR (`_webSocketMessages`, as Chrome DevTools writes).
+    #[arg(long, value_name = "OUT")]
+    pub export_har: Option<PathBuf>,
+    /// Also write them as a framewire capture (JSON lines).
+    #[arg(long, value_name = "OUT")]
+    pub export_capture: Option<PathBuf>,
+    /// Messages and control frames listed per connection (the rest are counted).
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub messages: usize,
+    /// Width of the traffic-over-time buckets, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000.0)]
+    pub bucket_ms: f64,
+    /// Only list what this direction sent: c2s or s2c.
+    #[arg(long, value_name = "DIR", value_parser = parse_direction)]
+    pub direction: Option<framewire_core::inspect::Direction>,
+    /// Only list data (messages) or control frames.
+    #[arg(long, value_enum)]
+    pub kind: Option<crate::decode_capture::KindArg>,
+    /// Only list what contains this text (case-insensitive).
+    #[arg(long, value_name = "TEXT")]
+    pub grep: Option<String>,
+    /// Only list what matches this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    pub regex: Option<String>,
+    /// Only list what is at least this big (bytes; k, M suffixes).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub min_size: Option<u64>,
+    /// Only list what is at most this big.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_size: Option<u64>,
+}
+
+/// Parses `c2s` or `s2c`.
+fn parse_direction(s: &str) -> Result<framewire_core::inspect::Direction, String> {
+    use framewire_core::inspect::Direction;
+    match s {
+        "c2s" | "client" => Ok(Direction::ClientToServer),
+        "s2c" | "server" => Ok(Direction::ServerToClient),
+        other => Err(format!("{other:?} is not a direction: use c2s or s2c")),
+    }
 }
 
 /// Parses a byte size: `1024`, `64k`, `64KiB`, `16M`, `16MiB`, `1G`.

@@ -346,6 +346,13 @@ fn show_bytes(b: &[u8], show: usize) -> String {
 pub fn run(args: &crate::cli::DecodeArgs) -> std::process::ExitCode {
     use std::io::Read;
     use std::process::ExitCode;
+    if args.pcap.is_some() || args.capture.is_some() || args.har.is_some() {
+        return crate::decode_capture::run(args);
+    }
+    if args.export_pcapng.is_some() || args.export_har.is_some() || args.export_capture.is_some() {
+        eprintln!("framewire decode: --export-* converts a --pcap, --capture or --har file");
+        return ExitCode::from(2);
+    }
     let input: Result<Vec<u8>, String> = if !args.hex.is_empty() {
         if args.raw {
             Err("--raw reads a file or stdin, not arguments".to_owned())

@@ -11,6 +11,7 @@
 
 mod cli;
 mod client_cmd;
+mod decode_capture;
 mod decode_cmd;
 #[cfg(test)]
 mod decoders_agree;
