@@ -181,12 +181,7 @@
   function decoded(text) {
     if (page.decoders) return page.decoders.render(text);
     if (text && decodersLoad === null && /^\s*[[{]|^[0-6]|^[A-Z]+\r?\n/.test(text)) {
-      decodersLoad = new Promise((resolve, reject) => {
-        const s = el("script", { src: "decoders.js" });
-        s.onload = resolve;
-        s.onerror = () => reject(new Error("www/decoders.js could not be read"));
-        document.head.append(s);
-      }).then(render, (e) => {
+      decodersLoad = page.loader.loadScript("decoders.js").then(render, (e) => {
         decodersLoad = "failed";
         setStatus(`Payload decoders unavailable: ${e.message}`, "warning");
       });
@@ -295,19 +290,12 @@
     }
     for (const l of lines) {
       const e = byId.get(l.conn);
-      if (e) feed(e.c.key, l.dir === "c2s" ? 0 : 1, base64Bytes(l.b64), l.t);
+      if (e) feed(e.c.key, l.dir === "c2s" ? 0 : 1, page.loader.base64Bytes(l.b64), l.t);
     }
     for (const e of byId.values()) if (e.ended) end(e.c.key);
     const first = byId.values().next().value;
     if (first) renderChoice(first.c.key);
     return byId.size;
-  }
-
-  function base64Bytes(text) {
-    const raw = atob(text);
-    const out = new Uint8Array(raw.length);
-    for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
-    return out;
   }
 
   function base64(bytes) {

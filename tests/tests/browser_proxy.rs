@@ -15,14 +15,12 @@
 //! Screenshots: `target/inspector-proxy-chromium.png`, `target/inspector-file-*.png`.
 
 use std::io::{BufRead, BufReader};
-use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fantoccini::Client;
-use futures_util::FutureExt;
 use serde_json::{json, Value};
 
 #[path = "browser_util/mod.rs"]
