@@ -210,7 +210,6 @@
         el("td", { class: "an-payload" }, decoded(body)),
       );
     });
-    const cut = keep.length > MAX_VIEW_ROWS ? el("p", { class: "help" }, `The newest ${MAX_VIEW_ROWS} of ${keep.length} rows.`) : null;
     $("an-messages").append(
       el(
         "table",
@@ -219,8 +218,8 @@
         el("thead", {}, el("tr", {}, ...["Direction", "Kind", "Frames", "Size", "First", "Last", "Content"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, ...rows),
       ),
-      cut,
     );
+    if (keep.length > MAX_VIEW_ROWS) $("an-messages").append(el("p", { class: "help" }, `The newest ${MAX_VIEW_ROWS} of ${keep.length} rows.`));
   }
 
   function drawCompression(comp) {
@@ -260,9 +259,6 @@
     const out = $("an-close");
     out.append(el("h3", {}, "Close"), el("p", { class: "an-outcome" }, `Outcome: ${close.outcome}`));
     out.append(el("ul", {}, ...close.summary.map((s) => el("li", {}, s))));
-    for (const f of close.closes) {
-      out.append(el("p", {}, `${DIR[f.direction]} sent close ${f.code ?? "(no code)"}${f.reason ? ` "${f.reason}"` : ""}: ${f.meaning}. ${f.cause}`));
-    }
     if (close.closeEvent) {
       const ev = close.closeEvent;
       out.append(el("p", { class: "an-close-event" }, `The browser's CloseEvent: code ${ev.code}, wasClean ${ev.wasClean}${ev.reason ? `, reason "${ev.reason}"` : ""}: ${ev.why}`));

@@ -2,6 +2,7 @@
 //! framewire capture (JSON lines, written here) imported through the file input and
 //! shown offline: the message view, a ping's round-trip time, the close diagnosis, and
 //! the session exported again as pcapng, HAR and capture through the page's hook.
+//! Screenshot of the analysis section: `target/inspector-analysis-firefox.png`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -143,7 +144,7 @@ async fn imported_capture_is_analysed(c: Client, file: &Path) {
     assert!(beats.contains("pong after 32.0 ms"), "{beats}");
     assert!(beats.contains("0 unanswered"), "{beats}");
     let close = text(&c, "an-close").await;
-    assert!(close.contains("server → client sent close 1001"), "{close}");
+    assert!(close.contains("the server sent close 1001"), "{close}");
     assert!(close.contains("code 1001, wasClean true"), "{close}");
     let lines = js(
         &c,
@@ -151,6 +152,16 @@ async fn imported_capture_is_analysed(c: Client, file: &Path) {
     )
     .await;
     assert_eq!(lines, 4, "messages/s and bytes/s, a line per direction");
+
+    let png = c
+        .find(Locator::Css("#analysis"))
+        .await
+        .expect("the analysis section")
+        .screenshot()
+        .await
+        .expect("a screenshot");
+    std::fs::write(target_dir().join("inspector-analysis-firefox.png"), png)
+        .expect("the screenshot is written");
 
     // The filter: only control frames from the server.
     c.find(Locator::Css("#an-f-kind"))
