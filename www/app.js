@@ -16,6 +16,9 @@
   /** Largest file sent as one binary message. */
   const MAX_FILE_BYTES = 64 << 20;
 
+  /** The analysis pane's key for the page's own connection. */
+  const OWN = "own";
+
   const $ = (id) => document.getElementById(id);
 
   let fw = null;
@@ -97,8 +100,10 @@
         "ok",
       );
       showHandshake(msg.request, msg.response);
+      page.analysis.track(OWN, `this page's connection (${msg.path})`, msg.request, msg.response);
     } else if (msg.type === "closed") {
       tableNote(`Connection closed${msg.reason ? `: ${msg.reason}` : ""}.`);
+      page.analysis.end(OWN);
     } else if (msg.type === "dropped") {
       tableNote(`The server dropped ${msg.bytes} bytes of the wire view (its queue was full): frames after this point may be decoded wrongly.`, "warning");
     }
@@ -112,6 +117,7 @@
     }
     const dir = buf[0];
     const time = new DataView(data).getFloat64(1, false);
+    page.analysis.feed(OWN, dir, buf.subarray(9), time);
     let frames;
     try {
       frames = decoders[dir].push(buf.subarray(9));
@@ -429,6 +435,7 @@
       decodeInto($("decode-output"), text, role);
       $("decode").scrollIntoView({ block: "start" });
     });
+    page.analysis.initAnalysis(fw);
     page.proxy.initProxy(fw);
   }
 

@@ -62,5 +62,5 @@
     return Promise.race([instantiate(), timeout]).finally(() => clearTimeout(timer));
   }
 
-  page.loader = { fromFile, loadDecoder };
+  page.loader = { fromFile, loadDecoder, loadScript, base64Bytes };
 })((self.framewirePage ??= {}));

@@ -194,6 +194,7 @@
     if (entry.decoders || !fw) return entry.decoders;
     entry.decoders = [new fw.StreamDecoder("client", DECODER_LIMIT), new fw.StreamDecoder("server", DECODER_LIMIT)];
     entry.deflate = false;
+    page.analysis.track(`proxy:${entry.conn.id}`, `proxy #${entry.conn.id} ${entry.conn.path ?? ""}`, entry.conn.request, entry.conn.response);
     if (entry.conn.response) {
       try {
         entry.deflate = entry.decoders.map((d) => d.enableDeflate(entry.conn.response)).every(Boolean);
@@ -227,6 +228,7 @@
     const decoders = decodersFor(entry);
     if (!decoders) return;
     const dir = kind & 1;
+    page.analysis.feed(`proxy:${id}`, dir, new Uint8Array(data, CHUNK_HEADER), t);
     let frames;
     try {
       frames = decoders[dir].push(new Uint8Array(data, CHUNK_HEADER));
@@ -303,6 +305,7 @@
           if (entry.attached) tableNote(`#${msg.id} ended at ${proxyTime(msg.at)}: ${msg.how} (by the ${msg.by}).`);
           entry.attached = false;
           freeDecoders(entry);
+          page.analysis.end(`proxy:${id}`);
           dropOldEnded();
           renderList();
         }

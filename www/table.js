@@ -20,6 +20,10 @@
   let rowCount = 0;
   let rowBytes = 0;
   const rowFrames = new WeakMap();
+  /** Analysis key ("own" or "proxy:ID") -> the seq (the core's frame number) of its next row. */
+  const nextSeq = new Map();
+  /** The analysis key of a row's connection. */
+  const keyOf = (conn) => (conn === null ? "own" : `proxy:${conn}`);
 
   /** A wall-clock time (ms since the epoch) as hh:mm:ss.mmm. */
   function clock(ms) {
@@ -65,6 +69,9 @@
   function addFrameRow(dir, time, f, opts = {}) {
     const p = preview(f);
     const conn = opts.conn ?? null;
+    const key = keyOf(conn);
+    const seq = nextSeq.get(key) ?? 0;
+    nextSeq.set(key, seq + 1);
     const tr = el(
       "tr",
       {
@@ -72,6 +79,8 @@
         "data-dir": dir === 0 ? "c2s" : "s2c",
         "data-conn": conn === null ? null : String(conn),
         "data-injected": opts.injected || null,
+        "data-akey": key,
+        "data-seq": String(seq),
         tabindex: $("frame-rows").querySelector("tr.frame-row") ? "-1" : "0",
       },
       el("td", { class: "c-index" }, String(++rowCount)),
@@ -123,9 +132,23 @@
     next.focus();
   }
 
+  /** The analysis of `key` starts over: its later rows count from seq 0, older rows leave the filter. */
+  function restartSeq(key) {
+    nextSeq.set(key, 0);
+    for (const tr of $("frame-rows").querySelectorAll(`tr.frame-row[data-akey="${CSS.escape(key)}"]`)) delete tr.dataset.akey;
+  }
+
+  /** Hides the rows of `key` whose seq is not in `shown` (a Set); null shows them all. */
+  function applyFilter(key, shown) {
+    for (const tr of $("frame-rows").querySelectorAll("tr.frame-row")) {
+      tr.hidden = !!shown && tr.dataset.akey === key && !shown.has(Number(tr.dataset.seq));
+    }
+  }
+
   /** Empties the table and the detail pane. */
   function clearTable() {
     $("frame-rows").replaceChildren();
+    nextSeq.clear();
     rowCount = 0;
     rowBytes = 0;
     $("frame-detail").replaceChildren(el("p", { class: "help" }, "No frame selected."));
@@ -149,5 +172,5 @@
     });
   }
 
-  page.table = { clock, tableNote, addFrameRow, clearTable, initTable };
+  page.table = { clock, tableNote, addFrameRow, clearTable, initTable, restartSeq, applyFilter };
 })((self.framewirePage ??= {}));

@@ -15,14 +15,12 @@
 //! Screenshots: `target/inspector-proxy-chromium.png`, `target/inspector-file-*.png`.
 
 use std::io::{BufRead, BufReader};
-use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fantoccini::Client;
-use futures_util::FutureExt;
 use serde_json::{json, Value};
 
 #[path = "browser_util/mod.rs"]
@@ -108,37 +106,13 @@ fn start_proxy(upstream: &str) -> (Proc, u16, String) {
     (child, port, key)
 }
 
-fn file_url(path: &Path) -> String {
-    format!("file://{}", path.display())
-}
-
-/// Runs `flow` in a fresh session of `browser`, within [`FLOW_LIMIT`]; the session ends
-/// whatever happens.
+/// Runs `flow` in a fresh session of `browser`, within [`FLOW_LIMIT`].
 fn in_browser<F, Fut>(browser: Browser, flow: F)
 where
     F: FnOnce(Client) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
-    let profile = std::env::temp_dir().join(format!(
-        "framewire-proxy-profile-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    let rt = tokio::runtime::Runtime::new().expect("a runtime");
-    rt.block_on(async {
-        let (_driver, client) = open_browser(&browser, &profile).await;
-        let run = tokio::time::timeout(FLOW_LIMIT, flow(client.clone()));
-        let outcome = AssertUnwindSafe(run).catch_unwind().await;
-        let _ = client.close().await;
-        match outcome {
-            Ok(done) => {
-                done.unwrap_or_else(|_| panic!("the browser flow took over {FLOW_LIMIT:?}"))
-            }
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    });
-    let _ = std::fs::remove_dir_all(&profile);
+    browser_util::in_browser(browser, FLOW_LIMIT, flow);
 }
 
 async fn screenshot(c: &Client, name: &str) {

@@ -11,8 +11,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::FutureExt;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Map, Value};
+use std::panic::AssertUnwindSafe;
 
 /// Longest wait for any one thing in the page.
 pub const WAIT: Duration = Duration::from_secs(30);
@@ -306,4 +308,36 @@ pub fn find_row<'a>(rows: &'a Value, dir: &str, op: &str, payload: &str) -> Opti
     rows.as_array()?
         .iter()
         .find(|r| r["dir"] == dir && r["op"] == op && r["payload"] == payload)
+}
+
+/// The `file://` address of `path`.
+pub fn file_url(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+/// Runs `flow` in a fresh session of `browser`, within `limit`; the session ends
+/// whatever happens.
+pub fn in_browser<F, Fut>(browser: Browser, limit: Duration, flow: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let profile = std::env::temp_dir().join(format!(
+        "framewire-proxy-profile-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    let rt = tokio::runtime::Runtime::new().expect("a runtime");
+    rt.block_on(async {
+        let (_driver, client) = open_browser(&browser, &profile).await;
+        let run = tokio::time::timeout(limit, flow(client.clone()));
+        let outcome = AssertUnwindSafe(run).catch_unwind().await;
+        let _ = client.close().await;
+        match outcome {
+            Ok(done) => done.unwrap_or_else(|_| panic!("the browser flow took over {limit:?}")),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    let _ = std::fs::remove_dir_all(&profile);
 }

@@ -1,0 +1,361 @@
+// The analysis pane: each connection's bytes (the page's own, the proxy's attached ones,
+// or an imported capture's) fed to the core's AnalysisSession, shown as the message view
+// (with the filter), compression truth, heartbeats, the close diagnosis and traffic over
+// time. Every answer is the core's; this file only draws it. A classic script.
+"use strict";
+
+(function (page) {
+  const { el } = page.render;
+
+  /** Bytes of raw chunks kept per connection for export; later chunks are counted, not kept. */
+  const MAX_KEPT_BYTES = 32 << 20;
+  /** Connections kept in the pane; the oldest go first. */
+  const MAX_CONNS = 50;
+  /** Rows drawn in the message view (the newest). */
+  const MAX_VIEW_ROWS = 500;
+  /** Points of the traffic chart, about. */
+  const CHART_BUCKETS = 60;
+  /** Delay before a live connection's pane is redrawn. */
+  const REDRAW_MS = 250;
+
+  const $ = (id) => document.getElementById(id);
+  const DIR = { c2s: "client → server", s2c: "server → client" };
+  const DIR_NAMES = ["c2s", "s2c"];
+  const OPCODES = { 0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong" };
+
+  let fw = null;
+  /** key -> { key, label, session, request, response, ended, chunks, keptBytes, droppedBytes } */
+  const conns = new Map();
+  let redrawTimer = null;
+
+  const ms = (t) => (t == null ? "–" : `${Number(t).toFixed(1)} ms`);
+  const time = (t) => (t == null ? "–" : t > 1e11 ? page.table.clock(t) : `${(t / 1000).toFixed(3)} s`);
+
+  /** Starts (or restarts) the analysis of connection `key`; `response` turns on permessage-deflate. */
+  function track(key, label, request, response) {
+    if (!fw) return null;
+    untrack(key);
+    let session;
+    try {
+      session = new fw.AnalysisSession(response || undefined);
+    } catch (e) {
+      setStatus(`${label}: cannot analyse: ${e.message ?? e}`, "warning");
+      return null;
+    }
+    page.table.restartSeq(key);
+    const c = { key, label, session, request: request ?? "", response: response ?? "", ended: false, chunks: [], keptBytes: 0, droppedBytes: 0 };
+    conns.set(key, c);
+    while (conns.size > MAX_CONNS) untrack(conns.keys().next().value);
+    renderChoice(key);
+    return c;
+  }
+
+  function untrack(key) {
+    const c = conns.get(key);
+    if (!c) return;
+    c.session.free();
+    conns.delete(key);
+  }
+
+  /** Feeds one chunk: `dir` 0 client to server, 1 server to client; `t` in milliseconds. */
+  function feed(key, dir, bytes, t) {
+    const c = conns.get(key);
+    if (!c || c.ended) return;
+    try {
+      c.session.feed(DIR_NAMES[dir], bytes, Number.isFinite(t) ? t : undefined);
+    } catch (e) {
+      setStatus(`${c.label}: ${e.message ?? e}`, "warning");
+      return;
+    }
+    if (Number.isFinite(t)) {
+      c.firstT ??= t;
+      c.lastT = t;
+    }
+    if (c.keptBytes + bytes.length <= MAX_KEPT_BYTES) {
+      c.chunks.push({ t, dir, bytes: bytes.slice() });
+      c.keptBytes += bytes.length;
+    } else {
+      c.droppedBytes += bytes.length;
+    }
+    scheduleRedraw(key);
+  }
+
+  /** The connection is over: the close diagnosis may now say how it ended. */
+  function end(key) {
+    const c = conns.get(key);
+    if (!c || c.ended) return;
+    c.ended = true;
+    c.session.end();
+    scheduleRedraw(key);
+  }
+
+  /** Traffic buckets for about CHART_BUCKETS points over the time seen, at least 1 ms, a round number. */
+  function bucketFor(c) {
+    const span = (c.lastT ?? 0) - (c.firstT ?? 0);
+    const raw = Math.max(1, span / CHART_BUCKETS);
+    const p = 10 ** Math.floor(Math.log10(raw));
+    return [1, 2, 5, 10].map((m) => m * p).find((b) => b >= raw);
+  }
+
+  function scheduleRedraw(key) {
+    if (key !== selected() || redrawTimer) return;
+    redrawTimer = setTimeout(() => {
+      redrawTimer = null;
+      render();
+    }, REDRAW_MS);
+  }
+
+  function setStatus(text, kind = "") {
+    const s = $("an-status");
+    s.textContent = text;
+    s.dataset.kind = kind;
+  }
+
+  const selected = () => $("an-conn").value;
+
+  function renderChoice(pick) {
+    const sel = $("an-conn");
+    const keep = pick ?? sel.value;
+    sel.replaceChildren(...[...conns.values()].map((c) => el("option", { value: c.key }, c.label)));
+    if (conns.has(keep)) sel.value = keep;
+    render();
+  }
+
+  // ---- the filter -------------------------------------------------------------
+
+  /** The filter form as the core's filter spec; null when nothing is set. */
+  function filterSpec() {
+    const spec = {};
+    const v = (id) => $(id).value.trim();
+    if (v("an-f-dir")) spec.direction = v("an-f-dir");
+    if (v("an-f-kind")) spec.kind = v("an-f-kind");
+    if (v("an-f-op")) spec.opcodes = v("an-f-op").split(/[ ,]+/).filter(Boolean).map(Number);
+    if (v("an-f-text")) spec.text = v("an-f-text");
+    if (v("an-f-regex")) spec.regex = v("an-f-regex");
+    if (v("an-f-min")) spec.minSize = Number(v("an-f-min"));
+    if (v("an-f-max")) spec.maxSize = Number(v("an-f-max"));
+    return Object.keys(spec).length ? spec : null;
+  }
+
+  // ---- drawing ------------------------------------------------------------------
+
+  function render() {
+    const c = conns.get(selected());
+    for (const id of ["an-messages", "an-compression", "an-heartbeats", "an-close", "an-traffic"]) $(id).replaceChildren();
+    $("an-filter-note").textContent = "";
+    if (!c) return;
+    let report;
+    try {
+      report = c.session.report(bucketFor(c));
+    } catch (e) {
+      setStatus(`${c.label}: ${e.message ?? e}`, "warning");
+      return;
+    }
+    let shown = null;
+    const spec = filterSpec();
+    if (spec) {
+      try {
+        const f = c.session.filter(spec);
+        shown = new Set([...f.messages.map(([d, i]) => `m${d}:${i}`), ...f.frames.map((s) => `f${s}`)]);
+        $("an-filter-note").textContent = `Filter: ${f.hiddenMessages} message${f.hiddenMessages === 1 ? "" : "s"} and ${f.hiddenFrames} frame${f.hiddenFrames === 1 ? "" : "s"} hidden.`;
+        page.table.applyFilter(c.key, new Set(f.frames));
+      } catch (e) {
+        $("an-filter-note").textContent = `Filter not applied: ${e.message ?? e}`;
+      }
+    } else {
+      page.table.applyFilter(c.key, null);
+    }
+    const kept = c.droppedBytes ? ` ${c.droppedBytes} bytes past the export limit are analysed but not kept for export.` : "";
+    setStatus(`${c.label}: ${report.frames} frames${report.droppedFrames ? ` (${report.droppedFrames} more past the limit)` : ""}${c.ended ? ", ended" : ""}.${kept}`, "ok");
+    drawMessages(report.messages, shown);
+    drawCompression(report.compression);
+    drawHeartbeats(report.heartbeats);
+    drawClose(report.close);
+    page.chart?.draw($("an-traffic"), report.traffic);
+  }
+
+  /** Loading state of decoders.js: null (not asked), a promise, or "failed". */
+  let decodersLoad = null;
+
+  /** The payload shown by the decoders (loaded, as a separate script, when a text first may need them). */
+  function decoded(text) {
+    if (page.decoders) return page.decoders.render(text);
+    if (text && decodersLoad === null && /^\s*[[{]|^[0-6]|^[A-Z]+\r?\n/.test(text)) {
+      decodersLoad = page.loader.loadScript("decoders.js").then(render, (e) => {
+        decodersLoad = "failed";
+        setStatus(`Payload decoders unavailable: ${e.message}`, "warning");
+      });
+    }
+    return text;
+  }
+
+  function drawMessages(entries, shown) {
+    const keep = entries.filter((e) => !shown || (e.type === "message" ? shown.has(`m${e.direction}:${e.index}`) : shown.has(`f${e.seq}`)));
+    const rows = keep.slice(-MAX_VIEW_ROWS).map((e) => {
+      if (e.type === "control") {
+        const what = e.close ? `close ${e.close.code ?? "(no code)"}${e.close.reason ? ` "${e.close.reason}"` : ""}` : OPCODES[e.opcode] ?? `opcode ${e.opcode}`;
+        return el("tr", { class: `an-control dir-${e.direction}` }, el("td", {}, DIR[e.direction]), el("td", {}, what), el("td", {}, "1"), el("td", {}, String(e.payloadLen)), el("td", {}, time(e.timeMs)), el("td", {}, "–"), el("td", {}, ""));
+      }
+      const size = e.size ?? e.payloadSize;
+      const body = e.text != null ? e.text + (e.textCut ? "…" : "") : e.kind === "binary" ? `(${size} bytes binary)` : "";
+      return el(
+        "tr",
+        { class: `an-message dir-${e.direction}${e.valid ? "" : " broken"}` },
+        el("td", {}, DIR[e.direction]),
+        el("td", {}, `${e.kind ?? "unknown"}${e.compressed ? " (deflate)" : ""}${e.complete ? "" : " (incomplete)"}`),
+        el("td", {}, String(e.frames.length)),
+        el("td", {}, String(size)),
+        el("td", {}, time(e.firstMs)),
+        el("td", {}, time(e.lastMs)),
+        el("td", { class: "an-payload" }, decoded(body)),
+      );
+    });
+    $("an-messages").append(
+      el(
+        "table",
+        { id: "an-message-table" },
+        el("caption", {}, "Messages (fragments grouped) and control frames, in the order seen."),
+        el("thead", {}, el("tr", {}, ...["Direction", "Kind", "Frames", "Size", "First", "Last", "Content"].map((h) => el("th", { scope: "col" }, h)))),
+        el("tbody", {}, ...rows),
+      ),
+    );
+    if (keep.length > MAX_VIEW_ROWS) $("an-messages").append(el("p", { class: "help" }, `The newest ${MAX_VIEW_ROWS} of ${keep.length} rows.`));
+  }
+
+  function drawCompression(comp) {
+    const out = $("an-compression");
+    out.append(el("h3", {}, "Compression"));
+    if (comp.deflate) {
+      out.append(el("p", {}, `Negotiated: ${comp.deflate.answer}`), el("ul", {}, ...comp.deflate.words.map((w) => el("li", {}, w))));
+    } else {
+      out.append(el("p", { class: "help" }, "permessage-deflate not negotiated: every message crosses the wire as is."));
+    }
+    const totals = comp.totals.map((t, i) =>
+      el("li", { class: "an-total" }, `${DIR[DIR_NAMES[i]]}: ${t.messages} messages (${t.compressed} compressed), ${t.wire} bytes on the wire, ${t.inflated} inflated${t.ratio != null ? `, ratio ${t.ratio.toFixed(2)}` : ""}, ${t.saved} bytes saved`),
+    );
+    out.append(el("ul", {}, ...totals));
+    const per = comp.messages.filter((m) => m.compressed).slice(-50);
+    if (per.length) {
+      out.append(el("ul", { class: "an-per-message" }, ...per.map((m) => el("li", {}, `${m.direction} #${m.index}: ${m.wire} → ${m.inflated ?? "?"} bytes${m.ratio != null ? ` (×${m.ratio.toFixed(2)})` : ""}`))));
+    }
+  }
+
+  function drawHeartbeats(hb) {
+    const out = $("an-heartbeats");
+    out.append(el("h3", {}, "Heartbeats"));
+    const pings = hb.pings.slice(-50).map((p) =>
+      el("li", { class: p.rttMs == null ? "bad an-ping" : "an-ping" }, `ping ${DIR[p.direction]} at ${time(p.pingMs)}: ${p.rttMs == null ? "unanswered" : `pong after ${ms(p.rttMs)}`}`),
+    );
+    out.append(
+      el("p", {}, `${hb.pings.length} pings, ${hb.unanswered} unanswered, ${hb.unsolicitedPongs} unsolicited pongs` + (hb.rttMs ? `; RTT min/mean/max ${hb.rttMs.map((x) => x.toFixed(1)).join(" / ")} ms` : "")),
+      el("ul", {}, ...pings),
+    );
+    if (hb.silences.length) {
+      out.append(el("p", {}, "Longest silences:"), el("ul", {}, ...hb.silences.map((s) => el("li", {}, `${DIR[s.direction]}: ${ms(s.durationMs)} from ${time(s.fromMs)}`))));
+    }
+  }
+
+  function drawClose(close) {
+    const out = $("an-close");
+    out.append(el("h3", {}, "Close"), el("p", { class: "an-outcome" }, `Outcome: ${close.outcome}`));
+    out.append(el("ul", {}, ...close.summary.map((s) => el("li", {}, s))));
+    if (close.closeEvent) {
+      const ev = close.closeEvent;
+      out.append(el("p", { class: "an-close-event" }, `The browser's CloseEvent: code ${ev.code}, wasClean ${ev.wasClean}${ev.reason ? `, reason "${ev.reason}"` : ""}: ${ev.why}`));
+    }
+  }
+
+  // ---- import and export ---------------------------------------------------------
+
+  /** Shows a capture file's connections (pcap, pcapng, HAR or framewire capture). */
+  function importBytes(bytes, name) {
+    let lines;
+    try {
+      lines = new TextDecoder().decode(fw.convertCapture(bytes, "capture")).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    } catch (e) {
+      setStatus(`${name}: not imported: ${e.message ?? e}`, "error");
+      return 0;
+    }
+    const header = lines.shift();
+    const byId = new Map();
+    for (const h of header.connections ?? []) {
+      const request = h.request ?? "";
+      const response = h.response ?? "";
+      const c = track(`file:${name}:${h.conn}`, `${name} #${h.conn}${h.client ? ` (${h.client} → ${h.server})` : ""}`, request, response);
+      if (c) byId.set(h.conn, { c, ended: h.ended });
+    }
+    for (const l of lines) {
+      const e = byId.get(l.conn);
+      if (e) feed(e.c.key, l.dir === "c2s" ? 0 : 1, page.loader.base64Bytes(l.b64), l.t);
+    }
+    for (const e of byId.values()) if (e.ended) end(e.c.key);
+    const first = byId.values().next().value;
+    if (first) renderChoice(first.c.key);
+    return byId.size;
+  }
+
+  function base64(bytes) {
+    let s = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+  }
+
+  /** The selected connection as a framewire capture (JSON lines, see core/src/capture/jsonl.rs). */
+  function captureOf(c) {
+    const head = { conn: 0, request: c.request, response: c.response, ended: c.ended };
+    const lines = [JSON.stringify({ format: "framewire-capture", version: 1, connections: [head] })];
+    for (const ch of c.chunks) lines.push(JSON.stringify({ t: Number.isFinite(ch.t) ? ch.t : 0, dir: DIR_NAMES[ch.dir], conn: 0, b64: base64(ch.bytes) }));
+    return new TextEncoder().encode(lines.join("\n") + "\n");
+  }
+
+  /** The selected connection's bytes as `format` ("capture", "har" or "pcapng"). */
+  function exportBytes(format, key = selected()) {
+    const c = conns.get(key);
+    if (!c) throw new Error("no connection to export");
+    const capture = captureOf(c);
+    return format === "capture" ? capture : fw.convertCapture(capture, format);
+  }
+
+  const EXT = { capture: ["jsonl", "application/x-ndjson"], har: ["har", "application/json"], pcapng: ["pcapng", "application/vnd.tcpdump.pcap"] };
+
+  function download(format) {
+    let bytes;
+    try {
+      bytes = exportBytes(format);
+    } catch (e) {
+      setStatus(`Not exported: ${e.message ?? e}`, "error");
+      return;
+    }
+    const url = URL.createObjectURL(new Blob([bytes], { type: EXT[format][1] }));
+    const a = el("a", { href: url, download: `framewire-session.${EXT[format][0]}` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    setStatus(`Exported ${bytes.length} bytes as ${format}.`, "ok");
+  }
+
+  function initAnalysis(decoder) {
+    fw = decoder;
+    if (!fw) {
+      setStatus("The decoder did not load: no analysis.", "error");
+      return;
+    }
+    $("an-conn").addEventListener("change", () => render());
+    for (const ev of ["input", "change"]) $("an-filter").addEventListener(ev, () => render());
+    $("an-filter").addEventListener("submit", (e) => {
+      e.preventDefault();
+      render();
+    });
+    $("an-import").addEventListener("change", async (e) => {
+      const file = e.target.files[0];
+      if (!file) return;
+      const n = importBytes(new Uint8Array(await file.arrayBuffer()), file.name);
+      if (n) setStatus(`${file.name}: ${n} connection${n === 1 ? "" : "s"} imported.`, "ok");
+      e.target.value = "";
+    });
+    for (const f of Object.keys(EXT)) $(`an-export-${f}`).addEventListener("click", () => download(f));
+  }
+
+  page.analysis = { track, feed, end, render, importBytes, exportBytes, initAnalysis };
+})((self.framewirePage ??= {}));
