@@ -12,6 +12,7 @@ use framewire_core::deflate::{Compressor, Decompressor, DeflateConfig};
 
 // The bench's deflate-mem messages, measured here with the same generator.
 #[path = "../../bench/src/json_feed.rs"]
+#[allow(dead_code)] // json_message_of: the bench's larger messages
 mod json_feed;
 
 use json_feed::json_message;
