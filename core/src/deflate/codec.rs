@@ -500,7 +500,7 @@ mod tests {
         let mut b = Compressor::new(1, 15, false);
         let mut da = Decompressor::new(false);
         let mut db = Decompressor::new(false);
-        let mut send = |c: &mut Compressor, d: &mut Decompressor, m: &[u8]| {
+        let send = |c: &mut Compressor, d: &mut Decompressor, m: &[u8]| {
             let mut wire = Vec::new();
             c.compress(m, true, &mut wire);
             let mut out = Vec::new();
