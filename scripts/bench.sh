@@ -229,6 +229,11 @@ fmt() {
     awk -v v="$1" -v d="$2" 'BEGIN { if (v == "") print "-"; else printf "%.*f", d, v }'
 }
 
+# plain_rows SERVER: true when SERVER ran a plain scenario (Python's runs only the deflate ones).
+plain_rows() {
+    grep -qE " scenario=(small|large|handshake|idle) server=$1 " "$RAW"
+}
+
 base=framewire
 grep -qw framewire <<<"$SERVERS" || base=${server_list[0]}
 b_small=$(median small "$base" msgs_per_s)
@@ -244,6 +249,7 @@ RESULTS=$OUT_DIR/results.md
     echo "| server | small msgs/s | $base x | small p50 / p99 us | 64 KiB MB/s | $base x | handshakes/s | $base x | idle KiB/conn | $base x |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     for s in "${server_list[@]}"; do
+        plain_rows "$s" || continue
         small=$(median small "$s" msgs_per_s)
         large=$(median large "$s" mb_per_s)
         hs=$(median handshake "$s" per_s)
@@ -265,6 +271,7 @@ RESULTS=$OUT_DIR/results.md
     echo "| server | small CPU % | small msgs per CPU-s | $base x | 64 KiB CPU % | 64 KiB MB per CPU-s | $base x | handshake CPU % | handshakes per CPU-s | $base x | errors |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     for s in "${server_list[@]}"; do
+        plain_rows "$s" || continue
         errors=$(grep " server=$s " "$RAW" | tr ' ' '\n' | sed -n 's/^errors=//p' | awk '{ n += $1 } END { print n + 0 }')
         small_eff=$(median small "$s" per_server_cpu_s)
         large_eff=$(median large "$s" per_server_cpu_s)
@@ -290,8 +297,8 @@ RESULTS=$OUT_DIR/results.md
         echo "share of connections that negotiated it. Wire bytes per echoed message from the server, and"
         echo "from a level-1 zlib stream with a 15-bit window and context takeover on the same messages:"
         echo
-        echo "| server | comp | 1 KiB msgs/s | CPU % load / server | msgs per CPU-s | $base x | 64 KiB msgs/s | CPU % load / server | msgs per CPU-s | $base x | KiB per active conn | $base x | wire bytes/msg back | 15-bit takeover | back / 15-bit |"
-        echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        echo "| server | comp | 1 KiB msgs/s | CPU % load / server | msgs per CPU-s | $base x | 64 KiB msgs/s | CPU % load / server | msgs per CPU-s | $base x | KiB per active conn | $base x | wire bytes/msg back | 15-bit takeover | back / 15-bit | errors |"
+        echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         for s in "${server_list[@]}"; do
             grep -q " scenario=deflate-[^ ]* server=$s " "$RAW" || continue
             d1=$(median deflate-1k "$s" per_server_cpu_s)
@@ -302,7 +309,8 @@ RESULTS=$OUT_DIR/results.md
             comp=$(awk -v c="$(median deflate-mem "$s" compressed_conns)" -v n="$IDLE_CONNS" 'BEGIN { if (c != "") print c * 100 / n }')
             # deflate-1k has 100 connections: its count is the share in %.
             [ -n "$comp" ] || comp=$(median deflate-1k "$s" compressed_conns)
-            printf '| %s | %s%% | %s | %s / %s | %s | %s | %s | %s / %s | %s | %s | %s | %s | %s | %s | %s |\n' "$s" \
+            errors=$(grep -E " scenario=deflate-[^ ]* server=$s " "$RAW" | tr ' ' '\n' | sed -n 's/^errors=//p' | awk '{ n += $1 } END { print n + 0 }')
+            printf '| %s | %s%% | %s | %s / %s | %s | %s | %s | %s / %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$s" \
                 "$(fmt "$comp" 0)" \
                 "$(fmt "$(median deflate-1k "$s" msgs_per_s)" 0)" \
                 "$(fmt "$(median deflate-1k "$s" client_cpu)" 0)" "$(fmt "$(median deflate-1k "$s" server_cpu)" 0)" \
@@ -311,7 +319,7 @@ RESULTS=$OUT_DIR/results.md
                 "$(fmt "$(median deflate-64k "$s" client_cpu)" 0)" "$(fmt "$(median deflate-64k "$s" server_cpu)" 0)" \
                 "$(fmt "$d64" 0)" "$(ratio "$b_d64" "$d64")" \
                 "$(fmt "$dmem" 2)" "$(ratio "$dmem" "$b_dmem")" \
-                "$(fmt "$back" 1)" "$(fmt "$ref" 1)" "$(ratio "$back" "$ref")"
+                "$(fmt "$back" 1)" "$(fmt "$ref" 1)" "$(ratio "$back" "$ref")" "$errors"
         done
     fi
     # Rates where the load generator used (nearly) all of its core measure the load

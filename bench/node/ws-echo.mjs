@@ -4,7 +4,8 @@
 //
 // Listens on 127.0.0.1:PORT; echoes every message (text as text, binary as binary).
 // permessage-deflate is negotiated only with --deflate (`perMessageDeflate: true`: ws's
-// defaults, context takeover both ways, messages under 1 KiB sent uncompressed).
+// defaults: zlib level 6, 15-bit windows, context takeover both ways; its 1 KiB threshold
+// applies only without context takeover, so every echo is compressed).
 import { WebSocketServer } from 'ws';
 
 const [portArg, ...flags] = process.argv.slice(2);
