@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The comparative load bench: `framewire serve` against echo servers on tokio-tungstenite,
-# fastwebsockets and tokio-websockets (and a minimal loop on framewire-core), interleaved,
+# fastwebsockets and tokio-websockets (and a minimal loop on framewire-core), Bun (Bun.serve,
+# uWebSockets inside), Node's ws and, with compression, Python's websockets; interleaved,
 # several rounds, medians with ratios against framewire. Loopback only.
 #
 # Each (round, scenario, server) starts a fresh server pinned to CPU 0; the load generator
@@ -9,18 +10,27 @@
 #   large      10 connections x 1 in flight x 64 KiB binary messages
 #   handshake  connect + upgrade + close cycles per second, 8 clients at once
 #   idle       server RSS per connection with 2,000 idle connections
+#   deflate-1k   100 connections x 4 in flight x 1 KiB JSON text, the load generator
+#              offering permessage-deflate as browsers do (`permessage-deflate;
+#              client_max_window_bits`)
+#   deflate-64k  the same with 10 connections x 1 in flight x 64 KiB JSON text
 #   deflate-mem  server RSS per connection with 2,000 connections that offered
 #              permessage-deflate as browsers do and echoed three 1 KiB JSON messages
-#              each (compressed), then stay open; and bytes on the wire per message.
-#              Only servers that negotiate permessage-deflate run it (framewire).
+#              each (compressed), then stay open; and bytes on the wire per message,
+#              against a level-1 15-bit window with context takeover.
+# The plain scenarios offer no extension and run every server but Python's; the deflate
+# ones run the servers that negotiate permessage-deflate: framewire (its defaults: level
+# 1, 12-bit window asked of the client, 4 KiB history), framewire-core (the same defaults),
+# Bun and Node ws (compression turned on, their defaults) and Python websockets (on by default).
 #
 # Environment:
 #   BENCH_ROUNDS=3       rounds (each round runs every server once per scenario)
 #   BENCH_SECS=4         seconds measured per timed run
 #   BENCH_IDLE_CONNS=2000
-#   BENCH_SERVERS="framewire fastwebsockets tokio-websockets tungstenite framewire-core"
+#   BENCH_SERVERS="framewire fastwebsockets tokio-websockets tungstenite framewire-core bun node-ws python-websockets"
 #   BENCH_DEFLATE_MESSAGES=3  messages each deflate-mem connection echoes
-#   BENCH_SCENARIOS="small large handshake idle deflate-mem"
+#   BENCH_SCENARIOS="small large handshake idle deflate-1k deflate-64k deflate-mem"
+# Bun and ws come from bench/node (npm ci there: scripts/setup.sh does it).
 #   BENCH_NO_BUILD=1     use the release binaries already built
 # Writes target/bench/results.md (the table) and target/bench/raw.txt (every run).
 set -euo pipefail
@@ -33,8 +43,16 @@ OUT_DIR=$TARGET_DIR/bench
 ROUNDS=${BENCH_ROUNDS:-3}
 SECS=${BENCH_SECS:-4}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-2000}
-SERVERS=${BENCH_SERVERS:-"framewire fastwebsockets tokio-websockets tungstenite framewire-core"}
-SCENARIOS=${BENCH_SCENARIOS:-"small large handshake idle deflate-mem"}
+ALL_SERVERS="framewire fastwebsockets tokio-websockets tungstenite framewire-core bun node-ws python-websockets"
+ALL_SCENARIOS="small large handshake idle deflate-1k deflate-64k deflate-mem"
+SERVERS=${BENCH_SERVERS:-$ALL_SERVERS}
+SCENARIOS=${BENCH_SCENARIOS:-$ALL_SCENARIOS}
+# The servers that negotiate permessage-deflate (the deflate scenarios run only these) and
+# those the plain scenarios run.
+DEFLATE_SERVERS="framewire framewire-core bun node-ws python-websockets"
+PLAIN_SERVERS="framewire fastwebsockets tokio-websockets tungstenite framewire-core bun node-ws"
+NODE_DIR=$ROOT/bench/node
+BUN=$NODE_DIR/node_modules/@oven/bun-linux-x64/bin/bun
 DEFLATE_MESSAGES=${BENCH_DEFLATE_MESSAGES:-3}
 BASE_PORT=${BENCH_PORT:-19300}
 
@@ -49,17 +67,29 @@ awk -v s="$SECS" 'BEGIN { exit !(s > 0 && s <= 60) }' || die "BENCH_SECS=$SECS: 
 [[ $IDLE_CONNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_IDLE_CONNS=$IDLE_CONNS: give a whole number, at least 1"
 [[ $DEFLATE_MESSAGES =~ ^[1-9][0-9]?$ ]] || die "BENCH_DEFLATE_MESSAGES=$DEFLATE_MESSAGES: give a whole number from 1 to 99"
 for s in $SERVERS; do
-    case $s in
-    framewire | fastwebsockets | tokio-websockets | tungstenite | framewire-core) ;;
-    *) die "BENCH_SERVERS: unknown server '$s' (known: framewire fastwebsockets tokio-websockets tungstenite framewire-core)" ;;
-    esac
+    grep -qw -- "$s" <<<"$ALL_SERVERS" || die "BENCH_SERVERS: unknown server '$s' (known: $ALL_SERVERS)"
 done
 for s in $SCENARIOS; do
-    case $s in
-    small | large | handshake | idle | deflate-mem) ;;
-    *) die "BENCH_SCENARIOS: unknown scenario '$s' (known: small large handshake idle deflate-mem)" ;;
-    esac
+    grep -qw -- "$s" <<<"$ALL_SCENARIOS" || die "BENCH_SCENARIOS: unknown scenario '$s' (known: $ALL_SCENARIOS)"
 done
+if grep -qw bun <<<"$SERVERS"; then
+    [ -x "$BUN" ] || die "Bun is missing ($BUN): run scripts/setup.sh (or: npm ci --prefix bench/node)"
+fi
+if grep -qw node-ws <<<"$SERVERS"; then
+    [ -f "$NODE_DIR/node_modules/ws/package.json" ] || die "Node's ws is missing: run scripts/setup.sh (or: npm ci --prefix bench/node)"
+    command -v node >/dev/null || die "node is not on PATH"
+fi
+if grep -qw python-websockets <<<"$SERVERS"; then
+    python3 -c 'import websockets' 2>/dev/null || die "python3 has no websockets: run scripts/setup.sh"
+fi
+
+# runs SCENARIO SERVER: true when SERVER takes part in SCENARIO.
+runs() {
+    case $1 in
+    deflate-*) grep -qw -- "$2" <<<"$DEFLATE_SERVERS" ;;
+    *) grep -qw -- "$2" <<<"$PLAIN_SERVERS" ;;
+    esac
+}
 
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
     echo "==> cargo build --release -p framewire-cli -p framewire-bench"
@@ -106,13 +136,25 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# start_server NAME PORT: starts it pinned, waits until it accepts connections.
+# start_server NAME PORT SCENARIO: starts it pinned, waits until it accepts connections.
+# Bun and ws compress only in the deflate scenarios (framewire and Python's websockets
+# negotiate permessage-deflate whenever it is offered, which the plain scenarios never do).
 start_server() {
-    local name=$1 port=$2
+    local name=$1 port=$2 scenario=$3 deflate=()
+    [[ $scenario == deflate-* ]] && deflate=(--deflate)
     case $name in
     framewire)
         "${PIN_SERVER[@]}" "$BIN/framewire" serve --addr "127.0.0.1:$port" --log-level warn \
             --max-frame 64MiB --max-message 64MiB >"$SERVER_LOG" 2>&1 &
+        ;;
+    bun)
+        "${PIN_SERVER[@]}" "$BUN" "$NODE_DIR/bun-echo.mjs" "$port" "${deflate[@]}" >"$SERVER_LOG" 2>&1 &
+        ;;
+    node-ws)
+        "${PIN_SERVER[@]}" node "$NODE_DIR/ws-echo.mjs" "$port" "${deflate[@]}" >"$SERVER_LOG" 2>&1 &
+        ;;
+    python-websockets)
+        "${PIN_SERVER[@]}" python3 "$ROOT/bench/python/websockets_echo.py" "$port" >"$SERVER_LOG" 2>&1 &
         ;;
     *)
         "${PIN_SERVER[@]}" "$BIN/bench-echo" --impl "$name" --addr "127.0.0.1:$port" >"$SERVER_LOG" 2>&1 &
@@ -135,12 +177,14 @@ start_server() {
 # run_one ROUND SCENARIO SERVER PORT: one measured run, its RESULT line appended to raw.txt.
 run_one() {
     local round=$1 scenario=$2 server=$3 port=$4 out
-    start_server "$server" "$port"
+    start_server "$server" "$port" "$scenario"
     local common=(--addr "127.0.0.1:$port" --path /echo --server-pid "$SERVER_PID")
     case $scenario in
     small) out=$("${PIN_LOAD[@]}" "$BIN/framewire-bench" echo "${common[@]}" -c 100 -p 4 -s 20 --secs "$SECS") ;;
     large) out=$("${PIN_LOAD[@]}" "$BIN/framewire-bench" echo "${common[@]}" -c 10 -p 1 -s 65536 --binary --secs "$SECS") ;;
     handshake) out=$("${PIN_LOAD[@]}" "$BIN/framewire-bench" handshake "${common[@]}" -c 8 --secs "$SECS") ;;
+    deflate-1k) out=$("${PIN_LOAD[@]}" "$BIN/framewire-bench" echo "${common[@]}" -c 100 -p 4 -s 1024 --json --deflate --secs "$SECS") ;;
+    deflate-64k) out=$("${PIN_LOAD[@]}" "$BIN/framewire-bench" echo "${common[@]}" -c 10 -p 1 -s 65536 --json --deflate --secs "$SECS") ;;
     idle) out=$("${PIN_LOAD[@]}" "$BIN/framewire-bench" idle "${common[@]}" -c "$IDLE_CONNS" --hold 1) ;;
     deflate-mem) out=$("${PIN_LOAD[@]}" "$BIN/framewire-bench" deflate-mem "${common[@]}" -c "$IDLE_CONNS" -m "$DEFLATE_MESSAGES" --hold 1) ;;
     esac
@@ -148,7 +192,7 @@ run_one() {
     local result
     result=$(grep '^RESULT ' <<<"$out") || die "no RESULT line from $server $scenario: $out"
     printf 'round=%s scenario=%s server=%s %s\n' "$round" "$scenario" "$server" "${result#RESULT }" >>"$RAW"
-    printf '  round %s  %-9s %-17s %s\n' "$round" "$scenario" "$server" "$(head -1 <<<"$out")"
+    printf '  round %s  %-11s %-17s %s\n' "$round" "$scenario" "$server" "$(head -1 <<<"$out")"
     grep '^errors: ' <<<"$out" | sed 's/^/      /' || true
 }
 
@@ -163,10 +207,7 @@ for round in $(seq "$ROUNDS"); do
     order=("${server_list[@]:shift_by}" "${server_list[@]:0:shift_by}")
     for scenario in $SCENARIOS; do
         for server in "${order[@]}"; do
-            # Only framewire serve negotiates permessage-deflate; the reference echo servers do not.
-            if [ "$scenario" = deflate-mem ] && [ "$server" != framewire ]; then
-                continue
-            fi
+            runs "$scenario" "$server" || continue
             port=$((port + 1))
             run_one "$round" "$scenario" "$server" "$port"
         done
@@ -188,6 +229,11 @@ fmt() {
     awk -v v="$1" -v d="$2" 'BEGIN { if (v == "") print "-"; else printf "%.*f", d, v }'
 }
 
+# plain_rows SERVER: true when SERVER ran a plain scenario (Python's runs only the deflate ones).
+plain_rows() {
+    grep -qE " scenario=(small|large|handshake|idle) server=$1 " "$RAW"
+}
+
 base=framewire
 grep -qw framewire <<<"$SERVERS" || base=${server_list[0]}
 b_small=$(median small "$base" msgs_per_s)
@@ -203,6 +249,7 @@ RESULTS=$OUT_DIR/results.md
     echo "| server | small msgs/s | $base x | small p50 / p99 us | 64 KiB MB/s | $base x | handshakes/s | $base x | idle KiB/conn | $base x |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     for s in "${server_list[@]}"; do
+        plain_rows "$s" || continue
         small=$(median small "$s" msgs_per_s)
         large=$(median large "$s" mb_per_s)
         hs=$(median handshake "$s" per_s)
@@ -224,6 +271,7 @@ RESULTS=$OUT_DIR/results.md
     echo "| server | small CPU % | small msgs per CPU-s | $base x | 64 KiB CPU % | 64 KiB MB per CPU-s | $base x | handshake CPU % | handshakes per CPU-s | $base x | errors |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     for s in "${server_list[@]}"; do
+        plain_rows "$s" || continue
         errors=$(grep " server=$s " "$RAW" | tr ' ' '\n' | sed -n 's/^errors=//p' | awk '{ n += $1 } END { print n + 0 }')
         small_eff=$(median small "$s" per_server_cpu_s)
         large_eff=$(median large "$s" per_server_cpu_s)
@@ -238,21 +286,56 @@ RESULTS=$OUT_DIR/results.md
             "$(fmt "$hs_eff" 0)" "$(ratio "$b_hs_eff" "$hs_eff")" \
             "$errors"
     done
-    if grep -q " scenario=deflate-mem " "$RAW"; then
+    if grep -q " scenario=deflate-" "$RAW"; then
+        b_d1=$(median deflate-1k "$base" per_server_cpu_s)
+        b_d64=$(median deflate-64k "$base" per_server_cpu_s)
+        b_dmem=$(median deflate-mem "$base" kib_per_conn)
         echo
-        echo "permessage-deflate memory: $IDLE_CONNS connections offering it as browsers do, each having echoed"
-        echo "$DEFLATE_MESSAGES JSON messages of about 1 KiB (compressed both ways), then open:"
+        echo "permessage-deflate, offered as browsers do: 1 KiB = 100 connections x 4 in flight x 1 KiB JSON"
+        echo "text; 64 KiB = 10 x 1 x 64 KiB JSON; memory = $IDLE_CONNS connections that each echoed"
+        echo "$DEFLATE_MESSAGES JSON messages of about 1 KiB (compressed both ways), then stay open. \"comp\" is the"
+        echo "share of connections that negotiated it. Wire bytes per echoed message from the server, and"
+        echo "from a level-1 zlib stream with a 15-bit window and context takeover on the same messages:"
         echo
-        echo "| server | KiB per connection | plain bytes/msg | wire bytes/msg to server | wire bytes/msg back |"
-        echo "| --- | ---: | ---: | ---: | ---: |"
+        echo "| server | comp | 1 KiB msgs/s | CPU % load / server | msgs per CPU-s | $base x | 64 KiB msgs/s | CPU % load / server | msgs per CPU-s | $base x | KiB per active conn | $base x | wire bytes/msg back | 15-bit takeover | back / 15-bit | errors |"
+        echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         for s in "${server_list[@]}"; do
-            grep -q " scenario=deflate-mem server=$s " "$RAW" || continue
-            printf '| %s | %s | %s | %s | %s |\n' "$s" \
-                "$(fmt "$(median deflate-mem "$s" kib_per_conn)" 2)" \
-                "$(fmt "$(median deflate-mem "$s" plain_per_msg)" 0)" \
-                "$(fmt "$(median deflate-mem "$s" sent_wire_per_msg)" 1)" \
-                "$(fmt "$(median deflate-mem "$s" recv_wire_per_msg)" 1)"
+            grep -q " scenario=deflate-[^ ]* server=$s " "$RAW" || continue
+            d1=$(median deflate-1k "$s" per_server_cpu_s)
+            d64=$(median deflate-64k "$s" per_server_cpu_s)
+            dmem=$(median deflate-mem "$s" kib_per_conn)
+            back=$(median deflate-mem "$s" recv_wire_per_msg)
+            ref=$(median deflate-mem "$s" ref15_wire_per_msg)
+            comp=$(awk -v c="$(median deflate-mem "$s" compressed_conns)" -v n="$IDLE_CONNS" 'BEGIN { if (c != "") print c * 100 / n }')
+            # deflate-1k has 100 connections: its count is the share in %.
+            [ -n "$comp" ] || comp=$(median deflate-1k "$s" compressed_conns)
+            errors=$(grep -E " scenario=deflate-[^ ]* server=$s " "$RAW" | tr ' ' '\n' | sed -n 's/^errors=//p' | awk '{ n += $1 } END { print n + 0 }')
+            printf '| %s | %s%% | %s | %s / %s | %s | %s | %s | %s / %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$s" \
+                "$(fmt "$comp" 0)" \
+                "$(fmt "$(median deflate-1k "$s" msgs_per_s)" 0)" \
+                "$(fmt "$(median deflate-1k "$s" client_cpu)" 0)" "$(fmt "$(median deflate-1k "$s" server_cpu)" 0)" \
+                "$(fmt "$d1" 0)" "$(ratio "$b_d1" "$d1")" \
+                "$(fmt "$(median deflate-64k "$s" msgs_per_s)" 0)" \
+                "$(fmt "$(median deflate-64k "$s" client_cpu)" 0)" "$(fmt "$(median deflate-64k "$s" server_cpu)" 0)" \
+                "$(fmt "$d64" 0)" "$(ratio "$b_d64" "$d64")" \
+                "$(fmt "$dmem" 2)" "$(ratio "$dmem" "$b_dmem")" \
+                "$(fmt "$back" 1)" "$(fmt "$ref" 1)" "$(ratio "$back" "$ref")" "$errors"
         done
+    fi
+    # Rates where the load generator used (nearly) all of its core measure the load
+    # generator, not the server: compare those rows per second of server CPU.
+    saturated=$(for sc in small large handshake deflate-1k deflate-64k; do
+        for s in "${server_list[@]}"; do
+            c=$(median "$sc" "$s" client_cpu)
+            if [ -n "$c" ] && awk -v c="$c" 'BEGIN { exit !(c >= 90) }'; then
+                printf ' %s/%s (%s%%)' "$sc" "$s" "$c"
+            fi
+        done
+    done)
+    if [ -n "$saturated" ]; then
+        echo
+        echo "The load generator used 90% or more of its core in:$saturated. There the rate is capped by"
+        echo "the load generator; the per-server-CPU-second figures compare the servers."
     fi
 } >"$RESULTS"
 

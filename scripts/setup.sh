@@ -132,21 +132,23 @@ else
         python3 -m pip install -q --break-system-packages "websockets==$PY_WEBSOCKETS_VERSION"
 fi
 
-# --- Node: packages of the node interop peer ------------------------------
+# --- Node: packages of the node interop peer and of the bench's JavaScript servers ---
+# bench/node holds Bun (the npm package @oven/bun-linux-x64 ships the binary) and ws.
 
-NODE_DIR=tests/interop/node
-if [ -f "$NODE_DIR/package-lock.json" ]; then
-    command -v npm >/dev/null 2>&1 || fail "npm is not on PATH (needed for $NODE_DIR)"
-    if [ -f "$NODE_DIR/node_modules/.package-lock.json" ] &&
-        [ "$NODE_DIR/node_modules/.package-lock.json" -nt "$NODE_DIR/package-lock.json" ]; then
-        step "npm packages of $NODE_DIR: present"
+for NODE_DIR in tests/interop/node bench/node; do
+    if [ -f "$NODE_DIR/package-lock.json" ]; then
+        command -v npm >/dev/null 2>&1 || fail "npm is not on PATH (needed for $NODE_DIR)"
+        if [ -f "$NODE_DIR/node_modules/.package-lock.json" ] &&
+            [ "$NODE_DIR/node_modules/.package-lock.json" -nt "$NODE_DIR/package-lock.json" ]; then
+            step "npm packages of $NODE_DIR: present"
+        else
+            step "npm packages of $NODE_DIR: npm ci"
+            npm ci --prefix "$NODE_DIR" --no-audit --no-fund
+        fi
     else
-        step "npm packages of $NODE_DIR: npm ci"
-        npm ci --prefix "$NODE_DIR" --no-audit --no-fund
+        step "npm packages: skipped ($NODE_DIR/package-lock.json does not exist)"
     fi
-else
-    step "npm packages: skipped ($NODE_DIR/package-lock.json does not exist)"
-fi
+done
 
 # --- Autobahn|Testsuite (Python 2.7 only) ----------------------------------
 

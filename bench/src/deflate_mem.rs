@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use framewire_core::deflate::DeflateConfig;
+use framewire_core::deflate::{Compressor, DeflateConfig};
 use framewire_core::{Connection, Event};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
@@ -58,6 +58,10 @@ pub struct DeflateMemReport {
     pub sent_wire: u64,
     /// Bytes the server wrote after the handshakes (its echoes).
     pub recv_wire: u64,
+    /// Bytes the same echoes take from a server compressing at level 1 with a full 15-bit
+    /// window and context takeover (a long-lived zlib state per connection): the reference
+    /// for `recv_wire`.
+    pub reference_wire: u64,
     /// Server VmRSS before opening, KiB.
     pub rss_before_kib: u64,
     /// Server VmRSS with every connection open, KiB.
@@ -86,18 +90,21 @@ impl DeflateMemReport {
             .num("plain_per_msg", self.per_msg(self.plain_bytes), 1)
             .num("sent_wire_per_msg", self.per_msg(self.sent_wire), 1)
             .num("recv_wire_per_msg", self.per_msg(self.recv_wire), 1)
+            .num("ref15_wire_per_msg", self.per_msg(self.reference_wire), 1)
             .num("errors", errors as f64, 0)
             .finish();
         format!(
             "deflate-mem: {} connections held ({} compressed), {} messages of {:.0} bytes echoed: \
-             {:.1} bytes per message on the wire to the server, {:.1} back; server VmRSS {} KiB \
-             before, {} KiB after: {:.2} KiB per connection\n{line}",
+             {:.1} bytes per message on the wire to the server, {:.1} back ({:.1} from a 15-bit \
+             window with context takeover); server VmRSS {} KiB before, {} KiB after: \
+             {:.2} KiB per connection\n{line}",
             self.conns,
             self.compressed_conns,
             self.messages,
             self.per_msg(self.plain_bytes),
             self.per_msg(self.sent_wire),
             self.per_msg(self.recv_wire),
+            self.per_msg(self.reference_wire),
             self.rss_before_kib,
             self.rss_after_kib,
             self.kib_per_conn()
@@ -116,6 +123,24 @@ pub fn browser_offer() -> DeflateConfig {
     }
 }
 
+/// Wire bytes of `messages` echoes of connection `id` from a server frame header plus a
+/// level-1 deflate stream with a 15-bit window and context takeover.
+fn reference_wire(id: u64, messages: usize) -> u64 {
+    let mut c = Compressor::new(1, 15, false);
+    (0..messages as u64)
+        .map(|seq| {
+            let mut out = Vec::new();
+            c.compress(json_message(id, seq).as_bytes(), true, &mut out);
+            let header = match out.len() {
+                0..=125 => 2,
+                126..=65_535 => 4,
+                _ => 10,
+            };
+            (header + out.len()) as u64
+        })
+        .sum()
+}
+
 /// One connection's share of the totals.
 #[derive(Debug, Default)]
 struct ConnStats {
@@ -124,6 +149,7 @@ struct ConnStats {
     plain: u64,
     sent: u64,
     recv: u64,
+    reference: u64,
 }
 
 /// Sends `messages` JSON messages one at a time and waits for each echo.
@@ -135,6 +161,7 @@ async fn exchange(
 ) -> Result<ConnStats, BenchError> {
     let mut stats = ConnStats {
         compressed: conn.deflate_enabled(),
+        reference: reference_wire(id, messages),
         ..ConnStats::default()
     };
     for seq in 0..messages as u64 {
@@ -238,6 +265,7 @@ pub async fn run(opts: &DeflateMemOptions) -> Result<DeflateMemReport, BenchErro
                     report.plain_bytes += stats.plain;
                     report.sent_wire += stats.sent;
                     report.recv_wire += stats.recv;
+                    report.reference_wire += stats.reference;
                     held.push((stream, conn));
                 }
                 Ok(Err(e)) => return Err(e),

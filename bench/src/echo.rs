@@ -9,7 +9,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::client::{open, Target};
+use crate::client::{open_with, Target};
+use crate::deflate_mem::browser_offer;
+use crate::json_feed::json_message_of;
 use crate::procstat::CpuWindow;
 use crate::summary::{latency_histogram, record, ResultLine};
 use crate::BenchError;
@@ -33,6 +35,11 @@ pub struct EchoOptions {
     pub size: usize,
     /// Binary messages instead of text.
     pub binary: bool,
+    /// Text messages of JSON (about `size` bytes each, varying: [`json_message_of`])
+    /// instead of repeated `x`.
+    pub json: bool,
+    /// Offer permessage-deflate as browsers do (`permessage-deflate; client_max_window_bits`).
+    pub deflate: bool,
     /// How long to measure.
     pub duration: Duration,
     /// The server's pid, to report its CPU use.
@@ -58,6 +65,8 @@ pub struct EchoReport {
     pub server_cpu: Option<f64>,
     /// The first cause of errors on each connection that had any (at most 5 listed).
     pub causes: Vec<String>,
+    /// Connections on which the server accepted permessage-deflate.
+    pub compressed_conns: usize,
 }
 
 impl EchoReport {
@@ -90,6 +99,7 @@ impl EchoReport {
             .num("mb_per_s", self.mb_per_sec(), 1)
             .num("p50_us", p50 as f64, 0)
             .num("p99_us", p99 as f64, 0)
+            .num("compressed_conns", self.compressed_conns as f64, 0)
             .errors_and_cpu(
                 self.errors,
                 self.client_cpu,
@@ -144,26 +154,43 @@ pub async fn run(opts: &EchoOptions) -> Result<EchoReport, BenchError> {
             "--conns and --in-flight must be at least 1".into(),
         ));
     }
+    if opts.json && opts.binary {
+        return Err(BenchError::BadOption(
+            "--json sends text: leave out --binary".into(),
+        ));
+    }
+    let offer = opts.deflate.then(browser_offer);
     let mut opened = Vec::with_capacity(opts.conns);
     for _ in 0..opts.conns {
-        opened.push(open(&opts.target).await?);
+        opened.push(open_with(&opts.target, offer).await?);
     }
-    let payload = vec![b'x'; opts.size];
+    let compressed_conns = opened.iter().filter(|(_, c)| c.deflate_enabled()).count();
+    let payloads: Vec<Vec<u8>> = if opts.json {
+        (0..JSON_MESSAGES)
+            .map(|i| json_message_of(i / 8, i % 8, opts.size).into_bytes())
+            .collect()
+    } else {
+        vec![vec![b'x'; opts.size]]
+    };
     let cpu = CpuWindow::start(opts.server_pid);
     let start = Instant::now();
     let end = start + opts.duration;
     let local = tokio::task::LocalSet::new();
     let results = local
         .run_until(async {
-            let payload: std::rc::Rc<[u8]> = payload.into();
+            let payloads: std::rc::Rc<[Vec<u8>]> = payloads.into();
             let tasks: Vec<_> = opened
                 .into_iter()
-                .map(|(stream, conn)| {
-                    let payload = payload.clone();
+                .enumerate()
+                .map(|(i, (stream, conn))| {
+                    let feed = Feed {
+                        payloads: payloads.clone(),
+                        next: i * 7,
+                    };
                     let opts = opts.clone();
-                    tokio::task::spawn_local(async move {
-                        drive(stream, conn, &opts, &payload, end).await
-                    })
+                    tokio::task::spawn_local(
+                        async move { drive(stream, conn, &opts, feed, end).await },
+                    )
                 })
                 .collect();
             let mut all = Vec::with_capacity(tasks.len());
@@ -183,6 +210,7 @@ pub async fn run(opts: &EchoOptions) -> Result<EchoReport, BenchError> {
         client_cpu,
         server_cpu,
         causes: Vec::new(),
+        compressed_conns,
     };
     for r in results {
         let why = match r {
@@ -206,12 +234,31 @@ pub async fn run(opts: &EchoOptions) -> Result<EchoReport, BenchError> {
     Ok(report)
 }
 
+/// How many different JSON messages a `--json` run cycles through (each connection
+/// starting at a different one), so that context takeover sees a varying feed.
+const JSON_MESSAGES: u64 = 64;
+
+/// The messages one connection sends, in turn.
+struct Feed {
+    payloads: std::rc::Rc<[Vec<u8>]>,
+    next: usize,
+}
+
+impl Feed {
+    /// The next message to send.
+    fn next(&mut self) -> &[u8] {
+        let i = self.next % self.payloads.len();
+        self.next = self.next.wrapping_add(1);
+        &self.payloads[i]
+    }
+}
+
 /// Keeps `in_flight` messages going on one connection until `end`, then drains and closes.
 async fn drive(
     mut stream: TcpStream,
     mut conn: Connection,
     opts: &EchoOptions,
-    payload: &[u8],
+    mut feed: Feed,
     end: Instant,
 ) -> ConnStats {
     let mut stats = ConnStats {
@@ -220,16 +267,18 @@ async fn drive(
         why: None,
         latency: latency_histogram(),
     };
-    let text = std::str::from_utf8(payload).unwrap_or_default();
     let read_size = (opts.size + 14).clamp(4096, MAX_READ);
-    let mut sent: VecDeque<Instant> = VecDeque::with_capacity(opts.in_flight);
+    // When each message went, and its length (what its echo must have).
+    let mut sent: VecDeque<(Instant, usize)> = VecDeque::with_capacity(opts.in_flight);
     let now = Instant::now();
     for _ in 0..opts.in_flight {
-        if let Err(e) = send(&mut conn, opts.binary, payload, text) {
-            stats.fail(1, || format!("could not queue a message: {e}"));
-            return stats;
+        match send(&mut conn, opts.binary, feed.next()) {
+            Ok(len) => sent.push_back((now, len)),
+            Err(e) => {
+                stats.fail(1, || format!("could not queue a message: {e}"));
+                return stats;
+            }
         }
-        sent.push_back(now);
     }
     let give_up = end + DRAIN;
     'run: loop {
@@ -271,9 +320,10 @@ async fn drive(
         let now = Instant::now();
         let mut replies = 0;
         loop {
+            let want = sent.get(replies).map_or(usize::MAX, |&(_, len)| len);
             match conn.poll_event() {
-                Ok(Some(Event::Text(t))) if !opts.binary && t.len() == opts.size => replies += 1,
-                Ok(Some(Event::Binary(b))) if opts.binary && b.len() == opts.size => replies += 1,
+                Ok(Some(Event::Text(t))) if !opts.binary && t.len() == want => replies += 1,
+                Ok(Some(Event::Binary(b))) if opts.binary && b.len() == want => replies += 1,
                 Ok(Some(Event::Ping(_) | Event::Pong(_))) => {}
                 Ok(Some(other)) => {
                     let what = describe(&other);
@@ -288,18 +338,20 @@ async fn drive(
             }
         }
         for _ in 0..replies {
-            let Some(at) = sent.pop_front() else {
+            let Some((at, _)) = sent.pop_front() else {
                 stats.fail(1, || "a reply to a message never sent".into());
                 continue;
             };
             if now <= end {
                 stats.messages += 1;
                 record(&mut stats.latency, now - at);
-                if let Err(e) = send(&mut conn, opts.binary, payload, text) {
-                    stats.fail(1, || format!("could not queue a message: {e}"));
-                    break 'run;
+                match send(&mut conn, opts.binary, feed.next()) {
+                    Ok(len) => sent.push_back((now, len)),
+                    Err(e) => {
+                        stats.fail(1, || format!("could not queue a message: {e}"));
+                        break 'run;
+                    }
                 }
-                sent.push_back(now);
             }
         }
     }
@@ -317,12 +369,15 @@ async fn drive(
     stats
 }
 
-fn send(conn: &mut Connection, binary: bool, payload: &[u8], text: &str) -> Result<(), SendError> {
+/// Queues `payload` as one message (text unless `binary`); its length on success.
+fn send(conn: &mut Connection, binary: bool, payload: &[u8]) -> Result<usize, SendError> {
     if binary {
-        conn.send_binary(payload)
+        conn.send_binary(payload)?;
     } else {
-        conn.send_text(text)
+        // Every payload of a text run is ASCII (`x` or JSON).
+        conn.send_text(std::str::from_utf8(payload).unwrap_or_default())?;
     }
+    Ok(payload.len())
 }
 
 /// A short description of an event that an echo run did not expect.

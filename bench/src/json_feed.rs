@@ -36,17 +36,23 @@ const WORDS: [&str; 16] = [
 /// A JSON message of about 1 KiB as a trading feed with a chat sends: repeated keys,
 /// varying values. Deterministic in (`conn`, `seq`).
 pub fn json_message(conn: u64, seq: u64) -> String {
+    json_message_of(conn, seq, 900)
+}
+
+/// [`json_message`] grown to at least `min_len` bytes (a few hundred more at most): a
+/// longer list of the same kind of records.
+pub fn json_message_of(conn: u64, seq: u64, min_len: usize) -> String {
     use std::fmt::Write as _;
     let mut rng = Rng(conn.wrapping_mul(0x1_0000_0001) ^ seq.wrapping_mul(0x2545_F491_4F6C_DD1D));
     let ts = 1_764_979_200_000 + conn * 997 + seq * 250 + rng.below(250);
-    let mut s = String::with_capacity(1100);
+    let mut s = String::with_capacity(min_len + 200);
     if seq % 4 == 3 {
         let _ = write!(
             s,
             r#"{{"type":"chat","channel":"room-{}","seq":{seq},"ts":{ts},"messages":["#,
             conn % 32
         );
-        while s.len() < 960 {
+        while s.len() < min_len + 60 {
             let mut text = String::new();
             for _ in 0..4 + rng.below(10) {
                 text.push_str(WORDS[rng.below(16) as usize]);
@@ -67,7 +73,7 @@ pub fn json_message(conn: u64, seq: u64) -> String {
             r#"{{"type":"ticker","channel":"market.{}","seq":{seq},"ts":{ts},"data":["#,
             if conn % 2 == 0 { "eu" } else { "us" }
         );
-        while s.len() < 900 {
+        while s.len() < min_len {
             let price = 100 + rng.below(50_000);
             let cents = rng.below(100);
             let spread = 1 + rng.below(40);

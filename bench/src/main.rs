@@ -46,6 +46,12 @@ enum Mode {
         /// Send binary messages (default: text).
         #[arg(long)]
         binary: bool,
+        /// Send JSON text of about --size bytes (varying, compressible) instead of `x`s.
+        #[arg(long)]
+        json: bool,
+        /// Offer permessage-deflate as browsers do.
+        #[arg(long)]
+        deflate: bool,
         /// Seconds to measure (at most 600).
         #[arg(long, default_value_t = 5.0)]
         secs: f64,
@@ -118,10 +124,14 @@ async fn run(mode: Mode) -> Result<String, BenchError> {
             in_flight,
             size,
             binary,
+            json,
+            deflate,
             secs,
             server_pid,
         } => {
             let opts = echo::EchoOptions {
+                json,
+                deflate,
                 target: Target::new(target.addr, &target.path)?,
                 conns,
                 in_flight,

@@ -40,6 +40,8 @@ fn echo_mode_gets_every_message_back_from_every_server() {
                 in_flight: 2,
                 size,
                 binary,
+                json: false,
+                deflate: false,
                 duration: Duration::from_millis(300),
                 server_pid: Some(std::process::id()),
             };
@@ -53,6 +55,35 @@ fn echo_mode_gets_every_message_back_from_every_server() {
             let text = report.render();
             assert!(text.contains("RESULT mode=echo msgs_per_s="), "{text}");
             assert!(report.server_cpu.is_some());
+        }
+    }
+}
+
+#[test]
+fn json_with_deflate_offered_comes_back_compressed_where_the_server_accepts_it() {
+    for imp in ALL {
+        // Larger JSON (several deflate blocks) in a debug build's zlib needs a longer window.
+        for (size, millis) in [(1024, 300), (20_000, 1500)] {
+            let opts = echo::EchoOptions {
+                target: Target::new(start(imp), "/echo").unwrap(),
+                conns: 3,
+                in_flight: 2,
+                size,
+                binary: false,
+                json: true,
+                deflate: true,
+                duration: Duration::from_millis(millis),
+                server_pid: None,
+            };
+            let report = runtime().block_on(echo::run(&opts)).unwrap();
+            assert_eq!(report.errors, 0, "{imp:?} size {size}: {:?}", report.causes);
+            assert!(
+                report.messages > 0,
+                "{imp:?} size {size}: nothing came back"
+            );
+            // Only the framewire-core loop negotiates permessage-deflate.
+            let compressed = if imp == Impl::FramewireCore { 3 } else { 0 };
+            assert_eq!(report.compressed_conns, compressed, "{imp:?}");
         }
     }
 }
@@ -106,6 +137,8 @@ fn a_closed_port_is_a_clear_error() {
         in_flight: 1,
         size: 1,
         binary: false,
+        json: false,
+        deflate: false,
         duration: Duration::from_millis(50),
         server_pid: None,
     };
@@ -153,6 +186,8 @@ fn errors_say_what_went_wrong() {
         in_flight: 3,
         size: 10,
         binary: false,
+        json: false,
+        deflate: false,
         duration: Duration::from_millis(200),
         server_pid: None,
     };

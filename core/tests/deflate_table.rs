@@ -12,6 +12,7 @@ use framewire_core::deflate::{Compressor, Decompressor, DeflateConfig};
 
 // The bench's deflate-mem messages, measured here with the same generator.
 #[path = "../../bench/src/json_feed.rs"]
+#[allow(dead_code)] // json_message_of: the bench's larger messages
 mod json_feed;
 
 use json_feed::json_message;
@@ -42,17 +43,19 @@ fn long_lived(bits: u8, msgs: u64) -> (f64, f64) {
 fn lent(history: usize, msgs: u64) -> (f64, f64) {
     let mut total = 0;
     let t = Instant::now();
-    let mut wires = Vec::new();
-    for conn in 0..CONNS {
-        let mut c = Compressor::new(1, 15, history == 0).with_history(history);
-        let mut w = Vec::new();
-        for seq in 0..msgs {
+    // The connections take turns, as many connections on one thread do: each message
+    // starts from the connection's history (the thread's spare state held another stream).
+    let mut compressors: Vec<_> = (0..CONNS)
+        .map(|_| Compressor::new(1, 15, history == 0).with_history(history))
+        .collect();
+    let mut wires = vec![Vec::new(); CONNS as usize];
+    for seq in 0..msgs {
+        for (conn, c) in compressors.iter_mut().enumerate() {
             let mut out = Vec::with_capacity(2048);
-            c.compress(json_message(conn, seq).as_bytes(), true, &mut out);
+            c.compress(json_message(conn as u64, seq).as_bytes(), true, &mut out);
             total += out.len();
-            w.push(out);
+            wires[conn].push(out);
         }
-        wires.push(w);
     }
     let us = t.elapsed().as_secs_f64() * 1e6 / (CONNS * msgs) as f64;
     for (conn, w) in wires.iter().enumerate() {

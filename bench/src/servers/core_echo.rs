@@ -5,6 +5,7 @@
 //! written straight from the input buffer (vectored output), and everything
 //! queued is written with one `writev` per batch of events.
 
+use framewire_core::deflate::DeflateConfig;
 use framewire_core::handshake::{Acceptance, ServerHandshake, ServerHandshakeConfig, ServerStep};
 use framewire_core::{Config, Connection, Event, Limits};
 use std::io::IoSlice;
@@ -21,7 +22,8 @@ const MIN_READ: usize = 4 * 1024;
 /// The largest read.
 const MAX_READ: usize = 256 * 1024;
 
-/// Upgrades `stream` and echoes text and binary messages until the peer closes.
+/// Upgrades `stream` (accepting permessage-deflate when offered) and echoes text and
+/// binary messages until the peer closes.
 pub async fn handle(mut stream: TcpStream) {
     let config = Config {
         limits: Limits {
@@ -32,7 +34,13 @@ pub async fn handle(mut stream: TcpStream) {
         },
         ..Config::default()
     };
-    let mut hs = ServerHandshake::new(config, ServerHandshakeConfig::default());
+    // permessage-deflate with the core's defaults when the client offers it (the plain
+    // scenarios offer no extension).
+    let hs_config = ServerHandshakeConfig {
+        deflate: Some(DeflateConfig::default()),
+        ..ServerHandshakeConfig::default()
+    };
+    let mut hs = ServerHandshake::new(config, hs_config);
     let pending = loop {
         hs = match hs.step() {
             ServerStep::Request(pending) => break pending,

@@ -14,8 +14,16 @@
 //! back only that far, which costs little on small messages and bounds the memory. The
 //! decompressor's history must be the peer's whole window (`window_bits`), since the peer
 //! may reach back that far.
+//!
+//! Taking a deflate state costs a reset (zlib-rs clears its 128 KiB hash head) and the
+//! history as a dictionary (hashing every byte of it): on 1 KiB messages with 4 KiB of
+//! history, more than compressing the message. So the spare remembers whose stream it
+//! holds (the compressor and its message count): when the same compressor takes it next,
+//! with no other message compressed on the thread in between, as when a connection echoes
+//! several messages of one read, the state simply goes on, as a long-lived one would.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
@@ -41,30 +49,62 @@ pub enum InflateError {
 pub mod spare {
     use super::*;
 
+    /// Which compressor's stream a deflate state holds, after how many of its messages.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(super) struct Owner {
+        /// The compressor's unique id.
+        pub(super) id: u64,
+        /// Messages it had compressed when it gave the state back.
+        pub(super) messages: u64,
+    }
+
+    /// A spare deflate state: made for `level` and `bits`, holding `owner`'s stream if any.
+    struct SpareDeflate {
+        level: u32,
+        bits: u8,
+        owner: Option<Owner>,
+        state: Compress,
+    }
+
     thread_local! {
-        /// A deflate state and the (level, window bits) it was made for.
-        static DEFLATE: RefCell<Option<(u32, u8, Compress)>> = const { RefCell::new(None) };
+        /// This thread's spare deflate state.
+        static DEFLATE: RefCell<Option<SpareDeflate>> = const { RefCell::new(None) };
         /// An inflate state (15-bit window: it decodes any smaller one).
         static INFLATE: RefCell<Option<Decompress>> = const { RefCell::new(None) };
     }
 
-    /// A deflate state for `level` and `bits`, reset: this thread's spare if it fits, else new.
-    pub(super) fn take_deflate(level: u32, bits: u8) -> Compress {
+    /// A deflate state for `level` and `bits`, and whether it goes on with `owner`'s stream
+    /// (the spare holds exactly that stream: no reset, no dictionary needed). Otherwise it
+    /// is reset: this thread's spare if it fits, else new.
+    pub(super) fn take_deflate(level: u32, bits: u8, owner: Option<Owner>) -> (Compress, bool) {
         let spare = DEFLATE.with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.take()));
         match spare {
-            Some((l, b, mut c)) if l == level && b == bits => {
-                c.reset();
-                c
+            Some(s) if s.level == level && s.bits == bits => {
+                let mut c = s.state;
+                let goes_on = owner.is_some() && s.owner == owner;
+                if !goes_on {
+                    c.reset();
+                }
+                (c, goes_on)
             }
-            _ => Compress::new_with_window_bits(Compression::new(level), false, bits),
+            _ => (
+                Compress::new_with_window_bits(Compression::new(level), false, bits),
+                false,
+            ),
         }
     }
 
-    /// Gives a deflate state back: it becomes this thread's spare.
-    pub(super) fn give_deflate(level: u32, bits: u8, c: Compress) {
+    /// Gives a deflate state back, holding `owner`'s stream if any: it becomes this
+    /// thread's spare.
+    pub(super) fn give_deflate(level: u32, bits: u8, owner: Option<Owner>, c: Compress) {
         DEFLATE.with(|s| {
             if let Ok(mut s) = s.try_borrow_mut() {
-                *s = Some((level, bits, c));
+                *s = Some(SpareDeflate {
+                    level,
+                    bits,
+                    owner,
+                    state: c,
+                });
             }
         });
     }
@@ -123,11 +163,18 @@ fn remember(history: &mut Vec<u8>, cap: usize, new: &[u8]) {
     history.extend_from_slice(new);
 }
 
+/// Source of [`Compressor`] ids (which stream a thread's spare state holds).
+static NEXT_COMPRESSOR_ID: AtomicU64 = AtomicU64::new(0);
+
 /// Compresses outgoing messages.
 #[derive(Debug)]
 pub struct Compressor {
     /// The borrowed zlib state while a message is open (between its first and last part).
     open: Option<Compress>,
+    /// Unique among compressors: tags the spare state that holds this one's stream.
+    id: u64,
+    /// Messages compressed so far.
+    messages: u64,
     level: u32,
     window_bits: u8,
     /// The last plaintext sent compressed, at most `history_cap` bytes (context takeover).
@@ -144,6 +191,8 @@ impl Compressor {
         let window_bits = window_bits.clamp(9, 15);
         Self {
             open: None,
+            id: NEXT_COMPRESSOR_ID.fetch_add(1, Ordering::Relaxed),
+            messages: 0,
             level: level.min(9),
             window_bits,
             history: Vec::new(),
@@ -197,8 +246,8 @@ impl Compressor {
         let mut c = match self.open.take() {
             Some(c) => c,
             None => {
-                let mut c = spare::take_deflate(level, bits);
-                if !self.history.is_empty() {
+                let (mut c, goes_on) = spare::take_deflate(level, bits, self.owner());
+                if !goes_on && !self.history.is_empty() {
                     // Only fails for a stream already started, which a reset one is not.
                     let _ = c.set_dictionary(&self.history);
                 }
@@ -232,10 +281,20 @@ impl Compressor {
                 // swallows what follows: send RFC 7692 section 7.2.3.6's empty block.
                 out.push(0);
             }
-            spare::give_deflate(level, bits, c);
+            self.messages += 1;
+            spare::give_deflate(level, bits, self.owner(), c);
         } else {
             self.open = Some(c);
         }
+    }
+
+    /// How the thread's spare state is tagged when it holds this compressor's stream; none
+    /// without context takeover (every message starts afresh).
+    fn owner(&self) -> Option<spare::Owner> {
+        (self.history_cap > 0).then_some(spare::Owner {
+            id: self.id,
+            messages: self.messages,
+        })
     }
 }
 
@@ -428,6 +487,72 @@ mod tests {
             let mut d = Decompressor::new(false);
             assert_eq!(roundtrip(&mut c, &mut d, &text), text, "window {bits}");
         }
+    }
+
+    /// `msgs` compressed in turn by one long-lived zlib state (what a spare that goes on
+    /// with one compressor's stream must write).
+    fn long_lived(msgs: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut c = Compress::new_with_window_bits(Compression::new(1), false, 15);
+        msgs.iter()
+            .map(|m| {
+                let mut out = Vec::with_capacity(4096);
+                c.compress_vec(m, &mut out, FlushCompress::Sync).unwrap();
+                out.truncate(out.len() - 4);
+                out
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_spare_state_goes_on_only_with_the_stream_it_holds() {
+        let msgs: Vec<Vec<u8>> = (0..6)
+            .map(|i| {
+                format!(r#"{{"seq":{i},"user":"alice","text":"hello there, number {i}"}}"#)
+                    .into_bytes()
+            })
+            .collect();
+        let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
+        let reference = long_lived(&refs);
+        let mut a = Compressor::new(1, 15, false);
+        let mut b = Compressor::new(1, 15, false);
+        let mut da = Decompressor::new(false);
+        let mut db = Decompressor::new(false);
+        let send = |c: &mut Compressor, d: &mut Decompressor, m: &[u8]| {
+            let mut wire = Vec::new();
+            c.compress(m, true, &mut wire);
+            let mut out = Vec::new();
+            d.inflate(&wire, &mut out, 1 << 20).unwrap();
+            d.finish(&mut out, 1 << 20).unwrap();
+            assert_eq!(out, m);
+            wire
+        };
+        // Back to back, A's messages are what one long-lived state writes.
+        assert_eq!(send(&mut a, &mut da, refs[0]), reference[0]);
+        assert_eq!(send(&mut a, &mut da, refs[1]), reference[1]);
+        // B takes the spare in between: A starts again from its history, and still decodes.
+        send(&mut b, &mut db, refs[0]);
+        send(&mut a, &mut da, refs[2]);
+        // A message compressed on another thread leaves this thread's spare stale for A.
+        std::thread::scope(|s| {
+            s.spawn(|| send(&mut a, &mut da, refs[3]));
+        });
+        send(&mut a, &mut da, refs[4]);
+        send(&mut b, &mut db, refs[1]);
+        send(&mut a, &mut da, refs[5]);
+    }
+
+    #[test]
+    fn without_context_takeover_the_spare_never_goes_on() {
+        let msg = br#"{"user":"alice","action":"update","value":[1,2,3,4,5,6,7,8]}"#;
+        let mut c = Compressor::new(1, 15, true);
+        let mut first = Vec::new();
+        c.compress(msg, true, &mut first);
+        let mut second = Vec::new();
+        c.compress(msg, true, &mut second);
+        assert_eq!(
+            first, second,
+            "the second message must not refer to the first"
+        );
     }
 
     #[test]
