@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use framewire_bench::client::Target;
-use framewire_bench::{deflate_mem, echo, handshake, idle, BenchError};
+use framewire_bench::{bomb, deflate_mem, echo, handshake, idle, BenchError};
 
 /// Load generator for WebSocket servers on this machine (loopback only).
 #[derive(Debug, Parser)]
@@ -99,6 +99,26 @@ enum Mode {
         #[arg(long)]
         server_pid: u32,
     },
+    /// One permessage-deflate message that inflates to N bytes (zeros: a bomb; json: a
+    /// legitimate message), with a canary echoing meanwhile; reports the server's memory
+    /// (run it against a fresh server: VmHWM is the process's peak) and the canary's worst
+    /// round trip.
+    Bomb {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Bytes the message inflates to (at most 4 GiB).
+        #[arg(long, default_value_t = 1 << 30)]
+        inflated: u64,
+        /// What the message is made of.
+        #[arg(long, value_enum, default_value_t = bomb::Content::Zeros)]
+        content: bomb::Content,
+        /// Seconds to wait after the answer before reading the server's VmRSS (at most 600).
+        #[arg(long, default_value_t = 1.0)]
+        settle: f64,
+        /// The server's pid (its /proc/PID/status VmRSS and VmHWM are read).
+        #[arg(long)]
+        server_pid: u32,
+    },
 }
 
 fn seconds(name: &str, secs: f64) -> Result<Duration, BenchError> {
@@ -175,6 +195,22 @@ async fn run(mode: Mode) -> Result<String, BenchError> {
                 server_pid,
             };
             Ok(deflate_mem::run(&opts).await?.render())
+        }
+        Mode::Bomb {
+            target,
+            inflated,
+            content,
+            settle,
+            server_pid,
+        } => {
+            let opts = bomb::BombOptions {
+                target: Target::new(target.addr, &target.path)?,
+                inflated,
+                content,
+                server_pid,
+                settle: seconds("--settle", settle)?,
+            };
+            Ok(bomb::run(&opts).await?.render())
         }
     }
 }

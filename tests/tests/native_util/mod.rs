@@ -152,6 +152,9 @@ impl RawClient {
                 self.flush().await;
                 return Some(m);
             }
+            if self.conn.has_pending_work() {
+                continue;
+            }
             if self.conn.is_closed() {
                 return None;
             }
