@@ -14,6 +14,7 @@ pub mod idle;
 pub mod json_feed;
 pub mod procstat;
 pub mod servers;
+pub mod soak;
 pub mod summary;
 
 pub use error::BenchError;
