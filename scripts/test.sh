@@ -123,14 +123,6 @@ bench_smoke() {
     BENCH_ROUNDS=1 BENCH_SECS=1 BENCH_IDLE_CONNS=200 scripts/bench.sh
 }
 
-soak_smoke() {
-    # The soak's short version: 1000 connections echoing for 20 s; fails on any error or
-    # when the server's RSS over the last 5 s is not within 5% of the first 5 s.
-    local log=$LOG_DIR/soak.log
-    SOAK_SECS=20 SOAK_CONNS=1000 scripts/soak.sh 2>&1 | tee "$log" || return 1
-    step_note=$(grep -E '^soak: ' "$log" | sed 's/^soak: //')
-}
-
 benchmarks_once() {
     # criterion's --test mode runs every benchmark once, without measuring.
     cargo bench -p framewire-core -- --test
@@ -150,7 +142,6 @@ step "wasm-pack test --headless --firefox wasm-client" wasm_browser_tests
 step "Autobahn testsuite, server and client (tests/autobahn/run.sh)" autobahn
 step "benchmarks, once each (cargo bench -p framewire-core -- --test)" benchmarks_once
 step "comparative load bench, one short round (scripts/bench.sh)" bench_smoke
-step "soak, 1000 connections for 20 s (scripts/soak.sh)" soak_smoke
 
 print_summary
 printf '\ntest.sh: all steps passed\n'
