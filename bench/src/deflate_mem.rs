@@ -189,7 +189,11 @@ async fn exchange(
                         Err(e) => {
                             return Err(BenchError::BadOption(format!("protocol error: {e}")))
                         }
-                        Ok(None) => break,
+                        Ok(None) => {
+                            if !conn.has_pending_work() {
+                                break;
+                            }
+                        }
                     }
                 }
             }

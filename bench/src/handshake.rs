@@ -182,8 +182,16 @@ async fn one_cycle(target: &Target) -> Result<(), BenchError> {
                 };
             }
             conn.commit_input(n);
-            while let Ok(Some(event)) = conn.poll_event() {
-                got_close |= matches!(event, Event::Close { .. });
+            loop {
+                match conn.poll_event() {
+                    Ok(Some(event)) => got_close |= matches!(event, Event::Close { .. }),
+                    Ok(None) => {
+                        if !conn.has_pending_work() {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
             }
         }
     })

@@ -4,6 +4,7 @@
 //! The load generator speaks through framewire-core's sans-IO client
 //! [`framewire_core::Connection`] over plain tokio sockets, on one thread.
 
+pub mod bomb;
 pub mod client;
 pub mod deflate_mem;
 pub mod echo;
@@ -14,6 +15,7 @@ pub mod idle;
 pub mod json_feed;
 pub mod procstat;
 pub mod servers;
+pub mod soak;
 pub mod summary;
 
 pub use error::BenchError;

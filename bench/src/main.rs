@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use framewire_bench::client::Target;
-use framewire_bench::{deflate_mem, echo, handshake, idle, BenchError};
+use framewire_bench::{bomb, deflate_mem, echo, handshake, idle, soak, BenchError};
 
 /// Load generator for WebSocket servers on this machine (loopback only).
 #[derive(Debug, Parser)]
@@ -105,6 +105,45 @@ enum Mode {
         #[arg(long)]
         server_pid: u32,
     },
+    /// One permessage-deflate message that inflates to N bytes (zeros: a bomb; json: a
+    /// legitimate message), with a canary echoing meanwhile; reports the server's memory
+    /// (run it against a fresh server: VmHWM is the process's peak) and the canary's worst
+    /// round trip.
+    Bomb {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Bytes the message inflates to (at most 4 GiB).
+        #[arg(long, default_value_t = 1 << 30)]
+        inflated: u64,
+        /// What the message is made of.
+        #[arg(long, value_enum, default_value_t = bomb::Content::Zeros)]
+        content: bomb::Content,
+        /// Seconds to wait after the answer before reading the server's VmRSS (at most 600).
+        #[arg(long, default_value_t = 1.0)]
+        settle: f64,
+        /// The server's pid (its /proc/PID/status VmRSS and VmHWM are read).
+        #[arg(long)]
+        server_pid: u32,
+    },
+    /// C connections each echoing a small text, pausing between echoes, for a long time;
+    /// fails (exit 1) on any error or when the server's mean VmRSS over the last window
+    /// (a minute, or a quarter of a shorter run) is not within 5% of the first window's.
+    Soak {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Connections.
+        #[arg(long, short = 'c', default_value_t = 1000)]
+        conns: usize,
+        /// Seconds (at most 3600).
+        #[arg(long, default_value_t = 600.0)]
+        secs: f64,
+        /// Milliseconds each connection pauses between an echo and its next message.
+        #[arg(long, default_value_t = 50)]
+        pause_ms: u64,
+        /// The server's pid (its /proc/PID/status VmRSS is sampled every second).
+        #[arg(long)]
+        server_pid: u32,
+    },
 }
 
 fn seconds(name: &str, secs: f64) -> Result<Duration, BenchError> {
@@ -185,6 +224,48 @@ async fn run(mode: Mode) -> Result<String, BenchError> {
                 server_pid,
             };
             Ok(deflate_mem::run(&opts).await?.render())
+        }
+        Mode::Bomb {
+            target,
+            inflated,
+            content,
+            settle,
+            server_pid,
+        } => {
+            let opts = bomb::BombOptions {
+                target: Target::new(target.addr, &target.path)?,
+                inflated,
+                content,
+                server_pid,
+                settle: seconds("--settle", settle)?,
+            };
+            Ok(bomb::run(&opts).await?.render())
+        }
+        Mode::Soak {
+            target,
+            conns,
+            secs,
+            pause_ms,
+            server_pid,
+        } => {
+            if !(secs.is_finite() && secs > 0.0 && secs <= soak::MAX_SECS) {
+                return Err(BenchError::BadOption(format!(
+                    "--secs {secs}: give a number of seconds above 0 and at most {}",
+                    soak::MAX_SECS
+                )));
+            }
+            let opts = soak::SoakOptions {
+                target: Target::new(target.addr, &target.path)?,
+                conns,
+                duration: Duration::from_secs_f64(secs),
+                pause: Duration::from_millis(pause_ms),
+                server_pid,
+            };
+            let report = soak::run(&opts).await?;
+            if !report.passed() {
+                return Err(BenchError::BadOption(report.render()));
+            }
+            Ok(report.render())
         }
     }
 }

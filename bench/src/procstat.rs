@@ -57,14 +57,28 @@ pub fn pid_rss_kib(pid: u32) -> Result<u64, BenchError> {
     })
 }
 
+/// Peak resident memory of process `pid` in KiB, from the VmHWM line of `/proc/PID/status`.
+pub fn pid_hwm_kib(pid: u32) -> Result<u64, BenchError> {
+    let path = format!("/proc/{pid}/status");
+    let text = std::fs::read_to_string(&path).map_err(|e| BenchError::Proc {
+        path: path.clone(),
+        why: e.to_string(),
+    })?;
+    parse_status_kib(&text, "VmHWM:").ok_or_else(|| BenchError::Proc {
+        path,
+        why: "no VmHWM line".into(),
+    })
+}
+
 /// The VmRSS value in KiB from the text of a `/proc/PID/status` file.
 pub fn parse_vmrss_kib(text: &str) -> Option<u64> {
-    let line = text.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line["VmRSS:".len()..]
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+    parse_status_kib(text, "VmRSS:")
+}
+
+/// The value in KiB of the line starting with `field` (e.g. `VmHWM:`) of a `/proc/PID/status` text.
+pub fn parse_status_kib(text: &str, field: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with(field))?;
+    line[field.len()..].split_whitespace().next()?.parse().ok()
 }
 
 /// CPU use over a measured window, as a fraction of one core.

@@ -44,6 +44,10 @@ pub struct Config {
     /// How long the opening handshake may take, from the handshake machine's
     /// first clock reading to a complete head. Default 10 s.
     pub handshake_timeout: Duration,
+    /// Bytes a compressed message inflates by per poll at most; a poll that stops there
+    /// returns with [`crate::Connection::has_pending_work`] true, so the host can let other
+    /// connections run before it polls again. Default 256 KiB.
+    pub inflate_step: usize,
 }
 
 impl Default for Config {
@@ -54,6 +58,7 @@ impl Default for Config {
             idle_timeout: None,
             close_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(10),
+            inflate_step: 256 << 10,
         }
     }
 }

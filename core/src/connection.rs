@@ -9,7 +9,7 @@ use rand_core::SeedableRng;
 
 use crate::close::{parse_close_payload, CloseCode};
 use crate::config::Config;
-use crate::deflate::{Compressor, Decompressor, DeflateConfig, Negotiated};
+use crate::deflate::{Compressor, Decompressor, DeflateConfig, Negotiated, Step};
 use crate::error::ProtocolError;
 use crate::frame::{decode_frame, Decoded, FrameHeader};
 use crate::mask::apply_mask;
@@ -126,6 +126,29 @@ struct Partial {
     compressed: bool,
 }
 
+/// A compressed frame being inflated in steps. It stays at the start of the input (unmasked
+/// in place) until it is done, so it is located relative to `input.start`, which survives
+/// the input buffer's compaction.
+#[derive(Debug)]
+struct Inflating {
+    /// The frame's length, header included.
+    frame_len: usize,
+    /// Where its payload starts, from the frame's first byte.
+    payload_at: usize,
+    /// Payload bytes inflated so far.
+    consumed: usize,
+    /// True once the payload is all in and only the end of the message (if `fin`) is left.
+    payload_done: bool,
+    fin: bool,
+}
+
+/// The receiving side of permessage-deflate: the decompressor and the frame it is on.
+#[derive(Debug)]
+struct Inflater {
+    decompressor: Decompressor,
+    frame: Option<Inflating>,
+}
+
 /// What is known of the incomplete text frame at the start of the input: how much
 /// of its payload is unmasked in place and validated, and the validator after it.
 #[derive(Debug)]
@@ -184,7 +207,7 @@ pub struct Connection {
     peek: Option<TextPeek>,
     message: Vec<u8>,
     /// Boxed: most connections never negotiate compression.
-    inflater: Option<Box<Decompressor>>,
+    inflater: Option<Box<Inflater>>,
     failure: Option<ProtocolError>,
     timers: Timers,
     tx: Sender,
@@ -425,6 +448,18 @@ impl Connection {
         self.timers.received |= n > 0;
     }
 
+    /// True when the last poll stopped with work left that needs no input: a compressed
+    /// message inflates at most [`Config::inflate_step`] bytes per poll. Poll again
+    /// (after letting other work run) before waiting for input.
+    pub fn has_pending_work(&self) -> bool {
+        self.inflating() && self.failure.is_none() && !self.is_closed()
+    }
+
+    /// True while a compressed frame is inflating (in steps, at the start of the input).
+    fn inflating(&self) -> bool {
+        self.inflater.as_ref().is_some_and(|i| i.frame.is_some())
+    }
+
     /// Bytes received but not yet decoded into events.
     pub fn buffered_input(&self) -> usize {
         self.input.end - self.input.start
@@ -479,6 +514,18 @@ impl Connection {
         loop {
             if self.tx.is_closed() {
                 return Ok(None);
+            }
+            if self.inflating() {
+                match self.inflate_more() {
+                    Err(e) => return Err(self.fail(e)),
+                    Ok(Some(ready)) => {
+                        self.held = Held::Message;
+                        return Ok(Some(ready));
+                    }
+                    // The step's budget is spent: the host lets others run first.
+                    Ok(None) if self.inflating() => return Ok(None),
+                    Ok(None) => continue,
+                }
             }
             let window = &self.input.buf[self.input.start..self.input.end];
             let (header, len) = match decode_frame(window) {
@@ -585,6 +632,11 @@ impl Connection {
     fn fail(&mut self, e: ProtocolError) -> ProtocolError {
         self.tx.fail(e.close_code(), &e.to_string());
         self.partial = None;
+        // Nothing more is received: a message that failed (a bomb, say) is freed now.
+        self.message = Vec::new();
+        if let Some(inflater) = self.inflater.as_mut() {
+            inflater.frame = None;
+        }
         e
     }
 
@@ -625,7 +677,10 @@ impl Connection {
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
                 return match self.handle_fragment(header, op, payload) {
                     Ok(ready) => {
-                        self.input.start += len;
+                        // A compressed frame stays in the input while it inflates.
+                        if !self.inflating() {
+                            self.input.start += len;
+                        }
                         if ready.is_some() {
                             self.held = Held::Message;
                         }
@@ -704,34 +759,48 @@ impl Connection {
                 limit: limits.max_fragments,
             });
         }
+        if partial.compressed {
+            let Some(inflater) = self.inflater.as_mut() else {
+                return Err(ProtocolError::ReservedBits { bits: 0b100 });
+            };
+            self.partial = Some(partial);
+            inflater.frame = Some(Inflating {
+                frame_len: header.header_len() + (payload.end - payload.start),
+                payload_at: header.header_len(),
+                consumed: 0,
+                payload_done: false,
+                fin: header.fin,
+            });
+            return Ok(None);
+        }
         let data = &self.input.buf[payload];
         let before = self.message.len();
-        if partial.compressed {
-            let inflater = self
-                .inflater
-                .as_mut()
-                .ok_or(ProtocolError::ReservedBits { bits: 0b100 })?;
-            inflater.inflate(data, &mut self.message, limits.max_message)?;
-            if header.fin {
-                inflater.finish(&mut self.message, limits.max_message)?;
-            }
-        } else {
-            let total = (before + data.len()) as u64;
-            if total > limits.max_message {
-                return Err(ProtocolError::MessageTooBig {
-                    len: total,
-                    limit: limits.max_message,
-                });
-            }
-            self.message.extend_from_slice(data);
+        let total = (before + data.len()) as u64;
+        if total > limits.max_message {
+            return Err(ProtocolError::MessageTooBig {
+                len: total,
+                limit: limits.max_message,
+            });
         }
+        self.message.extend_from_slice(data);
+        self.message_grew(partial, before, header.fin)
+    }
+
+    /// Checks the bytes the message grew by from `before` (text: UTF-8), and either keeps
+    /// the message open or, after its last frame (`fin`), says it is ready.
+    fn message_grew(
+        &mut self,
+        mut partial: Partial,
+        before: usize,
+        fin: bool,
+    ) -> Result<Option<Ready>, ProtocolError> {
         if partial.kind == DataKind::Text {
             partial.utf8.feed(&self.message[before..])?;
-            if header.fin {
+            if fin {
                 partial.utf8.finish()?;
             }
         }
-        if !header.fin {
+        if !fin {
             self.partial = Some(partial);
             return Ok(None);
         }
@@ -746,13 +815,67 @@ impl Connection {
         }))
     }
 
+    /// Inflates the compressed frame at the start of the input by one step of at most
+    /// [`Config::inflate_step`] bytes. `Ok(None)` while [`Self::inflating`]: the budget is
+    /// spent; else the frame is done and the message goes on.
+    fn inflate_more(&mut self) -> Result<Option<Ready>, ProtocolError> {
+        let limit = self.config.limits.max_message;
+        let budget = self.config.inflate_step.max(1);
+        let Some(Inflater {
+            decompressor: inflater,
+            frame: Some(inf),
+        }) = self.inflater.as_deref_mut()
+        else {
+            return Ok(None);
+        };
+        let before = self.message.len();
+        let mut done = true;
+        if !inf.payload_done {
+            let at = self.input.start + inf.payload_at;
+            let end = self.input.start + inf.frame_len;
+            let data = &self.input.buf[at + inf.consumed..end];
+            match inflater.inflate_step(data, &mut self.message, limit, budget)? {
+                Step::Done => inf.payload_done = true,
+                Step::More { consumed } => {
+                    inf.consumed += consumed;
+                    done = false;
+                }
+            }
+        }
+        if done && inf.fin {
+            let left = budget.saturating_sub(self.message.len() - before).max(1);
+            done = inflater.finish_step(&mut self.message, limit, left)?;
+        }
+        let Some(mut partial) = self.partial.take() else {
+            // Not reached: a frame inflates only within a message.
+            self.inflater.as_deref_mut().map(|i| i.frame.take());
+            return Ok(None);
+        };
+        if !done {
+            if partial.kind == DataKind::Text {
+                partial.utf8.feed(&self.message[before..])?;
+            }
+            self.partial = Some(partial);
+            return Ok(None);
+        }
+        let (fin, frame_len) = (inf.fin, inf.frame_len);
+        self.input.start += frame_len;
+        if let Some(inflater) = self.inflater.as_deref_mut() {
+            inflater.frame = None;
+        }
+        self.message_grew(partial, before, fin)
+    }
+
     /// Turns on permessage-deflate as negotiated in the handshake.
     pub fn enable_deflate(&mut self, agreed: Negotiated, cfg: &DeflateConfig) {
         self.set_rsv_on_message_start(0b100);
-        self.inflater = Some(Box::new(Decompressor::with_window_bits(
-            agreed.decompress_window_bits,
-            agreed.decompress_no_context_takeover,
-        )));
+        self.inflater = Some(Box::new(Inflater {
+            decompressor: Decompressor::with_window_bits(
+                agreed.decompress_window_bits,
+                agreed.decompress_no_context_takeover,
+            ),
+            frame: None,
+        }));
         self.tx.enable_deflate(
             Compressor::new(
                 cfg.level,
@@ -773,7 +896,7 @@ impl Connection {
     /// while a message is half sent or half received, else only the history kept for
     /// context takeover.
     pub fn deflate_footprint(&self) -> Option<DeflateFootprint> {
-        let inflater = self.inflater.as_deref()?;
+        let inflater = &self.inflater.as_deref()?.decompressor;
         let compressor = self.tx.compressor()?;
         Some(DeflateFootprint {
             zlib_states: usize::from(inflater.holds_state())

@@ -652,3 +652,112 @@ fn an_empty_compressed_payload_from_the_peer_is_an_empty_message() {
         assert_eq!(events, vec![Message::Text(text.into())]);
     }
 }
+
+/// A pair whose server inflates at most `step` bytes per poll.
+fn stepped_pair(step: usize, limits: Limits) -> Pair {
+    let server = Config {
+        limits,
+        inflate_step: step,
+        ..Config::default()
+    };
+    let pair = Pair::connect(PairConfig {
+        client_deflate: Some(DeflateConfig::default()),
+        server_deflate: Some(DeflateConfig::default()),
+        server,
+        ..PairConfig::with_limits(limits)
+    });
+    assert!(pair.server.conn.deflate_enabled());
+    pair
+}
+
+/// Polls `conn` until it has an answer: (polls that stopped with work pending, the result).
+fn poll_through(conn: &mut Connection) -> (usize, Result<Option<Message>, ProtocolError>) {
+    let mut stops = 0;
+    loop {
+        match conn.poll_message() {
+            Ok(None) if conn.has_pending_work() => stops += 1,
+            other => return (stops, other),
+        }
+    }
+}
+
+#[test]
+fn a_large_compressed_message_inflates_in_steps_of_inflate_step() {
+    let step = 64 << 10;
+    let mut pair = stepped_pair(step, Limits::default());
+    let text: String = (0..40_000).map(|i| format!("{i:06}|")).collect();
+    pair.client.conn.send_text(&text).unwrap();
+    let wire = pair.client.take_output();
+    pair.server.conn.feed(&wire);
+    let (stops, got) = poll_through(&mut pair.server.conn);
+    assert_eq!(got, Ok(Some(Message::Text(text.clone().into()))));
+    assert!(
+        stops >= text.len() / step - 1,
+        "{} bytes in steps of {step}: {stops} stops",
+        text.len()
+    );
+    assert!(!pair.server.conn.has_pending_work());
+    // The next message is whole too, and so is a small one (one poll, no stop).
+    pair.client.conn.send_text("small").unwrap();
+    let wire = pair.client.take_output();
+    pair.server.conn.feed(&wire);
+    assert_eq!(
+        poll_through(&mut pair.server.conn),
+        (0, Ok(Some(Message::text("small"))))
+    );
+}
+
+#[test]
+fn a_message_inflating_in_steps_survives_input_arriving_between_the_steps() {
+    // Input read between two steps compacts the input buffer under the frame being inflated.
+    let mut pair = stepped_pair(4 << 10, Limits::default());
+    let first: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    pair.client.conn.send_binary(&first).unwrap();
+    pair.client.conn.send_text("after").unwrap();
+    let wire = pair.client.take_output();
+    let (a, b) = wire.split_at(wire.len() - 3);
+    pair.server.conn.feed(a);
+    let mut got = Vec::new();
+    let mut fed_rest = false;
+    for _ in 0..10_000 {
+        match pair.server.conn.poll_message() {
+            Ok(Some(m)) => got.push(m),
+            Ok(None) if pair.server.conn.has_pending_work() && !fed_rest => {
+                pair.server.conn.feed(b);
+                fed_rest = true;
+            }
+            Ok(None) if pair.server.conn.has_pending_work() => {}
+            Ok(None) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(fed_rest, "the message took more than one step");
+    assert_eq!(
+        got,
+        vec![Message::binary(first), Message::text("after")],
+        "both messages, in order, intact"
+    );
+}
+
+#[test]
+fn a_decompression_bomb_is_refused_in_steps_without_inflating_past_the_limit() {
+    let limits = Limits {
+        max_message: 4 << 20,
+        ..Limits::default()
+    };
+    let step = 256 << 10;
+    let mut pair = stepped_pair(step, limits);
+    pair.client.conn.send_binary(&vec![0u8; 64 << 20]).unwrap();
+    let wire = pair.client.take_output();
+    pair.server.conn.feed(&wire);
+    let (stops, got) = poll_through(&mut pair.server.conn);
+    let err = got.expect_err("the bomb fails the connection");
+    assert_eq!(err.close_code().0, 1009, "{err}");
+    // It stopped at the limit: about limit / step steps, not 64 MiB / step.
+    let steps = (4 << 20) / step;
+    assert!(
+        (steps - 1..=steps + 1).contains(&stops),
+        "{stops} stops for a {steps}-step limit"
+    );
+    assert!(!pair.server.conn.has_pending_work());
+}

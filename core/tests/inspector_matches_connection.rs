@@ -242,7 +242,11 @@ fn connection_verdict(role: Role, case: &Case, bytes: &[u8]) -> Option<ProtocolE
     loop {
         match c.poll_event() {
             Ok(Some(_)) => {}
-            Ok(None) => return None,
+            Ok(None) => {
+                if !c.has_pending_work() {
+                    return None;
+                }
+            }
             Err(e) => return Some(e),
         }
     }

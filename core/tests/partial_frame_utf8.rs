@@ -148,7 +148,11 @@ proptest! {
                 match conn.poll_event() {
                     Ok(Some(Event::Text(t))) => texts.push(t.to_owned()),
                     Ok(Some(other)) => prop_assert!(false, "unexpected event {:?}", other),
-                    Ok(None) => break,
+                    Ok(None) => {
+                        if !conn.has_pending_work() {
+                            break;
+                        }
+                    }
                     Err(e) => prop_assert!(false, "valid text failed: {}", e),
                 }
             }

@@ -157,6 +157,8 @@ fuzz_target!(|data: &[u8]| {
         };
     }
     let max_message = config.limits.max_message;
+    // Small inflation steps too, so that messages inflate across many polls.
+    config.inflate_step = 1 + usize::from(max_message as u16) % 5000;
     let mut conn = match role {
         Role::Server => Connection::server(config),
         Role::Client => Connection::client_with_seed(config, [3; 32]),
@@ -224,7 +226,11 @@ fuzz_target!(|data: &[u8]| {
                         _ => {}
                     }
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    if !conn.has_pending_work() {
+                        break;
+                    }
+                }
                 Err(e) => {
                     if all_real && !failed {
                         let (data, text) = expected.as_ref().expect("only a message fails");

@@ -49,7 +49,11 @@ fn connection_verdict(case: &Case<'_>) -> Option<ProtocolError> {
     loop {
         match c.poll_event() {
             Ok(Some(_)) => {}
-            Ok(None) => return None,
+            Ok(None) => {
+                if !c.has_pending_work() {
+                    return None;
+                }
+            }
             Err(e) => return Some(e),
         }
     }

@@ -37,7 +37,11 @@ pub fn drain(conn: &mut Connection) -> Result<usize, ProtocolError> {
                 check_event(&event);
                 n += 1;
             }
-            Ok(None) => return Ok(n),
+            Ok(None) => {
+                if !conn.has_pending_work() {
+                    return Ok(n);
+                }
+            }
             Err(e) => {
                 assert!(conn.is_closed(), "a failed connection is closed ({e})");
                 assert!(

@@ -247,6 +247,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
                         }
                         return Poll::Ready(Some(Ok(answer)));
                     }
+                    // A compressed message inflates in bounded steps: other tasks and
+                    // the runtime's IO run between them (the pending output goes out first).
+                    Ok(None) if self.conn.has_pending_work() => {
+                        if let Poll::Ready(Err(e)) = self.poll_write_out(cx) {
+                            return Poll::Ready(Some(Err(self.die(e))));
+                        }
+                        return yield_to_others(cx);
+                    }
                     Ok(None) => {}
                     // The close frame is queued: send it, then report.
                     Err(e) => self.failure = Some(e.into()),
@@ -514,6 +522,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
 }
 
 /// A deadline beyond any connection's life.
+/// Pending, with this task woken only after the runtime polled its IO and its other tasks
+/// (as `tokio::task::yield_now` does; a plain self-wake would run it again first).
+fn yield_to_others<T>(cx: &mut Context<'_>) -> Poll<T> {
+    let yielded = std::pin::pin!(tokio::task::yield_now());
+    // The first poll of `yield_now` only registers the deferred wake-up.
+    let _ = yielded.poll(cx);
+    Poll::Pending
+}
+
 fn far_away() -> Instant {
     Instant::now() + Duration::from_secs(365 * 24 * 3600)
 }

@@ -58,6 +58,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Peer<T> {
             if let Ok(Some(e)) = self.conn.poll_event() {
                 return Some(e.to_message());
             }
+            if self.conn.has_pending_work() {
+                continue;
+            }
             if self.eof {
                 return None;
             }

@@ -74,12 +74,22 @@ async fn echo(stream: &mut TcpStream, conn: &mut Connection) -> std::io::Result<
     conn.set_vectored_output(true);
     let mut read_size = MIN_READ;
     loop {
-        while let Ok(Some((event, tx))) = conn.poll_event_and_sender() {
-            let _ = match event {
-                Event::Text(t) => tx.send_text(t),
-                Event::Binary(b) => tx.send_binary(b),
-                _ => Ok(()),
-            };
+        loop {
+            match conn.poll_event_and_sender() {
+                Ok(Some((event, tx))) => {
+                    let _ = match event {
+                        Event::Text(t) => tx.send_text(t),
+                        Event::Binary(b) => tx.send_binary(b),
+                        _ => Ok(()),
+                    };
+                }
+                Ok(None) => {
+                    if !conn.has_pending_work() {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
         }
         write_all(stream, conn).await?;
         if conn.is_closed() {

@@ -145,6 +145,98 @@ pub mod spare {
     }
 }
 
+/// Where an [`Decompressor::inflate_step`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The data is inflated and every byte it yields is out.
+    Done,
+    /// The budget is spent: `consumed` bytes of the data were taken, the rest (and
+    /// output zlib still holds) waits for the next step.
+    More {
+        /// Bytes of the data taken in this step.
+        consumed: usize,
+    },
+}
+
+/// Inflated bytes written per zlib call.
+const CALL_OUTPUT: usize = 64 << 10;
+
+/// An output buffer grows by doubling up to this capacity; beyond it, to the limit at once.
+pub const GROW_AT_ONCE: usize = 1 << 20;
+
+/// Limits above this are never reserved at once (the buffer keeps doubling instead).
+const RESERVE_LIMIT_MAX: u64 = 1 << 30;
+
+/// Makes room for `more` bytes after `out`'s end, never past `limit` + 1 bytes in all.
+///
+/// Small buffers double (amortized copies); once past [`GROW_AT_ONCE`], the buffer is
+/// reserved up to the limit in one step, so it is never copied again and never holds a
+/// doubled capacity beyond the limit. The pages of that reservation that are never
+/// written are never backed by memory on systems that commit lazily (Linux, macOS,
+/// Windows' allocators for large blocks all map them on first touch).
+fn grow(out: &mut Vec<u8>, more: usize, limit: u64) {
+    let need = out.len() + more;
+    if need <= out.capacity() {
+        return;
+    }
+    // The caller asks for no more than the room up to `limit` + 1.
+    let ceiling = usize::try_from(limit.saturating_add(1))
+        .unwrap_or(usize::MAX)
+        .max(need);
+    let doubled = need.max(out.capacity().saturating_mul(2));
+    let target = if need <= GROW_AT_ONCE {
+        doubled.min(GROW_AT_ONCE).min(ceiling)
+    } else if limit <= RESERVE_LIMIT_MAX {
+        ceiling
+    } else {
+        doubled.min(ceiling)
+    };
+    out.reserve_exact(target - out.len());
+}
+
+/// Inflates `data` into `out` until it is all taken and its output is out (`Done`), or
+/// `budget` bytes were written (`More`), or `out` went over `limit` (an error).
+fn run(
+    d: &mut Decompress,
+    data: &[u8],
+    out: &mut Vec<u8>,
+    limit: u64,
+    budget: usize,
+) -> Result<Step, InflateError> {
+    let start = out.len();
+    let mut consumed = 0;
+    loop {
+        let written = out.len() - start;
+        if written >= budget {
+            return Ok(Step::More { consumed });
+        }
+        // One byte past the limit is room enough to see that the message is over it.
+        let room = limit.saturating_add(1).saturating_sub(out.len() as u64);
+        let space = (budget - written)
+            .min(CALL_OUTPUT)
+            .min(usize::try_from(room).unwrap_or(usize::MAX));
+        grow(out, space, limit);
+        let at = out.len();
+        out.resize(at + space, 0);
+        let (before_in, before_out) = (d.total_in(), d.total_out());
+        let status = d.decompress(&data[consumed..], &mut out[at..], FlushDecompress::Sync);
+        let produced = (d.total_out() - before_out) as usize;
+        out.truncate(at + produced);
+        let status = status.map_err(|e| InflateError::Corrupt(e.to_string()))?;
+        let took = (d.total_in() - before_in) as usize;
+        consumed += took;
+        if out.len() as u64 > limit {
+            return Err(InflateError::TooBig { limit });
+        }
+        if status == Status::StreamEnd
+            || (consumed == data.len() && produced < space)
+            || (produced == 0 && took == 0)
+        {
+            return Ok(Step::Done);
+        }
+    }
+}
+
 /// Appends `new` to `history`, keeping at most its last `cap` bytes.
 fn remember(history: &mut Vec<u8>, cap: usize, new: &[u8]) {
     if cap == 0 || new.is_empty() {
@@ -303,6 +395,8 @@ impl Compressor {
 pub struct Decompressor {
     /// The borrowed zlib state while a message is open (between its first frame and `finish`).
     open: Option<Decompress>,
+    /// Bytes of the trailer [`Self::finish_step`] has fed in this message's last steps.
+    trailer_fed: usize,
     no_context_takeover: bool,
     /// The last plaintext received compressed: the peer's window (context takeover).
     history: Vec<u8>,
@@ -320,6 +414,7 @@ impl Decompressor {
     pub fn with_window_bits(window_bits: u8, no_context_takeover: bool) -> Self {
         Self {
             open: None,
+            trailer_fed: 0,
             no_context_takeover,
             history: Vec::new(),
             history_cap: if no_context_takeover {
@@ -347,6 +442,30 @@ impl Decompressor {
         out: &mut Vec<u8>,
         limit: u64,
     ) -> Result<(), InflateError> {
+        let mut consumed = 0;
+        loop {
+            match self.inflate_step(&data[consumed..], out, limit, usize::MAX)? {
+                Step::Done => return Ok(()),
+                Step::More { consumed: n } => consumed += n,
+            }
+        }
+    }
+
+    /// Inflates at most `budget` bytes of one frame's payload into `out` (which must stay
+    /// within `limit` bytes), so that a host can let other connections run between steps.
+    ///
+    /// [`Step::More`] says how much of `data` was taken: call again with the rest (which
+    /// may be empty while inflated bytes are still pending), until [`Step::Done`].
+    /// Memory: `out` grows by doubling up to [`GROW_AT_ONCE`], then is reserved up to
+    /// `limit` in one step (the OS backs only the pages written, nothing is copied
+    /// again); it never holds more than `limit` plus one byte.
+    pub fn inflate_step(
+        &mut self,
+        data: &[u8],
+        out: &mut Vec<u8>,
+        limit: u64,
+        budget: usize,
+    ) -> Result<Step, InflateError> {
         let mut d = match self.open.take() {
             Some(d) => d,
             None => {
@@ -359,65 +478,58 @@ impl Decompressor {
             }
         };
         let start = out.len();
-        let r = Self::run(&mut d, data, out, limit);
-        match r {
-            Ok(()) => {
-                remember(&mut self.history, self.history_cap, &out[start..]);
-                self.open = Some(d);
-                Ok(())
-            }
-            // The stream is broken: the connection fails, and the state is not reused.
-            Err(e) => Err(e),
-        }
-    }
-
-    fn run(
-        d: &mut Decompress,
-        data: &[u8],
-        out: &mut Vec<u8>,
-        limit: u64,
-    ) -> Result<(), InflateError> {
-        let mut consumed = 0;
-        loop {
-            let room = limit.saturating_sub(out.len() as u64) as usize;
-            let want = (data.len() - consumed)
-                .saturating_mul(4)
-                .clamp(256, 1 << 16);
-            out.reserve(want.min(room.saturating_add(1)));
-            if out.len() == out.capacity() {
-                out.reserve(1);
-            }
-            let (before_in, before_out) = (d.total_in(), d.total_out());
-            let status = d
-                .decompress_vec(&data[consumed..], out, FlushDecompress::Sync)
-                .map_err(|e| InflateError::Corrupt(e.to_string()))?;
-            consumed += (d.total_in() - before_in) as usize;
-            let produced = d.total_out() - before_out;
-            if out.len() as u64 > limit {
-                return Err(InflateError::TooBig { limit });
-            }
-            let full = out.len() == out.capacity();
-            if status == Status::StreamEnd
-                || (consumed == data.len() && !full)
-                || (produced == 0 && !full && d.total_in() == before_in)
-            {
-                return Ok(());
-            }
-        }
+        // After an error the stream is broken: the connection fails, and the state is not reused.
+        let step = run(&mut d, data, out, limit, budget.max(1))?;
+        remember(&mut self.history, self.history_cap, &out[start..]);
+        self.open = Some(d);
+        Ok(step)
     }
 
     /// Ends a message: inflates the implied trailer and gives the zlib state back to the
     /// thread's spare (after an error it is dropped, and so is the history).
     pub fn finish(&mut self, out: &mut Vec<u8>, limit: u64) -> Result<(), InflateError> {
         let r = self.inflate(&TRAILER, out, limit);
-        match (r.is_ok(), self.open.take()) {
+        self.end(r.is_ok());
+        r
+    }
+
+    /// [`Self::finish`] in steps of at most `budget` inflated bytes: `Ok(false)` while
+    /// output is pending (call again), `Ok(true)` once the message is whole.
+    pub fn finish_step(
+        &mut self,
+        out: &mut Vec<u8>,
+        limit: u64,
+        budget: usize,
+    ) -> Result<bool, InflateError> {
+        // Once the trailer is in, the steps after it feed nothing: zlib only hands out
+        // what it holds.
+        let rest = &TRAILER[self.trailer_fed..];
+        match self.inflate_step(rest, out, limit, budget) {
+            Ok(Step::More { consumed }) => {
+                self.trailer_fed += consumed;
+                Ok(false)
+            }
+            Ok(Step::Done) => {
+                self.end(true);
+                Ok(true)
+            }
+            Err(e) => {
+                self.end(false);
+                Err(e)
+            }
+        }
+    }
+
+    /// Gives the zlib state back after a message (dropped after an error, with the history).
+    fn end(&mut self, ok: bool) {
+        self.trailer_fed = 0;
+        match (ok, self.open.take()) {
             (true, Some(d)) => spare::give_inflate(d),
             _ => self.history = Vec::new(),
         }
         if self.no_context_takeover {
             self.history.clear();
         }
-        r
     }
 }
 
@@ -569,10 +681,59 @@ mod tests {
             Err(InflateError::TooBig { limit: 1 << 20 })
         );
         assert!(
-            out.capacity() < 2 << 20,
-            "memory stays near the limit: {}",
+            out.capacity() <= (1 << 20) + 1,
+            "memory never goes past the limit: {}",
             out.capacity()
         );
+    }
+
+    #[test]
+    fn a_bomb_never_grows_the_output_past_the_limit_plus_one() {
+        // The doubling used to reserve twice the limit once the message reached it.
+        let zeros = vec![0u8; 40 << 20];
+        let mut c = Compressor::new(6, 15, false);
+        let mut wire = Vec::new();
+        c.compress(&zeros, true, &mut wire);
+        for limit in [1000u64, (1 << 20) - 1, 1 << 20, 3 << 20, 32 << 20] {
+            let mut d = Decompressor::new(false);
+            let mut out = Vec::new();
+            assert_eq!(
+                d.inflate(&wire, &mut out, limit),
+                Err(InflateError::TooBig { limit })
+            );
+            assert!(
+                out.capacity() as u64 <= limit + 1,
+                "limit {limit}: capacity {}",
+                out.capacity()
+            );
+        }
+    }
+
+    #[test]
+    fn inflate_step_writes_at_most_its_budget_and_resumes_where_it_stopped() {
+        let text: Vec<u8> = (0..200_000u32).map(|i| (i % 7) as u8 + b'a').collect();
+        let mut c = Compressor::new(6, 15, false);
+        let mut wire = Vec::new();
+        c.compress(&text, true, &mut wire);
+        let mut d = Decompressor::new(false);
+        let (mut out, mut at, mut steps) = (Vec::new(), 0, 0);
+        loop {
+            let before = out.len();
+            let step = d
+                .inflate_step(&wire[at..], &mut out, 1 << 20, 10_000)
+                .unwrap();
+            assert!(out.len() - before <= 10_000);
+            steps += 1;
+            match step {
+                Step::Done => break,
+                Step::More { consumed } => at += consumed,
+            }
+        }
+        while !d.finish_step(&mut out, 1 << 20, 10_000).unwrap() {
+            steps += 1;
+        }
+        assert_eq!(out, text);
+        assert!(steps >= 20, "{steps} steps");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 mod codec;
 mod params;
 
-pub use codec::{spare, Compressor, Decompressor, InflateError};
+pub use codec::{spare, Compressor, Decompressor, InflateError, Step, GROW_AT_ONCE};
 pub use params::{
     client_accept, client_offer, server_negotiate, DeflateConfig, DeflateParamError, DeflateParams,
     Negotiated, EXTENSION_NAME,

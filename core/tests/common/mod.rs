@@ -8,7 +8,11 @@ pub fn drain(conn: &mut Connection) -> (Vec<Message>, Option<ProtocolError>) {
     loop {
         match conn.poll_event() {
             Ok(Some(e)) => events.push(e.to_message()),
-            Ok(None) => return (events, None),
+            Ok(None) => {
+                if !conn.has_pending_work() {
+                    return (events, None);
+                }
+            }
             Err(e) => return (events, Some(e)),
         }
     }

@@ -118,7 +118,11 @@ impl End {
             // handed over); `poll_event` is the same decoder lending instead.
             match self.conn.poll_message() {
                 Ok(Some(m)) => self.events.push(m),
-                Ok(None) => return,
+                Ok(None) => {
+                    if !self.conn.has_pending_work() {
+                        return;
+                    }
+                }
                 Err(e) => {
                     assert!(
                         self.error.is_none(),

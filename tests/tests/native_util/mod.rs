@@ -108,11 +108,21 @@ pub struct RawClient {
 impl RawClient {
     /// Connects and runs the handshake for `path`.
     pub async fn connect(addr: SocketAddr, path: &str) -> Self {
+        Self::connect_with(addr, path, Vec::new()).await
+    }
+
+    /// [`Self::connect`] with extra request header fields (an extension offer, say).
+    pub async fn connect_with(
+        addr: SocketAddr,
+        path: &str,
+        headers: Vec<(String, String)>,
+    ) -> Self {
         let mut io = TcpStream::connect(addr).await.unwrap();
         let key = generate_key().unwrap();
         let req = ClientRequest {
             host: addr.to_string(),
             path: path.into(),
+            headers,
             ..ClientRequest::default()
         };
         io.write_all(&req.encode(&key)).await.unwrap();
@@ -151,6 +161,9 @@ impl RawClient {
             if let Some(m) = event {
                 self.flush().await;
                 return Some(m);
+            }
+            if self.conn.has_pending_work() {
+                continue;
             }
             if self.conn.is_closed() {
                 return None;
