@@ -14,6 +14,11 @@ pub struct Limits {
     pub max_message: u64,
     /// Frames in one fragmented message. Default 131,072 (a 4 MiB message in 32-byte pieces).
     pub max_fragments: u32,
+    /// Bytes a compressed message inflates by per poll at most; a poll that stops there
+    /// returns with [`crate::Connection::has_pending_work`] true, so the host can let other
+    /// connections run before it polls again. Default 256 KiB. (A `u32` beside
+    /// `max_fragments`: it takes no room in a `Connection`.)
+    pub inflate_step: u32,
     /// Bytes queued for sending before `send_*` refuses more. Default 64 MiB.
     pub max_pending_output: usize,
 }
@@ -25,6 +30,7 @@ impl Default for Limits {
             max_frame_payload: 16 << 20,
             max_message: 32 << 20,
             max_fragments: 131_072,
+            inflate_step: 256 << 10,
             max_pending_output: 64 << 20,
         }
     }
@@ -44,10 +50,6 @@ pub struct Config {
     /// How long the opening handshake may take, from the handshake machine's
     /// first clock reading to a complete head. Default 10 s.
     pub handshake_timeout: Duration,
-    /// Bytes a compressed message inflates by per poll at most; a poll that stops there
-    /// returns with [`crate::Connection::has_pending_work`] true, so the host can let other
-    /// connections run before it polls again. Default 256 KiB.
-    pub inflate_step: usize,
 }
 
 impl Default for Config {
@@ -58,7 +60,6 @@ impl Default for Config {
             idle_timeout: None,
             close_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(10),
-            inflate_step: 256 << 10,
         }
     }
 }

@@ -449,7 +449,7 @@ impl Connection {
     }
 
     /// True when the last poll stopped with work left that needs no input: a compressed
-    /// message inflates at most [`Config::inflate_step`] bytes per poll. Poll again
+    /// message inflates at most [`crate::Limits::inflate_step`] bytes per poll. Poll again
     /// (after letting other work run) before waiting for input.
     pub fn has_pending_work(&self) -> bool {
         self.inflating() && self.failure.is_none() && !self.is_closed()
@@ -816,11 +816,11 @@ impl Connection {
     }
 
     /// Inflates the compressed frame at the start of the input by one step of at most
-    /// [`Config::inflate_step`] bytes. `Ok(None)` while [`Self::inflating`]: the budget is
+    /// [`crate::Limits::inflate_step`] bytes. `Ok(None)` while [`Self::inflating`]: the budget is
     /// spent; else the frame is done and the message goes on.
     fn inflate_more(&mut self) -> Result<Option<Ready>, ProtocolError> {
         let limit = self.config.limits.max_message;
-        let budget = self.config.inflate_step.max(1);
+        let budget = (self.config.limits.inflate_step as usize).max(1);
         let Some(Inflater {
             decompressor: inflater,
             frame: Some(inf),

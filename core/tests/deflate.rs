@@ -655,9 +655,12 @@ fn an_empty_compressed_payload_from_the_peer_is_an_empty_message() {
 
 /// A pair whose server inflates at most `step` bytes per poll.
 fn stepped_pair(step: usize, limits: Limits) -> Pair {
+    let limits = Limits {
+        inflate_step: u32::try_from(step).expect("a step under 4 GiB"),
+        ..limits
+    };
     let server = Config {
         limits,
-        inflate_step: step,
         ..Config::default()
     };
     let pair = Pair::connect(PairConfig {

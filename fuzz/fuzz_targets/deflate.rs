@@ -158,7 +158,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let max_message = config.limits.max_message;
     // Small inflation steps too, so that messages inflate across many polls.
-    config.inflate_step = 1 + usize::from(max_message as u16) % 5000;
+    config.limits.inflate_step = 1 + u32::from(max_message as u16) % 5000;
     let mut conn = match role {
         Role::Server => Connection::server(config),
         Role::Client => Connection::client_with_seed(config, [3; 32]),
