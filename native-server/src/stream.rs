@@ -163,6 +163,9 @@ struct Driver<S> {
     ended: bool,
     /// A violation to report once its close frame is out.
     failure: Option<Error>,
+    /// The transport failure a send met, for the receiving side: a reader
+    /// half must not see a failed connection end like a closed one.
+    unreported: Option<Error>,
     /// Counts writes and the end, for waking the other half.
     wrote: u64,
     /// Counts reads, for waking the other half.
@@ -187,6 +190,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
             drained: false,
             ended: false,
             failure: None,
+            unreported: None,
             wrote: 0,
             read: 0,
         }
@@ -233,7 +237,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
         let mut firings = 0;
         loop {
             if self.ended {
-                return Poll::Ready(None);
+                return Poll::Ready(self.unreported.take().map(Err));
             }
             if self.failure.is_none() {
                 match take(&mut self.conn) {
@@ -251,7 +255,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
                     // the runtime's IO run between them (the pending output goes out first).
                     Ok(None) if self.conn.has_pending_work() => {
                         if let Poll::Ready(Err(e)) = self.poll_write_out(cx) {
-                            return Poll::Ready(Some(Err(self.die(e))));
+                            return Poll::Ready(Some(Err(self.die_receiving(e))));
                         }
                         return yield_to_others(cx);
                     }
@@ -261,7 +265,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
                 }
             }
             if let Poll::Ready(Err(e)) = self.poll_write_out(cx) {
-                return Poll::Ready(Some(Err(self.die(e))));
+                return Poll::Ready(Some(Err(self.die_receiving(e))));
             }
             let pending = self.conn.pending_len();
             if self.conn.is_closed() && pending == 0 {
@@ -277,7 +281,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
                     cx.waker().wake_by_ref();
                     return Poll::Pending;
                 }
-                Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(self.die(e)))),
+                Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(self.die_receiving(e)))),
                 Poll::Pending => {}
             }
             // Wait for the transport rather than read on while output piles up,
@@ -289,9 +293,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
                 return Poll::Pending;
             }
             match ready!(self.poll_read_in(cx)) {
-                Ok(0) => return Poll::Ready(Some(Err(self.die(Error::ConnectionLost)))),
+                Ok(0) => return Poll::Ready(Some(Err(self.die_receiving(Error::ConnectionLost)))),
                 Ok(_) => {}
-                Err(e) => return Poll::Ready(Some(Err(self.die(e.into())))),
+                Err(e) => return Poll::Ready(Some(Err(self.die_receiving(e.into())))),
             }
         }
     }
@@ -492,6 +496,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
         self.io = None;
         self.ended = true;
         self.wrote += 1;
+        self.unreported = match &e {
+            Error::Io(io) => Some(Error::Io(std::io::Error::new(io.kind(), io.to_string()))),
+            Error::ConnectionLost => Some(Error::ConnectionLost),
+            Error::WriteStalled(d) => Some(Error::WriteStalled(*d)),
+            _ => None,
+        };
+        e
+    }
+
+    /// [`Driver::die`] on the receiving side, which reports the failure itself.
+    fn die_receiving(&mut self, e: Error) -> Error {
+        let e = self.die(e);
+        self.unreported = None;
         e
     }
 
@@ -640,7 +657,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WebSocket<S> {
 
     /// The next message (pings, pongs and the peer's close included), `None`
     /// once the connection is over. A violation by the peer is returned once,
-    /// after its close frame went out. Cancel-safe.
+    /// after its close frame went out; so is a transport failure a send met
+    /// (never a bare `None` after a failure). Cancel-safe.
     ///
     /// A message that arrived fragmented or compressed is handed over in the
     /// buffer the core assembled it in (no copy); one that arrived in a single
