@@ -166,6 +166,9 @@ struct Driver<S> {
     /// The transport failure a send met, for the receiving side: a reader
     /// half must not see a failed connection end like a closed one.
     unreported: Option<Error>,
+    /// Split into halves ([`WebSocket::split`]): a failure a send met is
+    /// reported to the reader half too (unsplit, its caller saw it already).
+    split: bool,
     /// Counts writes and the end, for waking the other half.
     wrote: u64,
     /// Counts reads, for waking the other half.
@@ -191,6 +194,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
             ended: false,
             failure: None,
             unreported: None,
+            split: false,
             wrote: 0,
             read: 0,
         }
@@ -497,6 +501,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
         self.ended = true;
         self.wrote += 1;
         self.unreported = match &e {
+            _ if !self.split => None,
             Error::Io(io) => Some(Error::Io(std::io::Error::new(io.kind(), io.to_string()))),
             Error::ConnectionLost => Some(Error::ConnectionLost),
             Error::WriteStalled(d) => Some(Error::WriteStalled(*d)),
@@ -657,8 +662,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WebSocket<S> {
 
     /// The next message (pings, pongs and the peer's close included), `None`
     /// once the connection is over. A violation by the peer is returned once,
-    /// after its close frame went out; so is a transport failure a send met
-    /// (never a bare `None` after a failure). Cancel-safe.
+    /// after its close frame went out. Cancel-safe.
     ///
     /// A message that arrived fragmented or compressed is handed over in the
     /// buffer the core assembled it in (no copy); one that arrived in a single
@@ -759,7 +763,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WebSocket<S> {
     /// block the other for longer than one non-blocking step. The transport
     /// keeps one waker per direction, so the halves poll it with a waker that
     /// wakes both, and each wakes the other when it wrote (or read) on its behalf.
-    pub fn split(self) -> (WsReader<S>, WsWriter<S>) {
+    pub fn split(mut self) -> (WsReader<S>, WsWriter<S>) {
+        self.driver.split = true;
         let parked = Arc::new(Parked::default());
         let shared = Arc::new(Shared {
             driver: Mutex::new(self.driver),
@@ -894,7 +899,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Shared<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WsReader<S> {
     /// The next message (pings, pongs and the peer's close included), `None`
-    /// once the connection is over. Cancel-safe. As [`WebSocket::recv`].
+    /// once the connection is over. Cancel-safe. As [`WebSocket::recv`]; a
+    /// transport failure the writer half met is returned here once too, so a
+    /// failed connection never ends like a closed one.
     pub async fn recv(&mut self) -> Option<Result<Message>> {
         poll_fn(|cx| self.poll_message(cx)).await
     }
