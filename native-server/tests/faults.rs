@@ -6,15 +6,20 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use framewire_core::deflate::DeflateConfig;
+use framewire_server::topics::Hub;
 use framewire_server::{
     accept, client_handshake, connect, AcceptConfig, ClientConfig, CloseCode, Error, Message,
-    ProxyConfig, Server, ServerConfig, WsUrl,
+    ProxyConfig, Server, ServerConfig, ShutdownReport, WsUrl,
 };
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
 /// The longest one seed may take before it counts as a hang.
@@ -467,12 +472,55 @@ async fn injected_errors_and_resets_surface_as_errors_that_name_them_never_as_a_
     );
 }
 
+/// What a client of the shutdown tests saw: its texts and the close.
+type Seen = (Vec<String>, Option<(Option<CloseCode>, String)>);
+
+/// A running `framewire serve` server: the URL of `path` on it, its chat hub,
+/// the trigger of its shutdown and its task.
+async fn serve(path: &str) -> (String, Hub, oneshot::Sender<()>, JoinHandle<ShutdownReport>) {
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default())
+        .await
+        .unwrap();
+    let url = format!("ws://{}{path}", server.local_addr().unwrap());
+    let hub = server.chat_hub().clone();
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let running = tokio::spawn(server.run(async {
+        let _ = stop_rx.await;
+    }));
+    (url, hub, stop_tx, running)
+}
+
+/// Waits for the server's shutdown to finish, every connection closed.
+async fn finished(running: JoinHandle<ShutdownReport>) {
+    let report = timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the shutdown hung")
+        .unwrap();
+    assert_eq!(report.unfinished, 0, "{report:?}");
+}
+
+/// Checks that a client got `{prefix}0`, `{prefix}1`... with none missing or
+/// out of order, then the 1001 close; returns how many it got.
+async fn numbered_then_going_away(client: JoinHandle<Seen>, prefix: &str) -> usize {
+    let (got, close) = timeout(Duration::from_secs(10), client)
+        .await
+        .expect("a client hung")
+        .unwrap();
+    for (i, g) in got.iter().enumerate() {
+        assert_eq!(
+            g,
+            &format!("{prefix}{i}"),
+            "message {i} lost or out of order"
+        );
+    }
+    let (code, _) = close.expect("the client saw no close frame");
+    assert_eq!(code, Some(CloseCode::GOING_AWAY));
+    got.len()
+}
+
 /// A `/echo` client of the shutdown test: sends `count` numbered messages as
 /// fast as it can and records every echo, then the close.
-async fn echo_client(
-    url: String,
-    count: usize,
-) -> (Vec<String>, Option<(Option<CloseCode>, String)>) {
+async fn echo_client(url: String, count: usize) -> Seen {
     let cfg = ClientConfig {
         proxy: ProxyConfig::Direct,
         ..ClientConfig::default()
@@ -509,14 +557,7 @@ async fn echo_client(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_under_load_delivers_every_echo_before_the_1001_close() {
-    let server = Server::bind("127.0.0.1:0", ServerConfig::default())
-        .await
-        .unwrap();
-    let url = format!("ws://{}/echo", server.local_addr().unwrap());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(server.run(async {
-        let _ = stop_rx.await;
-    }));
+    let (url, _, stop_tx, running) = serve("/echo").await;
     const CLIENTS: usize = 6;
     const COUNT: usize = 200_000;
     let clients: Vec<_> = (0..CLIENTS)
@@ -524,24 +565,74 @@ async fn shutdown_under_load_delivers_every_echo_before_the_1001_close() {
         .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop_tx.send(()).unwrap();
-    let report = timeout(Duration::from_secs(10), running)
-        .await
-        .expect("the shutdown hung")
-        .unwrap();
-    assert_eq!(report.unfinished, 0, "{report:?}");
+    finished(running).await;
     for c in clients {
-        let (echoes, close) = timeout(Duration::from_secs(10), c)
-            .await
-            .expect("a client hung")
-            .unwrap();
+        let echoes = numbered_then_going_away(c, "m").await;
         assert!(
-            echoes.len() < COUNT,
+            echoes < COUNT,
             "the shutdown came after the load: raise COUNT"
         );
-        for (i, e) in echoes.iter().enumerate() {
-            assert_eq!(e, &format!("m{i}"), "echo {i} lost or out of order");
+    }
+}
+
+/// A `/chat` member of the shutdown test: records every message, then the close.
+async fn chat_member(url: String, counted: Arc<AtomicUsize>) -> Seen {
+    let cfg = ClientConfig {
+        proxy: ProxyConfig::Direct,
+        ..ClientConfig::default()
+    };
+    let mut ws = connect(&url, &cfg).await.expect("connect");
+    let mut got = Vec::new();
+    let mut close = None;
+    while let Some(Ok(msg)) = ws.recv().await {
+        match msg {
+            Message::Text(t) => {
+                counted.fetch_add(1, Ordering::Relaxed);
+                got.push(t.to_string());
+            }
+            Message::Close(code, reason) => close = Some((code, reason)),
+            _ => {}
         }
-        let (code, _) = close.expect("the client saw no close frame");
-        assert_eq!(code, Some(CloseCode::GOING_AWAY));
+    }
+    (got, close)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_under_load_delivers_every_published_chat_message_before_the_1001_close() {
+    let (url, hub, stop_tx, running) = serve("/chat/shutdown").await;
+    const MEMBERS: usize = 5;
+    let counted = Arc::new(AtomicUsize::new(0));
+    let members: Vec<_> = (0..MEMBERS)
+        .map(|_| tokio::spawn(chat_member(url.clone(), counted.clone())))
+        .collect();
+    for _ in 0..500 {
+        if hub.subscribers("chat/shutdown") == MEMBERS {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(hub.subscribers("chat/shutdown"), MEMBERS);
+    // Publish in bursts for a while, then shut down right after the last burst:
+    // everything published was accepted for sending and must arrive first.
+    let mut published = 0;
+    let until = tokio::time::Instant::now() + Duration::from_millis(300);
+    while tokio::time::Instant::now() < until && published < 50_000 {
+        for _ in 0..100 {
+            let msg = framewire_core::PreparedMessage::text(format!("p{published}"));
+            assert_eq!(hub.publish("chat/shutdown", msg), MEMBERS);
+            published += 1;
+        }
+        tokio::task::yield_now().await;
+    }
+    stop_tx.send(()).unwrap();
+    let arrived_before_stop = counted.load(Ordering::Relaxed);
+    assert!(
+        arrived_before_stop < published * MEMBERS,
+        "every message had arrived before the shutdown: nothing was in flight"
+    );
+    finished(running).await;
+    for m in members {
+        let got = numbered_then_going_away(m, "p").await;
+        assert_eq!(got, published, "published messages lost at the shutdown");
     }
 }
