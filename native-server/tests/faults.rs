@@ -375,7 +375,7 @@ fn check_prefix(seed: u64, who: &str, got: &[Message], sent: &[Message]) {
 }
 
 /// Seeds per test: enough to hit every piece size at every frame boundary.
-const SEEDS: u64 = 200;
+const SEEDS: u64 = 150;
 
 #[tokio::test(flavor = "current_thread")]
 async fn short_reads_short_writes_and_pending_lose_duplicate_reorder_nothing() {
