@@ -161,6 +161,9 @@ struct Driver<S> {
     drained: bool,
     /// The close handshake is over and the transport finished (or failed).
     ended: bool,
+    /// A read ahead while sending met the end of the stream: what is buffered is
+    /// still decoded, then receiving reports the connection lost.
+    eof: bool,
     /// A violation to report once its close frame is out.
     failure: Option<Error>,
     /// The transport failure a send met, for the receiving side: a reader
@@ -192,6 +195,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
             peer_closed: false,
             drained: false,
             ended: false,
+            eof: false,
             failure: None,
             unreported: None,
             split: false,
@@ -296,6 +300,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
             {
                 return Poll::Pending;
             }
+            if self.eof {
+                return Poll::Ready(Some(Err(self.die(Error::ConnectionLost))));
+            }
             match ready!(self.poll_read_in(cx)) {
                 Ok(0) => return Poll::Ready(Some(Err(self.die_receiving(Error::ConnectionLost)))),
                 Ok(_) => {}
@@ -319,9 +326,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
             if let Poll::Ready(Err(e)) = self.poll_write_out(cx) {
                 return Poll::Ready(Err(self.die(e)));
             }
-            if !self.conn.is_closed() && self.conn.buffered_input() < self.cfg.max_read {
+            if !self.conn.is_closed() && !self.eof && self.conn.buffered_input() < self.cfg.max_read
+            {
                 match self.poll_read_in(cx) {
-                    Poll::Ready(Ok(0)) => return Poll::Ready(Err(self.die(Error::ConnectionLost))),
+                    // The frames read before the end (a close answer, say) are still
+                    // received: the next receive reports the end after them.
+                    // (Counted as a read: a receiving half waiting on the transport wakes.)
+                    Poll::Ready(Ok(0)) => {
+                        self.eof = true;
+                        self.read += 1;
+                    }
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(self.die(e.into()))),
                     Poll::Ready(Ok(_)) | Poll::Pending => {}
                 }

@@ -527,3 +527,30 @@ async fn stopping_at_the_peers_close_still_answers_it() {
     let (server, peer) = duplex_pair();
     run(server, peer).await;
 }
+
+/// Frames read ahead by a send just before the end of the stream are still received,
+/// then the end: the command-line client lost its close answer (and an echo) this way
+/// when the server's last frames and its FIN came in while it was sending its close.
+#[tokio::test]
+async fn frames_read_ahead_before_the_end_of_the_stream_are_still_received() {
+    let (server, mut peer) = duplex_pair();
+    let mut ws = server_ws(server, Config::default());
+    let mut client = Connection::client_with_seed(Config::default(), [7; 32]);
+    client.send_text("hi").unwrap();
+    let frame = client.pending_output().to_vec();
+    peer.write_all(&frame).await.unwrap();
+    peer.shutdown().await.unwrap();
+    // Sending reads ahead: the frame, then the end of the stream.
+    for _ in 0..3 {
+        let _ = ws.send_text("x").await;
+        let _ = ws.flush().await;
+    }
+    let first = timeout(WAIT, ws.recv()).await.unwrap();
+    assert!(
+        matches!(&first, Some(Ok(Message::Text(t))) if t.as_str() == "hi"),
+        "{first:?}"
+    );
+    let then = timeout(WAIT, ws.recv()).await.unwrap();
+    assert!(matches!(then, Some(Err(Error::ConnectionLost))), "{then:?}");
+    drop(peer);
+}
