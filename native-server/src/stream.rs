@@ -301,7 +301,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
                 return Poll::Pending;
             }
             if self.eof {
-                return Poll::Ready(Some(Err(self.die(Error::ConnectionLost))));
+                return Poll::Ready(Some(Err(self.die_receiving(Error::ConnectionLost))));
             }
             match ready!(self.poll_read_in(cx)) {
                 Ok(0) => return Poll::Ready(Some(Err(self.die_receiving(Error::ConnectionLost)))),
