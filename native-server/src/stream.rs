@@ -166,6 +166,12 @@ struct Driver<S> {
     eof: bool,
     /// A violation to report once its close frame is out.
     failure: Option<Error>,
+    /// The transport failure a send met, for the receiving side: a reader
+    /// half must not see a failed connection end like a closed one.
+    unreported: Option<Error>,
+    /// Split into halves ([`WebSocket::split`]): a failure a send met is
+    /// reported to the reader half too (unsplit, its caller saw it already).
+    split: bool,
     /// Counts writes and the end, for waking the other half.
     wrote: u64,
     /// Counts reads, for waking the other half.
@@ -191,6 +197,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
             ended: false,
             eof: false,
             failure: None,
+            unreported: None,
+            split: false,
             wrote: 0,
             read: 0,
         }
@@ -237,7 +245,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
         let mut firings = 0;
         loop {
             if self.ended {
-                return Poll::Ready(None);
+                return Poll::Ready(self.unreported.take().map(Err));
             }
             if self.failure.is_none() {
                 match take(&mut self.conn) {
@@ -255,7 +263,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
                     // the runtime's IO run between them (the pending output goes out first).
                     Ok(None) if self.conn.has_pending_work() => {
                         if let Poll::Ready(Err(e)) = self.poll_write_out(cx) {
-                            return Poll::Ready(Some(Err(self.die(e))));
+                            return Poll::Ready(Some(Err(self.die_receiving(e))));
                         }
                         return yield_to_others(cx);
                     }
@@ -265,7 +273,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
                 }
             }
             if let Poll::Ready(Err(e)) = self.poll_write_out(cx) {
-                return Poll::Ready(Some(Err(self.die(e))));
+                return Poll::Ready(Some(Err(self.die_receiving(e))));
             }
             let pending = self.conn.pending_len();
             if self.conn.is_closed() && pending == 0 {
@@ -281,7 +289,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
                     cx.waker().wake_by_ref();
                     return Poll::Pending;
                 }
-                Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(self.die(e)))),
+                Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(self.die_receiving(e)))),
                 Poll::Pending => {}
             }
             // Wait for the transport rather than read on while output piles up,
@@ -293,12 +301,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
                 return Poll::Pending;
             }
             if self.eof {
-                return Poll::Ready(Some(Err(self.die(Error::ConnectionLost))));
+                return Poll::Ready(Some(Err(self.die_receiving(Error::ConnectionLost))));
             }
             match ready!(self.poll_read_in(cx)) {
-                Ok(0) => return Poll::Ready(Some(Err(self.die(Error::ConnectionLost)))),
+                Ok(0) => return Poll::Ready(Some(Err(self.die_receiving(Error::ConnectionLost)))),
                 Ok(_) => {}
-                Err(e) => return Poll::Ready(Some(Err(self.die(e.into())))),
+                Err(e) => return Poll::Ready(Some(Err(self.die_receiving(e.into())))),
             }
         }
     }
@@ -506,6 +514,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
         self.io = None;
         self.ended = true;
         self.wrote += 1;
+        self.unreported = match &e {
+            _ if !self.split => None,
+            Error::Io(io) => Some(Error::Io(std::io::Error::new(io.kind(), io.to_string()))),
+            Error::ConnectionLost => Some(Error::ConnectionLost),
+            Error::WriteStalled(d) => Some(Error::WriteStalled(*d)),
+            _ => None,
+        };
+        e
+    }
+
+    /// [`Driver::die`] on the receiving side, which reports the failure itself.
+    fn die_receiving(&mut self, e: Error) -> Error {
+        let e = self.die(e);
+        self.unreported = None;
         e
     }
 
@@ -755,7 +777,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WebSocket<S> {
     /// block the other for longer than one non-blocking step. The transport
     /// keeps one waker per direction, so the halves poll it with a waker that
     /// wakes both, and each wakes the other when it wrote (or read) on its behalf.
-    pub fn split(self) -> (WsReader<S>, WsWriter<S>) {
+    pub fn split(mut self) -> (WsReader<S>, WsWriter<S>) {
+        self.driver.split = true;
         let parked = Arc::new(Parked::default());
         let shared = Arc::new(Shared {
             driver: Mutex::new(self.driver),
@@ -890,7 +913,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Shared<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WsReader<S> {
     /// The next message (pings, pongs and the peer's close included), `None`
-    /// once the connection is over. Cancel-safe. As [`WebSocket::recv`].
+    /// once the connection is over. Cancel-safe. As [`WebSocket::recv`]; a
+    /// transport failure the writer half met is returned here once too, so a
+    /// failed connection never ends like a closed one.
     pub async fn recv(&mut self) -> Option<Result<Message>> {
         poll_fn(|cx| self.poll_message(cx)).await
     }
