@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the inspector's wasm bundle (crate framewire-wasm) for the web into www/pkg/:
-# cargo build for wasm32-unknown-unknown, then wasm-bindgen --target no-modules (a classic
+# Builds the inspector's wasm bundle (crate framewire-wasm, with its feature `analysis`: the page's
+# message view, compression, heartbeats, close diagnosis, import and export) for the web into
+# www/pkg/: cargo build for wasm32-unknown-unknown, then wasm-bindgen --target no-modules (a classic
 # script defining `wasm_bindgen`, which loads from file:// where ES modules do not). Then shrinks it
 # with wasm-opt -Oz when binaryen is installed, keeping the result only if it still works
 # (checked by loading it in node; Debian 12's binaryen 108 mis-writes wasm-bindgen's
@@ -31,8 +32,8 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
         cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-step "cargo build --release -p framewire-wasm --target wasm32-unknown-unknown"
-cargo build --release -p framewire-wasm --target wasm32-unknown-unknown
+step "cargo build --release -p framewire-wasm --target wasm32-unknown-unknown --features analysis"
+cargo build --release -p framewire-wasm --target wasm32-unknown-unknown --features analysis
 
 step "wasm-bindgen --target no-modules --out-dir $OUT_DIR"
 rm -rf "$OUT_DIR"
