@@ -39,15 +39,9 @@ pub fn run(args: &ClientArgs) -> ExitCode {
     if let Err(e) = crate::serve_cmd::init_logging("warn") {
         eprintln!("framewire: {e}");
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runtime::current_thread() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("framewire: cannot start the tokio runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let code = runtime.block_on(client(args));
     // Stdin's reader thread may still be blocked on a read: do not wait for it.

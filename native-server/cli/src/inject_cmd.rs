@@ -105,15 +105,9 @@ pub fn run(args: &InjectArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runtime::current_thread() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("framewire: cannot start the tokio runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let url = format!("ws://{}/__framewire/inspect?key={key}", args.proxy);
     match runtime.block_on(async { tokio::time::timeout(ANSWER_WAIT, talk(&url, command)).await }) {

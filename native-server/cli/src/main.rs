@@ -17,6 +17,7 @@ mod decode_cmd;
 mod decoders_agree;
 mod inject_cmd;
 mod proxy_cmd;
+mod runtime;
 mod serve_cmd;
 
 use clap::Parser;
