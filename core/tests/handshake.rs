@@ -189,3 +189,55 @@ fn client_round_trip_and_response_checks() {
         ))
     );
 }
+
+/// The server answers `request`'s extension offers (deflate on, defaults) and the
+/// client checks that answer against the same offers.
+fn deflate_round_trip(
+    extensions: &str,
+) -> Result<framewire_core::handshake::Accepted, HandshakeError> {
+    let offers = framewire_core::handshake::parse_extensions([extensions]).unwrap();
+    let key = generate_key().unwrap();
+    let req = ClientRequest {
+        host: "127.0.0.1:9090".into(),
+        path: "/".into(),
+        extensions: offers,
+        ..ClientRequest::default()
+    };
+    let up = validate_request(
+        &parse_request(&req.encode(&key), 1 << 14)
+            .unwrap()
+            .unwrap()
+            .0,
+    )
+    .unwrap();
+    let cfg = ServerHandshakeConfig {
+        deflate: Some(framewire_core::deflate::DeflateConfig::default()),
+        ..ServerHandshakeConfig::default()
+    };
+    let answer = accept(&up, &cfg).unwrap();
+    assert!(
+        answer.deflate.is_some(),
+        "the server accepts {extensions:?}"
+    );
+    let (resp, _) = parse_response(&answer.response, 1 << 14).unwrap().unwrap();
+    validate_response(&resp, &key, &req)
+}
+
+/// Found by the handshake_server fuzz target: the server matched the offer's
+/// extension name case-insensitively and the client's check did not.
+#[test]
+fn client_accepts_deflate_answering_an_offer_in_other_case() {
+    let accepted = deflate_round_trip("PerMessage-Deflate; client_max_window_bits").unwrap();
+    assert!(accepted.deflate.is_some());
+}
+
+/// The server skips an offer it cannot parse and answers the next; the client
+/// must check the answer against the offer it answers, not the first one.
+#[test]
+fn client_accepts_deflate_answering_its_second_offer() {
+    let accepted = deflate_round_trip(
+        "permessage-deflate; bogus_param, permessage-deflate; client_max_window_bits=10",
+    )
+    .unwrap();
+    assert_eq!(accepted.deflate.unwrap().compress_window_bits, 10);
+}

@@ -151,16 +151,36 @@ pub fn validate_response(
     let extensions = parse_extensions(headers.get_all("sec-websocket-extensions"))?;
     let mut deflate = None;
     for e in &extensions {
-        let Some(offer) = request.extensions.iter().find(|o| o.name == e.name) else {
+        // Names match as the server matches them, ASCII case-insensitively; the
+        // answer may answer any of several offers of the same extension.
+        let mut offers = request
+            .extensions
+            .iter()
+            .filter(|o| o.name.eq_ignore_ascii_case(&e.name))
+            .peekable();
+        if offers.peek().is_none() {
             return Err(HandshakeError::ExtensionNotOffered(e.name.clone()));
-        };
-        if e.name == EXTENSION_NAME {
+        }
+        if e.name.eq_ignore_ascii_case(EXTENSION_NAME) {
             if deflate.is_some() {
                 return Err(HandshakeError::DuplicateHeader("permessage-deflate answer"));
             }
-            let agreed = client_accept(e, offer)
-                .map_err(|err| HandshakeError::ExtensionRefused(err.to_string()))?;
-            deflate = Some(agreed);
+            let mut first_error = None;
+            for offer in offers {
+                match client_accept(e, offer) {
+                    Ok(agreed) => {
+                        deflate = Some(agreed);
+                        break;
+                    }
+                    Err(err) => {
+                        first_error.get_or_insert(err);
+                    }
+                }
+            }
+            if deflate.is_none() {
+                let err = first_error.map_or_else(String::new, |e| e.to_string());
+                return Err(HandshakeError::ExtensionRefused(err));
+            }
         }
     }
     Ok(Accepted {
