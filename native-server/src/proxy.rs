@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+use framewire_core::handshake::{
+    connect_authority, connect_request, read_connect_answer, ConnectError,
+};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::url::{redact, split_authority, Credentials, WsUrl};
@@ -265,7 +268,8 @@ pub enum ProxyError {
 }
 
 /// Asks the proxy on `io` for a tunnel to `host:port` and reads its answer
-/// (at most `max_head` bytes of head).
+/// (at most `max_head` bytes of head); the core writes the request and
+/// checks the answer ([`connect_request`], [`read_connect_answer`]).
 pub(crate) async fn tunnel<S>(
     io: &mut S,
     proxy: &ProxyUrl,
@@ -281,17 +285,9 @@ where
         proxy: name.clone(),
         source,
     };
-    let target = if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    };
-    let mut request = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
-    if let Some(c) = &proxy.credentials {
-        request.push_str(&format!("Proxy-Authorization: {}\r\n", c.basic()));
-    }
-    request.push_str("\r\n");
-    io.write_all(request.as_bytes()).await.map_err(io_err)?;
+    let authorization = proxy.credentials.as_ref().map(Credentials::basic);
+    let request = connect_request(host, port, authorization.as_deref());
+    io.write_all(&request).await.map_err(io_err)?;
     io.flush().await.map_err(io_err)?;
 
     let mut buf = Vec::with_capacity(1024);
@@ -302,36 +298,23 @@ where
             return Err(ProxyError::Closed { proxy: name });
         }
         buf.extend_from_slice(&chunk[..n]);
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut response = httparse::Response::new(&mut headers);
-        let bad = |reason: String| ProxyError::BadAnswer {
-            proxy: name.clone(),
-            reason,
-        };
-        match response.parse(&buf) {
-            Ok(httparse::Status::Complete(len)) => {
-                let status = response.code.unwrap_or(0);
-                if !(200..300).contains(&status) {
-                    return Err(ProxyError::Refused {
-                        proxy: name,
-                        target,
-                        status,
-                        reason: response.reason.unwrap_or("").to_owned(),
-                    });
-                }
-                if len < buf.len() {
-                    return Err(bad(format!(
-                        "{} bytes arrived after its {status} answer, before anything was sent through the tunnel",
-                        buf.len() - len
-                    )));
-                }
-                return Ok(());
+        match read_connect_answer(&buf, max_head) {
+            Ok(Some(_)) => return Ok(()),
+            Ok(None) => {}
+            Err(ConnectError::Refused { status, reason }) => {
+                return Err(ProxyError::Refused {
+                    proxy: name,
+                    target: connect_authority(host, port),
+                    status,
+                    reason,
+                })
             }
-            Ok(httparse::Status::Partial) if buf.len() > max_head => {
-                return Err(bad(format!("its answer head is over {max_head} bytes")));
+            Err(e) => {
+                return Err(ProxyError::BadAnswer {
+                    proxy: name,
+                    reason: e.to_string(),
+                })
             }
-            Ok(httparse::Status::Partial) => {}
-            Err(e) => return Err(bad(format!("not an HTTP answer ({e})"))),
         }
     }
 }

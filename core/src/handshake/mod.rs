@@ -9,6 +9,7 @@
 
 mod client;
 mod client_machine;
+mod connect;
 mod error;
 mod extensions;
 mod forward;
@@ -27,6 +28,9 @@ pub use client::{
     generate_key, parse_response, validate_response, Accepted, ClientRequest, Response,
 };
 pub use client_machine::{ClientHandshake, ClientStep, Refusal};
+pub use connect::{
+    connect_authority, connect_request, read_connect_answer, ConnectAnswer, ConnectError,
+};
 pub use error::HandshakeError;
 pub use extensions::{format_extensions, parse_extensions, ExtensionOffer};
 pub use forward::{
