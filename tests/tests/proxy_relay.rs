@@ -16,8 +16,8 @@ use framewire_core::frame::{decode_frame, Decoded};
 use framewire_core::mask::apply_mask;
 use framewire_server::{connect, CloseCode, Message, ServerConfig};
 use proxy::{
-    direct, raw_upgrade, read_all, record_all, switching, Inspect, RawUpstream, TestProxy, KEY,
-    WAIT,
+    direct, half_open_upstream, raw_connection, raw_upgrade, read_all, record_all, switching,
+    Inspect, RawUpstream, TestProxy, KEY, WAIT,
 };
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -466,6 +466,16 @@ async fn a_close_injected_towards_the_client_reaches_it() {
         got,
         Message::Close(Some(CloseCode(4000)), "test over".into())
     );
+    while let Ok(Some(Ok(_))) = tokio::time::timeout(WAIT, ws.recv()).await {}
+    drop(ws);
+    let end = ended(&mut inspect, id).await;
+    assert_eq!(end["by"], "proxy", "the proxy sent the first close: {end}");
+    assert_eq!(
+        (&end["close"]["to"], &end["close"]["code"]),
+        (&json!("client"), &json!(4000)),
+        "{end}"
+    );
+    assert_eq!(end["close_answer"]["by"], "client", "{end}");
 }
 
 #[tokio::test]
@@ -517,4 +527,193 @@ async fn the_inspector_socket_needs_the_key() {
         page.starts_with("HTTP/1.1 200 ") && page.contains("<title>inspector</title>"),
         "{page}"
     );
+}
+
+/// The `ended` notice of connection `id`.
+async fn ended(inspect: &mut Inspect, id: u64) -> serde_json::Value {
+    inspect
+        .until(|v| v["type"] == "ended" && v["id"].as_u64() == Some(id))
+        .await
+}
+
+/// The `by` and `how` of each TCP end in an `ended` notice.
+fn tcp_ends(ended: &serde_json::Value) -> Vec<(String, String)> {
+    ended["tcp"]
+        .as_array()
+        .expect("the TCP ends are listed")
+        .iter()
+        .map(|t| {
+            (
+                t["by"].as_str().unwrap().into(),
+                t["how"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_close_started_by_the_client_is_reported_as_the_clients_not_the_upstreams() {
+    let (_server, _proxy, mut ws, mut inspect, id) = echo_through_proxy().await;
+    ws.close(CloseCode(4321), "done").await.unwrap();
+    drop(ws);
+    let end = ended(&mut inspect, id).await;
+    assert_eq!(end["by"], "client", "{end}");
+    assert_eq!(end["how"], "closed", "{end}");
+    assert_eq!(
+        (
+            &end["close"]["by"],
+            &end["close"]["to"],
+            &end["close"]["code"]
+        ),
+        (&json!("client"), &json!("upstream"), &json!(4321)),
+        "the client sent the first close: {end}"
+    );
+    assert_eq!(
+        (&end["close_answer"]["by"], &end["close_answer"]["code"]),
+        (&json!("upstream"), &json!(4321)),
+        "the upstream answered: {end}"
+    );
+    let mut tcp = tcp_ends(&end);
+    tcp.sort();
+    assert_eq!(
+        tcp,
+        [
+            ("client".into(), "FIN".into()),
+            ("upstream".into(), "FIN".into())
+        ],
+        "{end}"
+    );
+}
+
+#[tokio::test]
+async fn a_close_started_by_the_upstream_is_reported_as_the_upstreams() {
+    let upstream = RawUpstream::start(switching, |mut s, _r, _i| async move {
+        s.write_all(&[0x88, 0x02, 0x0f, 0xa2]).await.unwrap();
+        let mut buf = vec![0u8; 64];
+        let _ = s.read(&mut buf).await;
+        s.shutdown().await.unwrap();
+        let _ = s.read(&mut buf).await;
+    })
+    .await;
+    let proxy = TestProxy::start(&upstream.url("/"), |_| {}).await;
+    let (mut inspect, _) = Inspect::open(&proxy).await;
+    let (mut client, id) = raw_connection(&proxy, &mut inspect).await;
+    let mut close = [0u8; 4];
+    tokio::time::timeout(WAIT, client.read_exact(&mut close))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(close, [0x88, 0x02, 0x0f, 0xa2]);
+    client
+        .write_all(&client_frame(0x88, &[0x0f, 0xa2]))
+        .await
+        .unwrap();
+    assert!(read_all(&mut client).await.is_empty(), "then a FIN");
+    drop(client);
+    let end = ended(&mut inspect, id).await;
+    assert_eq!(end["by"], "upstream", "{end}");
+    assert_eq!(
+        (&end["close"]["by"], &end["close"]["code"]),
+        (&json!("upstream"), &json!(4002)),
+        "{end}"
+    );
+    assert_eq!(end["close_answer"]["by"], "client", "{end}");
+    assert_eq!(
+        tcp_ends(&end)[0],
+        ("upstream".into(), "FIN".into()),
+        "the upstream ended TCP first: {end}"
+    );
+}
+
+#[tokio::test]
+async fn a_reset_without_a_close_is_reported_as_the_resetting_sides() {
+    let upstream = RawUpstream::recording().await;
+    let proxy = TestProxy::start(&upstream.url("/"), |_| {}).await;
+    let (mut inspect, _) = Inspect::open(&proxy).await;
+    let (client, id) = raw_connection(&proxy, &mut inspect).await;
+    socket2::SockRef::from(&client)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(client);
+    let end = ended(&mut inspect, id).await;
+    assert_eq!(
+        (&end["by"], &end["how"]),
+        (&json!("client"), &json!("reset")),
+        "{end}"
+    );
+    assert!(end["close"].is_null(), "no close frame was sent: {end}");
+    assert_eq!(tcp_ends(&end), [("client".into(), "reset".into())], "{end}");
+}
+
+#[tokio::test]
+async fn a_plain_http_request_is_relayed_with_connection_close_but_not_listed() {
+    const NOT_FOUND: &[u8] =
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found";
+    let upstream = RawUpstream::start(
+        |head| {
+            if head.to_ascii_lowercase().contains("upgrade: websocket") {
+                switching(head)
+            } else {
+                NOT_FOUND.to_vec()
+            }
+        },
+        record_all,
+    )
+    .await;
+    let proxy = TestProxy::start(&upstream.url("/"), |_| {}).await;
+    let (mut inspect, _) = Inspect::open(&proxy).await;
+    let mut plain = TcpStream::connect(proxy.addr).await.unwrap();
+    plain
+        .write_all(b"GET /favicon.ico HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(read_all(&mut plain).await, NOT_FOUND, "relayed as is");
+    let head = upstream.head(0);
+    assert!(
+        head.starts_with("GET /favicon.ico HTTP/1.1\r\n") && head.contains("Connection: close\r\n"),
+        "{head}"
+    );
+    let (_ws, answer) = raw_upgrade(&proxy, "/ws", "").await;
+    assert!(answer.starts_with("HTTP/1.1 101 "), "{answer}");
+    let first = inspect
+        .until(|v| v["type"] == "opened" || v["type"] == "ended" || v["type"] == "updated")
+        .await;
+    assert_eq!(
+        (&first["type"], &first["conn"]["path"]),
+        (&json!("opened"), &json!("/ws")),
+        "the plain request is no WebSocket connection: {first}"
+    );
+}
+
+#[tokio::test]
+async fn a_half_closed_connection_is_ended_after_the_half_close_timeout() {
+    let upstream = half_open_upstream().await;
+    let proxy = TestProxy::start(&upstream.url("/"), |c| {
+        c.half_close_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let (mut inspect, _) = Inspect::open(&proxy).await;
+    let (mut client, id) = raw_connection(&proxy, &mut inspect).await;
+    let fin = tokio::time::Instant::now();
+    client.shutdown().await.unwrap();
+    let end = ended(&mut inspect, id).await;
+    let waited = fin.elapsed();
+    assert_eq!(end["how"], "half-close timeout", "{end}");
+    assert_eq!(
+        tcp_ends(&end),
+        [
+            ("client".into(), "FIN".into()),
+            ("upstream".into(), "half-close timeout".into())
+        ],
+        "{end}"
+    );
+    assert!(
+        waited >= Duration::from_millis(250),
+        "ended after {waited:?}, before the timeout"
+    );
+    let mut buf = [0u8; 16];
+    let gone = tokio::time::timeout(WAIT, client.read(&mut buf))
+        .await
+        .expect("the client's side is ended too");
+    assert!(matches!(gone, Ok(0) | Err(_)), "{gone:?}");
 }

@@ -15,7 +15,8 @@ use std::sync::{Mutex, Once};
 use std::time::Duration;
 
 use framewire_server::{connect, ClientConfig, CloseCode, Message, ProxyConfig};
-use proxy::{direct, Inspect, TestProxy, KEY};
+use proxy::{direct, half_open_upstream, raw_connection, Inspect, TestProxy, KEY};
+use tokio::io::AsyncWriteExt;
 use util::{raw_exchange, TestServer};
 
 fn cfg() -> ClientConfig {
@@ -180,10 +181,41 @@ async fn tokens_keys_and_payloads_are_not_logged_at_info() {
         log.contains("frame #0 text"),
         "the proxy's frame log was captured:\n{log}"
     );
+    assert!(
+        log.contains(
+            "the client (1000) sent the first close frame, the upstream (1000) answered; TCP: "
+        ),
+        "the proxy's log says who closed first and who answered:\n{log}"
+    );
     for secret in [token, payload, cookie, KEY] {
         assert!(
             !log.contains(secret),
             "{secret:?} was logged at INFO:\n{log}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_half_close_timeout_is_logged_with_the_side_left_open() {
+    capture_info_logs();
+    let upstream = half_open_upstream().await;
+    let proxy = TestProxy::start(&upstream.url("/"), |c| {
+        c.half_close_timeout = Duration::from_millis(200);
+    })
+    .await;
+    let (mut inspect, _) = Inspect::open(&proxy).await;
+    let (mut client, _) = raw_connection(&proxy, &mut inspect).await;
+    client.shutdown().await.unwrap();
+    let ended = inspect.until(|v| v["type"] == "ended").await;
+    assert_eq!(ended["how"], "half-close timeout", "{ended}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let log = logged();
+    assert!(
+        log.contains("half-close timeout: the upstream did not end its side within 200ms of the client's FIN: ending both sides"),
+        "{log}"
+    );
+    assert!(
+        log.contains("TCP: the client sent FIN, then the proxy ended the upstream's side (half-close timeout)"),
+        "{log}"
+    );
 }

@@ -5,7 +5,8 @@ use super::header::{FrameHeader, MAX_HEADER_LEN};
 /// Follows the frame boundaries of a byte stream (one direction of a
 /// connection, after the handshake) by reading only each header's length
 /// fields: any bit pattern counts, so it keeps step with malformed frames too.
-/// A relay uses it to insert a frame between two frames, never inside one.
+/// A relay uses it to insert a frame between two frames, never inside one,
+/// and to learn which side sent a close frame first ([`Self::first_close`]).
 ///
 /// ```
 /// use framewire_core::frame::FrameBoundaries;
@@ -28,6 +29,27 @@ pub struct FrameBoundaries {
     remaining: Option<u64>,
     frames: u64,
     bytes: u64,
+    /// The close frame being read, while it is the stream's first.
+    closing: Option<CloseCapture>,
+    first_close: Option<CloseSeen>,
+}
+
+/// The first close frame of a stream, as [`FrameBoundaries`] saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloseSeen {
+    /// The status code of its payload (unmasked); `None` when the payload is
+    /// shorter than two bytes.
+    pub code: Option<u16>,
+    /// Its index among the stream's frames (0 for the first frame).
+    pub frame: u64,
+}
+
+/// The start of a close frame's payload, while it arrives.
+#[derive(Debug, Clone, Copy)]
+struct CloseCapture {
+    mask: Option<[u8; 4]>,
+    code: [u8; 2],
+    got: usize,
 }
 
 impl FrameBoundaries {
@@ -49,6 +71,11 @@ impl FrameBoundaries {
     /// Bytes taken so far.
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    /// The first close frame (opcode 0x8) completed so far, with its code.
+    pub fn first_close(&self) -> Option<CloseSeen> {
+        self.first_close
     }
 
     /// Takes all of `bytes`.
@@ -79,16 +106,36 @@ impl FrameBoundaries {
             at += 1;
             if let Ok(header) = FrameHeader::parse(&self.head[..self.head_len]) {
                 self.remaining = Some(header.payload_len);
+                if header.opcode == 0x8 && self.first_close.is_none() {
+                    self.closing = Some(CloseCapture {
+                        mask: header.mask,
+                        code: [0; 2],
+                        got: 0,
+                    });
+                }
             }
         }
         if let Some(remaining) = self.remaining.as_mut() {
             let left = (bytes.len() - at) as u64;
             let take = (*remaining).min(left);
+            if let Some(c) = self.closing.as_mut() {
+                for &b in bytes[at..at + take as usize].iter().take(2 - c.got) {
+                    let key = c.mask.map_or(0, |m| m[c.got]);
+                    c.code[c.got] = b ^ key;
+                    c.got += 1;
+                }
+            }
             *remaining -= take;
             at += take as usize;
             if *remaining == 0 {
                 self.remaining = None;
                 self.head_len = 0;
+                if let Some(c) = self.closing.take() {
+                    self.first_close = Some(CloseSeen {
+                        code: (c.got == 2).then(|| u16::from_be_bytes(c.code)),
+                        frame: self.frames,
+                    });
+                }
                 self.frames += 1;
             }
         }
@@ -162,6 +209,53 @@ mod tests {
         assert_eq!(b.advance_to_boundary(&bytes[1..]), 15);
         assert!(b.at_boundary());
         assert_eq!(b.frames(), 1);
+    }
+
+    fn close(code: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let header = FrameHeader::new(true, OpCode::Close, mask, code.len() as u64);
+        encode_frame(&header, code, &mut out);
+        out
+    }
+
+    #[test]
+    fn the_first_close_and_its_unmasked_code_are_seen_byte_by_byte() {
+        let stream = [
+            frame(3, Some([1, 2, 3, 4])),
+            close(&[0x0f, 0xa0, b'b', b'y', b'e'], Some([0x55, 0xaa, 1, 2])),
+            close(&[0x03, 0xe8], None),
+        ]
+        .concat();
+        let first_end = frame(3, None).len() + 4 + close(&[0; 5], None).len() + 4;
+        let mut b = FrameBoundaries::new();
+        for (i, byte) in stream.iter().enumerate() {
+            assert_eq!(b.first_close().is_some(), i >= first_end, "byte {i}");
+            b.feed(std::slice::from_ref(byte));
+        }
+        assert_eq!(
+            b.first_close(),
+            Some(CloseSeen {
+                code: Some(4000),
+                frame: 1
+            }),
+            "the first close (4000, masked), not the second (1000)"
+        );
+    }
+
+    #[test]
+    fn a_close_without_a_code_is_seen_without_one() {
+        let mut b = FrameBoundaries::new();
+        b.feed(&close(&[], Some([9, 9, 9, 9])));
+        assert_eq!(
+            b.first_close(),
+            Some(CloseSeen {
+                code: None,
+                frame: 0
+            })
+        );
+        let mut b = FrameBoundaries::new();
+        b.feed(&frame(0, None));
+        assert_eq!(b.first_close(), None, "a binary frame is no close");
     }
 
     #[test]

@@ -55,13 +55,16 @@ pub struct Forwarded {
 /// the upstream's path with the client's path and query appended (unless
 /// `fixed_path`), [`TAG_PARAM`] removed; `Host` names the upstream, and so
 /// does `Origin` unless `keep_origin`; every other header goes as sent, in
-/// order (cookies, credentials, subprotocols, extension offers).
+/// order (cookies, credentials, subprotocols, extension offers). A request
+/// that asks for no WebSocket upgrade (a plain HTTP request) goes with
+/// `Connection: close`, so that its connection carries that one request and
+/// the next one from the client comes to the relay on a new connection.
 ///
 /// ```
 /// use framewire_core::handshake::{forward_request, parse_request, ForwardOptions, ForwardTarget};
 ///
 /// let head = b"GET /chat?room=1&__framewire_tag=t1 HTTP/1.1\r\nHost: 127.0.0.1:9090\r\n\
-///              Origin: http://127.0.0.1:9090\r\nCookie: s=1\r\n\r\n";
+///              Upgrade: websocket\r\nOrigin: http://127.0.0.1:9090\r\nCookie: s=1\r\n\r\n";
 /// let (req, _) = parse_request(head, 8192).unwrap().unwrap();
 /// let to = ForwardTarget { tls: true, authority: "example.com".into(), path: "/ws".into() };
 /// let out = forward_request(&req, &to, ForwardOptions::default());
@@ -69,7 +72,8 @@ pub struct Forwarded {
 /// assert_eq!(out.tag.as_deref(), Some("t1"));
 /// assert_eq!(
 ///     out.head,
-///     b"GET /ws/chat?room=1 HTTP/1.1\r\nHost: example.com\r\nOrigin: https://example.com\r\nCookie: s=1\r\n\r\n"
+///     b"GET /ws/chat?room=1 HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+///       Origin: https://example.com\r\nCookie: s=1\r\n\r\n"
 /// );
 /// ```
 pub fn forward_request(req: &Request, to: &ForwardTarget, opts: ForwardOptions) -> Forwarded {
@@ -86,11 +90,19 @@ pub fn forward_request(req: &Request, to: &ForwardTarget, opts: ForwardOptions) 
         if to.tls { "https" } else { "http" },
         to.authority
     );
+    let plain = !req.wants_upgrade();
+    let mut connection_written = false;
     for (name, value) in req.headers.iter() {
         let value = if name.eq_ignore_ascii_case("host") {
             to.authority.as_str()
         } else if name.eq_ignore_ascii_case("origin") && !opts.keep_origin {
             origin.as_str()
+        } else if plain && name.eq_ignore_ascii_case("connection") {
+            if connection_written {
+                continue;
+            }
+            connection_written = true;
+            "close"
         } else {
             value
         };
@@ -98,6 +110,9 @@ pub fn forward_request(req: &Request, to: &ForwardTarget, opts: ForwardOptions) 
         head.push_str(": ");
         head.push_str(value);
         head.push_str("\r\n");
+    }
+    if plain && !connection_written {
+        head.push_str("Connection: close\r\n");
     }
     head.push_str("\r\n");
     Forwarded {
@@ -266,6 +281,28 @@ mod tests {
         let root = request("GET /?__framewire_tag=z HTTP/1.1\r\nHost: a\r\n\r\n");
         let out = forward_request(&root, &target("/ws"), ForwardOptions::default());
         assert_eq!(out.target, "/ws", "the tag alone leaves no query");
+    }
+
+    #[test]
+    fn a_plain_http_request_goes_with_connection_close() {
+        let keep = request("GET /favicon.ico HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nAccept: */*\r\nconnection: x\r\n\r\n");
+        let out = forward_request(&keep, &target("/"), ForwardOptions::default());
+        assert_eq!(
+            out.head,
+            b"GET /favicon.ico HTTP/1.1\r\nHost: up:8080\r\nConnection: close\r\nAccept: */*\r\n\r\n"
+        );
+        let none = request("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        let out = forward_request(&none, &target("/"), ForwardOptions::default());
+        assert_eq!(
+            out.head,
+            b"GET / HTTP/1.1\r\nHost: up:8080\r\nConnection: close\r\n\r\n"
+        );
+        let upgrade = forward_request(&request(HEAD), &target("/"), ForwardOptions::default());
+        let text = String::from_utf8(upgrade.head).unwrap();
+        assert!(
+            text.contains("Connection: Upgrade\r\n") && !text.contains("close"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -500,6 +500,31 @@ mod tests {
     }
 
     #[test]
+    fn proxy_half_close_timeout_is_a_flag_with_a_30s_default() {
+        let key = || framewire_server::relay::InspectorKey::parse(&"ab".repeat(16)).unwrap();
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["framewire", "proxy", "--upstream", "ws://127.0.0.1:1/"];
+            argv.extend_from_slice(extra);
+            match Cli::try_parse_from(argv).unwrap().command {
+                Some(Command::Proxy(args)) => args.config(key()),
+                other => panic!("not proxy: {other:?}"),
+            }
+        };
+        assert_eq!(parse(&[]).half_close_timeout, Duration::from_secs(30));
+        let cfg = parse(&["--half-close-timeout", "250ms"]);
+        assert_eq!(cfg.half_close_timeout, Duration::from_millis(250));
+        assert!(Cli::try_parse_from([
+            "framewire",
+            "proxy",
+            "--upstream",
+            "ws://h/",
+            "--half-close-timeout",
+            "soon"
+        ])
+        .is_err());
+    }
+
+    #[test]
     fn serve_options() {
         let cli = Cli::try_parse_from([
             "framewire",

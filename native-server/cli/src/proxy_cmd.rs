@@ -66,6 +66,10 @@ pub struct ProxyArgs {
     /// Time for a client's request head, and for reaching the upstream and reading its answer.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub handshake_timeout: Duration,
+    /// Time a connection may stay half-closed: once one side has sent FIN, the
+    /// other must end its side within this, or the proxy ends both (and logs it).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub half_close_timeout: Duration,
     /// Chunks queued per inspector socket before they are dropped (and counted).
     #[arg(long, value_name = "SIZE", default_value = "8MiB", value_parser = parse_size)]
     pub inspector_queue: u64,
@@ -102,6 +106,7 @@ impl ProxyArgs {
             buffer_bytes: size(self.buffer).max(1),
             max_head_bytes: size(self.max_head),
             handshake_timeout: self.handshake_timeout,
+            half_close_timeout: self.half_close_timeout,
             inspector_queue_bytes: size(self.inspector_queue),
             log_frames: self.log_frames,
             log_payloads: self.log_payloads,

@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::frame_log::FrameLog;
-use super::hub::{ConnInfo, Dir, State};
+use super::hub::{Closes, Conn, ConnInfo, Dir, Ended, Side, State, TcpEnd};
 use super::inspector_socket;
 use super::key::inspector_peer_allowed;
 use super::pump::{Pump, PumpEnd};
@@ -117,18 +117,114 @@ async fn own(mut client: TcpStream, peer: SocketAddr, pending: PendingRequest, s
     reply(&mut client, &declined.response).await;
 }
 
-/// Who ended a relayed connection and how, for the log and the inspector.
+/// How a relayed connection ended, for the log and the inspector.
 struct Ending {
     how: &'static str,
-    by: &'static str,
+    /// The TCP ends, first first.
+    tcp: Vec<TcpEnd>,
     reset_client: bool,
     reset_upstream: bool,
 }
 
-/// Relays one connection to the upstream.
+impl Ending {
+    /// Ended before any byte was relayed (no TCP end to report).
+    fn early(how: &'static str) -> Self {
+        Self {
+            how,
+            tcp: Vec::new(),
+            reset_client: false,
+            reset_upstream: false,
+        }
+    }
+
+    /// Ended after `first` alone (a failure, or the answer to a plain request).
+    fn after(how: &'static str, first: DirEnd) -> Self {
+        Self {
+            how,
+            tcp: vec![first.tcp],
+            reset_client: first.reset_client,
+            reset_upstream: first.reset_upstream,
+        }
+    }
+
+    /// Ended after both directions did.
+    fn both(first: DirEnd, second: DirEnd) -> Self {
+        let failed = second.reset_client || second.reset_upstream;
+        Self {
+            how: if failed { "reset" } else { "closed" },
+            tcp: vec![first.tcp, second.tcp],
+            reset_client: second.reset_client,
+            reset_upstream: second.reset_upstream,
+        }
+    }
+
+    /// Who started the end: the sender of the first close frame, else the
+    /// side whose TCP ended first; `fallback` when neither happened.
+    fn by(&self, closes: &Closes, fallback: Side) -> Side {
+        closes
+            .first
+            .map(|c| c.by)
+            .or(self.tcp.first().map(|t| t.by))
+            .unwrap_or(fallback)
+    }
+}
+
+/// Announces the end of `conn` and logs it, saying which side did what.
+fn report_end(shared: &Shared, conn: &Conn, ending: &Ending, fallback: Side) {
+    let closes = conn.closes();
+    let by = ending.by(&closes, fallback);
+    tracing::info!(
+        conn = conn.id,
+        how = ending.how,
+        by = by.name(),
+        "connection ended ({}): {}",
+        ending.how,
+        describe(&closes, &ending.tcp)
+    );
+    shared.hub.end(
+        conn,
+        &Ended {
+            how: ending.how,
+            by,
+            tcp: ending.tcp.clone(),
+        },
+    );
+}
+
+/// `the client sent the first close frame (1000), the upstream answered (1000);
+/// TCP: the upstream sent FIN first, then the client sent FIN`.
+fn describe(closes: &Closes, tcp: &[TcpEnd]) -> String {
+    let mut out = match (closes.first, closes.answer) {
+        (None, _) => "no close frame was sent".to_owned(),
+        (Some(first), None) => format!(
+            "{} sent the first close frame, unanswered",
+            first.describe()
+        ),
+        (Some(first), Some(answer)) => format!(
+            "{} sent the first close frame, {} answered",
+            first.describe(),
+            answer.describe()
+        ),
+    };
+    for (i, t) in tcp.iter().enumerate() {
+        out.push_str(if i == 0 { "; TCP: " } else { ", then " });
+        let side = t.by.name();
+        out.push_str(&match t.how {
+            "FIN" => format!("the {side} sent FIN"),
+            "reset" => format!("the {side} reset or failed (the other side was reset)"),
+            "write failed" => format!("writing to the {side} failed (the other side was reset)"),
+            how => format!("the proxy ended the {side}'s side ({how})"),
+        });
+    }
+    out
+}
+
+/// Relays one connection to the upstream: a WebSocket upgrade, listed in
+/// the inspector, or a plain HTTP request, relayed unlisted.
 async fn relay(mut client: TcpStream, peer: SocketAddr, pending: PendingRequest, shared: &Shared) {
     let cfg = &shared.cfg;
     let request = pending.request();
+    let upgrade = request.wants_upgrade();
     let forwarded = forward_request(request, &shared.target, shared.options);
     let upstream_url = format!(
         "{}://{}{}",
@@ -137,7 +233,7 @@ async fn relay(mut client: TcpStream, peer: SocketAddr, pending: PendingRequest,
         forwarded.target
     );
     let log_path = split_target(&request.path).0.to_owned();
-    let conn = shared.hub.open(ConnInfo {
+    let info = ConnInfo {
         peer: peer.to_string(),
         path: request.path.clone(),
         upstream_url,
@@ -148,9 +244,18 @@ async fn relay(mut client: TcpStream, peer: SocketAddr, pending: PendingRequest,
         extensions: None,
         response: String::new(),
         state: State::Handshake,
-    });
+    };
+    let conn = if upgrade {
+        shared.hub.open(info)
+    } else {
+        shared.hub.unlisted(info)
+    };
     let id = conn.id;
-    tracing::info!(conn = id, %peer, path = %log_path, "client connected: relaying to the upstream");
+    if upgrade {
+        tracing::info!(conn = id, %peer, path = %log_path, "client connected: relaying to the upstream");
+    } else {
+        tracing::info!(conn = id, %peer, path = %log_path, "plain HTTP request (no upgrade): relayed to the upstream, not listed in the inspector");
+    }
     let mut upstream = match shared.upstream.dial(cfg.handshake_timeout).await {
         Ok(u) => u,
         Err(e) => {
@@ -163,8 +268,12 @@ async fn relay(mut client: TcpStream, peer: SocketAddr, pending: PendingRequest,
                 cfg.upstream
             );
             answer(&mut client, HttpResponse::text(502, &body)).await;
-            shared.hub.end(&conn, "upstream unreachable", "upstream");
-            return;
+            return report_end(
+                shared,
+                &conn,
+                &Ending::early("upstream unreachable"),
+                Side::Upstream,
+            );
         }
     };
     let answered = match exchange_heads(&mut upstream, &forwarded.head, shared).await {
@@ -176,8 +285,12 @@ async fn relay(mut client: TcpStream, peer: SocketAddr, pending: PendingRequest,
             );
             let body = format!("framewire proxy: the upstream {} {why}\n", cfg.upstream);
             answer(&mut client, HttpResponse::text(status, &body)).await;
-            shared.hub.end(&conn, "upstream did not answer", "upstream");
-            return;
+            return report_end(
+                shared,
+                &conn,
+                &Ending::early("upstream did not answer"),
+                Side::Upstream,
+            );
         }
     };
     let (answer_head, first_bytes) = answered.bytes.split_at(answered.info.head_len);
@@ -187,15 +300,15 @@ async fn relay(mut client: TcpStream, peer: SocketAddr, pending: PendingRequest,
             conn = id,
             "the client left before the upstream's answer was relayed: {e}"
         );
-        shared.hub.end(&conn, "client left", "client");
-        return;
+        return report_end(shared, &conn, &Ending::early("client left"), Side::Client);
     }
+    let websocket = upgrade && status == 101;
     conn.update(|i| {
         i.status = Some(status);
         i.protocol = answered.info.protocol.clone();
         i.extensions = answered.info.extensions.clone();
         i.response = String::from_utf8_lossy(answer_head).into_owned();
-        i.state = if status == 101 {
+        i.state = if websocket {
             State::Open
         } else {
             State::Closing
@@ -207,7 +320,6 @@ async fn relay(mut client: TcpStream, peer: SocketAddr, pending: PendingRequest,
         status,
         "the upstream answered {status}: relaying bytes both ways"
     );
-    let websocket = status == 101;
     let log = (cfg.log_frames && websocket).then(|| {
         Mutex::new(FrameLog::new(
             id,
@@ -239,26 +351,36 @@ async fn relay(mut client: TcpStream, peer: SocketAddr, pending: PendingRequest,
             e = &mut up => (Dir::Up, e),
             e = &mut down => (Dir::Down, e),
         };
-        match ending(id, dir, &end) {
-            Some(e) => e,
-            None if dir == Dir::Down && !websocket => Ending {
-                how: "answered",
-                by: "upstream",
-                reset_client: false,
-                reset_upstream: false,
-            },
-            None => {
-                conn.update(|i| i.state = State::Closing);
-                let (other, end) = match dir {
-                    Dir::Up => (Dir::Down, down.await),
-                    Dir::Down => (Dir::Up, up.await),
-                };
-                ending(id, other, &end).unwrap_or(Ending {
-                    how: "closed",
-                    by: if dir == Dir::Up { "client" } else { "upstream" },
-                    reset_client: false,
-                    reset_upstream: false,
-                })
+        let first = direction_end(id, dir, &end);
+        if first.reset_client || first.reset_upstream {
+            Ending::after("reset", first)
+        } else if dir == Dir::Down && !websocket {
+            Ending::after("answered", first)
+        } else {
+            conn.update(|i| i.state = State::Closing);
+            let other = dir.other();
+            let rest = async {
+                match other {
+                    Dir::Up => up.await,
+                    Dir::Down => down.await,
+                }
+            };
+            match tokio::time::timeout(cfg.half_close_timeout, rest).await {
+                Ok(end) => Ending::both(first, direction_end(id, other, &end)),
+                Err(_) => {
+                    let (done, open) = (dir.source().name(), other.source().name());
+                    tracing::info!(
+                        conn = id,
+                        "half-close timeout: the {open} did not end its side within {:?} of the {done}'s FIN: ending both sides",
+                        cfg.half_close_timeout
+                    );
+                    let mut ending = Ending::after("half-close timeout", first);
+                    ending.tcp.push(TcpEnd {
+                        by: other.source(),
+                        how: "half-close timeout",
+                    });
+                    ending
+                }
             }
         }
     };
@@ -270,51 +392,71 @@ async fn relay(mut client: TcpStream, peer: SocketAddr, pending: PendingRequest,
     if ending.reset_upstream {
         reset(upstream.tcp());
     }
-    tracing::info!(
-        conn = id,
-        how = ending.how,
-        by = ending.by,
-        "connection ended"
-    );
-    shared.hub.end(&conn, ending.how, ending.by);
+    drop((client, upstream));
+    report_end(shared, &conn, &ending, Side::Client);
 }
 
-/// Logs how direction `dir` ended; the connection's ending when it failed
-/// (the other side is then reset), `None` for a FIN.
-fn ending(id: u32, dir: Dir, end: &PumpEnd) -> Option<Ending> {
-    let (source, dest) = match dir {
-        Dir::Up => ("client", "upstream"),
-        Dir::Down => ("upstream", "client"),
-    };
-    match end {
+/// How one direction's end bears on the connection.
+struct DirEnd {
+    tcp: TcpEnd,
+    reset_client: bool,
+    reset_upstream: bool,
+}
+
+/// Logs how direction `dir` ended; when it failed, the other side is to be reset.
+fn direction_end(id: u32, dir: Dir, end: &PumpEnd) -> DirEnd {
+    let (source, dest) = (dir.source(), dir.dest());
+    let (tcp, reset) = match end {
         PumpEnd::Fin => {
             tracing::info!(
                 conn = id,
-                "the {source} closed its side (FIN): passed on to the {dest}"
+                "the {} closed its side (FIN): passed on to the {}",
+                source.name(),
+                dest.name()
             );
-            None
+            (
+                TcpEnd {
+                    by: source,
+                    how: "FIN",
+                },
+                None,
+            )
         }
         PumpEnd::ReadFailed(e) => {
-            tracing::info!(conn = id, "the {source} failed ({e}): resetting the {dest}");
-            Some(Ending {
-                how: "reset",
-                by: source,
-                reset_client: dest == "client",
-                reset_upstream: dest == "upstream",
-            })
+            tracing::info!(
+                conn = id,
+                "the {} failed ({e}): resetting the {}",
+                source.name(),
+                dest.name()
+            );
+            (
+                TcpEnd {
+                    by: source,
+                    how: "reset",
+                },
+                Some(dest),
+            )
         }
         PumpEnd::WriteFailed(e) => {
             tracing::info!(
                 conn = id,
-                "writing to the {dest} failed ({e}): resetting the {source}"
+                "writing to the {} failed ({e}): resetting the {}",
+                dest.name(),
+                source.name()
             );
-            Some(Ending {
-                how: "reset",
-                by: dest,
-                reset_client: source == "client",
-                reset_upstream: source == "upstream",
-            })
+            (
+                TcpEnd {
+                    by: dest,
+                    how: "write failed",
+                },
+                Some(source),
+            )
         }
+    };
+    DirEnd {
+        tcp,
+        reset_client: reset == Some(Side::Client),
+        reset_upstream: reset == Some(Side::Upstream),
     }
 }
 

@@ -48,6 +48,118 @@ impl Dir {
     pub(crate) fn kind(self, injected: bool) -> u8 {
         self as u8 + if injected { 2 } else { 0 }
     }
+
+    /// The side whose bytes go this way.
+    pub(crate) fn source(self) -> Side {
+        match self {
+            Dir::Up => Side::Client,
+            Dir::Down => Side::Upstream,
+        }
+    }
+
+    /// The side the bytes go to.
+    pub(crate) fn dest(self) -> Side {
+        match self {
+            Dir::Up => Side::Upstream,
+            Dir::Down => Side::Client,
+        }
+    }
+
+    /// The other direction.
+    pub(crate) fn other(self) -> Dir {
+        match self {
+            Dir::Up => Dir::Down,
+            Dir::Down => Dir::Up,
+        }
+    }
+}
+
+/// Who did something on a relayed connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// The side that connected to the proxy.
+    Client,
+    /// The server relayed to.
+    Upstream,
+    /// The proxy itself (an injected frame).
+    Proxy,
+}
+
+impl Side {
+    /// `client`, `upstream` or `proxy`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Upstream => "upstream",
+            Side::Proxy => "proxy",
+        }
+    }
+}
+
+/// A close frame sent on a relayed connection, as the core's frame
+/// boundaries decoded it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct CloseSent {
+    /// Who sent it (the proxy for an injected close).
+    pub(crate) by: Side,
+    /// The direction it went.
+    pub(crate) dir: Dir,
+    /// Its status code, if its payload has one.
+    pub(crate) code: Option<u16>,
+    /// When the proxy relayed it (ms since the proxy's start).
+    pub(crate) at: f64,
+}
+
+impl CloseSent {
+    fn json(&self) -> Value {
+        json!({"by": self.by.name(), "to": self.dir.dest().name(), "code": self.code, "at": self.at})
+    }
+
+    /// `the client sent the first close (1000)` style wording: `the client (1000)`.
+    pub(crate) fn describe(&self) -> String {
+        let code = self
+            .code
+            .map_or_else(|| "no code".to_owned(), |c| c.to_string());
+        match self.by {
+            Side::Proxy => format!(
+                "the proxy (injected towards the {}, {code})",
+                self.dir.dest().name()
+            ),
+            by => format!("the {} ({code})", by.name()),
+        }
+    }
+}
+
+/// The close frames of a connection: the first, and the first one the other way after it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Closes {
+    /// The first close frame sent, either way.
+    pub(crate) first: Option<CloseSent>,
+    /// The first close frame sent the other way after it: the answer.
+    pub(crate) answer: Option<CloseSent>,
+}
+
+/// How one side's TCP connection ended (or was ended), in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TcpEnd {
+    /// The side.
+    pub(crate) by: Side,
+    /// `FIN`, `reset` (reading it failed), `write failed`, or `half-close timeout`
+    /// (the proxy ended it).
+    pub(crate) how: &'static str,
+}
+
+/// How a relayed connection ended, for the `ended` notice.
+#[derive(Debug, Clone)]
+pub(crate) struct Ended {
+    /// `closed`, `reset`, `answered` (no upgrade), `half-close timeout`,
+    /// `upstream unreachable`, `upstream did not answer`, `client left`.
+    pub(crate) how: &'static str,
+    /// Who started the end: the sender of the first close frame, else the
+    /// side whose TCP ended first.
+    pub(crate) by: Side,
+    /// The TCP ends, first first.
+    pub(crate) tcp: Vec<TcpEnd>,
 }
 
 /// A message for an inspector socket.
@@ -185,11 +297,15 @@ pub(crate) struct Conn {
     reported: Mutex<[u64; 4]>,
     watchers: Mutex<Vec<Watcher>>,
     inject: Mutex<Option<[mpsc::Sender<Injection>; 2]>>,
+    closes: Mutex<Closes>,
+    /// False for a plain HTTP request relayed: no inspector socket hears of it.
+    listed: bool,
 }
 
 impl Conn {
     fn json(&self) -> Value {
         let i = lock(&self.info).clone();
+        let closes = self.closes();
         json!({
             "id": self.id,
             "peer": i.peer,
@@ -207,7 +323,34 @@ impl Conn {
             "frames_up": self.frames[0].load(Ordering::Relaxed),
             "frames_down": self.frames[1].load(Ordering::Relaxed),
             "state": i.state.name(),
+            "close": closes.first.map(|c| c.json()),
+            "close_answer": closes.answer.map(|c| c.json()),
         })
+    }
+
+    /// The close frames seen so far.
+    pub(crate) fn closes(&self) -> Closes {
+        *lock(&self.closes)
+    }
+
+    /// Records a close frame sent in `dir` (by the proxy when `injected`);
+    /// true when it is the connection's first close or the answer to it.
+    pub(crate) fn close_sent(&self, dir: Dir, injected: bool, code: Option<u16>) -> bool {
+        let sent = CloseSent {
+            by: if injected { Side::Proxy } else { dir.source() },
+            dir,
+            code,
+            at: now_ms(),
+        };
+        let mut closes = lock(&self.closes);
+        match closes.first {
+            None => closes.first = Some(sent),
+            Some(first) if first.dir != dir && closes.answer.is_none() => {
+                closes.answer = Some(sent)
+            }
+            Some(_) => return false,
+        }
+        true
     }
 
     fn counters(&self) -> [u64; 4] {
@@ -332,11 +475,15 @@ impl Hub {
         }
     }
 
-    /// Registers a new connection and announces it.
-    pub(crate) fn open(&self, info: ConnInfo) -> Arc<Conn> {
-        let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        let conn = Arc::new(Conn {
-            id,
+    /// A connection that no inspector socket hears of (a plain HTTP request
+    /// relayed): its bytes go nowhere but on.
+    pub(crate) fn unlisted(&self, info: ConnInfo) -> Arc<Conn> {
+        self.new_conn(info, false)
+    }
+
+    fn new_conn(&self, info: ConnInfo, listed: bool) -> Arc<Conn> {
+        Arc::new(Conn {
+            id: self.next_conn.fetch_add(1, Ordering::Relaxed),
             opened: now_ms(),
             info: Mutex::new(info),
             bytes: Default::default(),
@@ -344,7 +491,15 @@ impl Hub {
             reported: Mutex::default(),
             watchers: Mutex::default(),
             inject: Mutex::default(),
-        });
+            closes: Mutex::default(),
+            listed,
+        })
+    }
+
+    /// Registers a new WebSocket connection and announces it.
+    pub(crate) fn open(&self, info: ConnInfo) -> Arc<Conn> {
+        let conn = self.new_conn(info, true);
+        let id = conn.id;
         lock(&self.conns).insert(id, conn.clone());
         let opened = json!({"type": "opened", "conn": conn.json()});
         for (&socket, s) in lock(&self.sockets).iter() {
@@ -358,6 +513,9 @@ impl Hub {
 
     /// Announces a change of a connection's described parts at once.
     pub(crate) fn changed(&self, conn: &Conn) {
+        if !conn.listed {
+            return;
+        }
         *lock(&conn.reported) = conn.counters();
         self.broadcast(&json!({"type": "updated", "conn": conn.json()}));
     }
@@ -380,13 +538,27 @@ impl Hub {
         }
     }
 
-    /// Forgets a connection and announces how it ended and by whom.
-    pub(crate) fn end(&self, conn: &Conn, how: &str, by: &str) {
+    /// Forgets a connection and announces how it ended: who started the end,
+    /// the close frames (who sent the first, with its code, and who answered)
+    /// and the TCP ends in order.
+    pub(crate) fn end(&self, conn: &Conn, ended: &Ended) {
         conn.update(|i| i.state = State::Ended);
         lock(&self.conns).remove(&conn.id);
         *lock(&conn.inject) = None;
+        if !conn.listed {
+            return;
+        }
+        let closes = conn.closes();
+        let tcp: Vec<Value> = ended
+            .tcp
+            .iter()
+            .map(|t| json!({"by": t.by.name(), "how": t.how}))
+            .collect();
         self.broadcast(&json!({
-            "type": "ended", "id": conn.id, "how": how, "by": by, "at": now_ms()
+            "type": "ended", "id": conn.id, "how": ended.how, "by": ended.by.name(),
+            "close": closes.first.map(|c| c.json()),
+            "close_answer": closes.answer.map(|c| c.json()),
+            "tcp": tcp, "at": now_ms()
         }));
     }
 

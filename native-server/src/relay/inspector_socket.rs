@@ -20,11 +20,19 @@
 //! Inspector socket, server -> page, TEXT JSON:
 //! - `{"type":"hello","version":1,"upstream":"wss://example/x","now":T}` first. T everywhere = milliseconds
 //!   as a float with sub-millisecond resolution, monotonic, since the proxy started.
-//! - `{"type":"opened","conn":{...}}` when a client connects, `{"type":"updated","conn":{...}}` at most
-//!   once per second per connection when its counters changed, `{"type":"ended","id":N,"how":"...","by":"client|upstream|proxy","at":T}`.
+//! - `{"type":"opened","conn":{...}}` when a client asks for a WebSocket upgrade (plain HTTP requests
+//!   are relayed but never listed), `{"type":"updated","conn":{...}}` at most once per second per
+//!   connection when its counters changed and at once when the first close frame or its answer passes,
+//!   `{"type":"ended","id":N,"how":"closed|reset|answered|half-close timeout|...","by":"client|upstream|proxy",
+//!   "close":CLOSE|null,"close_answer":CLOSE|null,"tcp":[{"by":"client|upstream","how":"FIN|reset|write failed|half-close timeout"},...],"at":T}`:
+//!   `by` is who started the end (the sender of the first close frame, else the side whose TCP ended
+//!   first), `close` the first close frame and `close_answer` the first one the other way after it,
+//!   each `{"by":"client|upstream|proxy","to":"upstream|client","code":N|null,"at":T}` as decoded by the
+//!   core's frame boundaries, and `tcp` the TCP ends in order.
 //!   A conn object: `{"id":N,"peer":"127.0.0.1:5555","path":"/chat?x=1","upstream_url":"ws://...","status":101|null,
 //!   "protocol":"chat"|null,"extensions":"permessage-deflate; ..."|null,"request":"<raw request head as sent upstream>",
-//!   "response":"<raw response head as relayed>","opened":T,"bytes_up":N,"bytes_down":N,"frames_up":N,"frames_down":N,"state":"handshake|open|closing|ended"}`.
+//!   "response":"<raw response head as relayed>","opened":T,"bytes_up":N,"bytes_down":N,"frames_up":N,"frames_down":N,"state":"handshake|open|closing|ended",
+//!   "close":CLOSE|null,"close_answer":CLOSE|null}`.
 //!   On connect the page gets an `opened` for every live connection (so it can list them).
 //! - `{"type":"injected","id":N,"dir":"up|down","what":"ping|close|frame","at":T}` confirms an injection;
 //!   `{"type":"error","message":"..."}` for a refused command (unknown id, bad frame hex, connection ended, ...).

@@ -7,7 +7,14 @@
 //! upstream's answer is relayed whatever it is, and then bytes go both ways
 //! unchanged through a bounded buffer per direction (a slow reader on one
 //! side slows the writer on the other). A reset on one side is passed on as a
-//! reset, a FIN as a FIN. The bytes of every connection go to the attached
+//! reset, a FIN as a FIN; a side left half-closed longer than
+//! [`RelayConfig::half_close_timeout`] is ended with the other. How each
+//! connection ended is logged and sent to the inspector: who sent the first
+//! close frame (decoded by the core's [`framewire_core::frame::FrameBoundaries`]),
+//! who answered it, and which side ended TCP, by FIN or reset. A request that
+//! asks for no upgrade (plain HTTP, say a page or its `/favicon.ico`) is
+//! relayed to the upstream too, with `Connection: close`, but is no WebSocket
+//! connection: the inspector does not list it. The bytes of every connection go to the attached
 //! inspector sockets ([`inspector_socket`] documents that protocol), frame
 //! boundaries are followed by the core's [`framewire_core::frame::FrameBoundaries`]
 //! so injected frames go between frames, and `--log-frames` decodes both
@@ -68,6 +75,9 @@ pub struct RelayConfig {
     /// Time for a client's request head, and for connecting to the upstream
     /// and reading its answer.
     pub handshake_timeout: Duration,
+    /// Time a connection may stay half-closed: after one side's FIN, the
+    /// other side must end its side within this, or the proxy ends both.
+    pub half_close_timeout: Duration,
     /// Bytes of chunks queued for one inspector socket before chunks are dropped.
     pub inspector_queue_bytes: usize,
     /// Log every frame and broken rule (info level).
@@ -92,6 +102,7 @@ impl RelayConfig {
             buffer_bytes: 64 * 1024,
             max_head_bytes: 16 * 1024,
             handshake_timeout: Duration::from_secs(10),
+            half_close_timeout: Duration::from_secs(30),
             inspector_queue_bytes: 8 << 20,
             log_frames: false,
             log_payloads: false,

@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::frame_log::FrameLog;
-use super::hub::{lock, Conn, Dir, Hub, Injection};
+use super::hub::{lock, Conn, Dir, Hub, Injection, State};
 
 /// How a direction ended.
 #[derive(Debug)]
@@ -105,15 +105,18 @@ impl Pump<'_> {
         injected: &mut u64,
         chunk: &[u8],
     ) -> io::Result<()> {
+        let mut closed = bounds.first_close().is_some();
         let mut at = 0;
         if !waiting.is_empty() && !chunk.is_empty() {
             at = bounds.advance_to_boundary(chunk);
+            self.close_seen_in(bounds, &mut closed);
             self.write(dst, false, &chunk[..at]).await?;
             if bounds.at_boundary() {
                 self.inject(dst, waiting, injected).await?;
             }
         }
         bounds.feed(&chunk[at..]);
+        self.close_seen_in(bounds, &mut closed);
         self.write(dst, false, &chunk[at..]).await?;
         self.conn.set_frames(self.dir, bounds.frames() + *injected);
         Ok(())
@@ -127,6 +130,11 @@ impl Pump<'_> {
         injected: &mut u64,
     ) -> io::Result<()> {
         while let Some(i) = waiting.pop_front() {
+            let mut frame = FrameBoundaries::new();
+            frame.feed(&i.bytes);
+            if let Some(close) = frame.first_close() {
+                self.close_seen(true, close.code);
+            }
             self.write(dst, true, &i.bytes).await?;
             *injected += 1;
             tracing::info!(
@@ -138,6 +146,24 @@ impl Pump<'_> {
             self.hub.injected(self.conn, self.dir, i.what);
         }
         Ok(())
+    }
+
+    /// Records the relayed stream's first close frame once `bounds` has it
+    /// (`reported` says whether it was already).
+    fn close_seen_in(&self, bounds: &FrameBoundaries, reported: &mut bool) {
+        if let Some(close) = bounds.first_close().filter(|_| !*reported) {
+            *reported = true;
+            self.close_seen(false, close.code);
+        }
+    }
+
+    /// Records a close frame going this way (from the proxy when `injected`)
+    /// and announces it when it is the first or the answer.
+    fn close_seen(&self, injected: bool, code: Option<u16>) {
+        if self.conn.close_sent(self.dir, injected, code) {
+            self.conn.update(|i| i.state = State::Closing);
+            self.hub.changed(self.conn);
+        }
     }
 
     /// Writes bytes on, reports them to attached sockets and the frame log.

@@ -277,3 +277,23 @@ pub async fn raw_upgrade(proxy: &TestProxy, path: &str, extra: &str) -> (TcpStre
     }
     (s, String::from_utf8(head).unwrap())
 }
+
+/// An upstream that answers 101, reads up to the client's FIN and then keeps
+/// its own side open (a half-closed connection).
+pub async fn half_open_upstream() -> RawUpstream {
+    RawUpstream::start(switching, |mut s, _r, _i| async move {
+        let mut buf = [0u8; 64];
+        while let Ok(1..) = s.read(&mut buf).await {}
+        tokio::time::sleep(WAIT).await;
+    })
+    .await
+}
+
+/// A raw WebSocket connection through `proxy` and its id, from the `opened`
+/// that `inspect` (opened before) receives.
+pub async fn raw_connection(proxy: &TestProxy, inspect: &mut Inspect) -> (TcpStream, u64) {
+    let (client, answer) = raw_upgrade(proxy, "/", "").await;
+    assert!(answer.starts_with("HTTP/1.1 101 "), "{answer}");
+    let opened = inspect.until(|v| v["type"] == "opened").await;
+    (client, opened["conn"]["id"].as_u64().expect("an id"))
+}
