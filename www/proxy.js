@@ -28,7 +28,7 @@
   let sock = null;
   /** The proxy's clock: its T at hello, and performance.now() then. */
   let clockBase = null;
-  /** id -> { conn, attached, decoders, endedAt, pings (injected, "dir:payload hex"), row (in the list) } */
+  /** id -> { conn, attached, decoders, endedAt, ended (the proxy's notice), pings (injected, "dir:payload hex"), row (in the list) } */
   const conns = new Map();
   /** tag -> callback(conn) for the page's own connections through the proxy. */
   const ownTags = new Map();
@@ -116,6 +116,30 @@
     return entry.row;
   }
 
+  /** "the client (1000)" for a close frame the proxy reported. */
+  function closer(close) {
+    const code = close.code ?? "no code";
+    return close.by === "proxy" ? `the proxy (injected towards the ${close.to}, ${code})` : `the ${close.by} (${code})`;
+  }
+
+  /** Who closed first, who answered and how TCP ended, from the proxy's report. */
+  function endSummary(c, ended) {
+    const parts = [];
+    if (c.close) parts.push(`${closer(c.close)} sent the first close${c.close_answer ? `, ${closer(c.close_answer)} answered` : ""}`);
+    const tcp = (ended?.tcp ?? []).map((t) => (t.how === "FIN" || t.how === "reset" ? `${t.by} ${t.how}` : `${t.by}: ${t.how}`));
+    if (tcp.length) parts.push(`TCP: ${tcp.join(", then ")}`);
+    return parts.join("; ");
+  }
+
+  /** The state column: the state, the HTTP status unless 101, and how it is closing or ended. */
+  function stateText(entry) {
+    const c = entry.conn;
+    let text = c.status === null || c.status === 101 ? c.state : `${c.state} (HTTP ${c.status})`;
+    if (entry.ended) text += ` (${entry.ended.how})`;
+    const why = endSummary(c, entry.ended);
+    return why ? `${text}: ${why}` : text;
+  }
+
   /** Brings a connection's row up to date. */
   function fillRow(entry) {
     const c = entry.conn;
@@ -134,7 +158,7 @@
       age: age((entry.endedAt ?? proxyNow()) - c.opened),
       up: `${size(c.bytes_up)}, ${c.frames_up}`,
       down: `${size(c.bytes_down)}, ${c.frames_down}`,
-      state: c.status === null || c.status === 101 ? c.state : `${c.state} (HTTP ${c.status})`,
+      state: stateText(entry),
     };
     for (const [name, value] of Object.entries(text)) {
       const td = tr.querySelector(`.c-conn-${name}`);
@@ -253,7 +277,7 @@
   function upsert(conn, opened) {
     let entry = conns.get(conn.id);
     if (!entry) {
-      entry = { conn, attached: false, decoders: null, endedAt: null, pings: new Set(), row: null };
+      entry = { conn, attached: false, decoders: null, endedAt: null, ended: null, pings: new Set(), row: null };
       conns.set(conn.id, entry);
     } else {
       entry.conn = conn;
@@ -300,12 +324,13 @@
       case "ended": {
         const entry = conns.get(msg.id);
         if (entry) {
-          entry.conn = { ...entry.conn, state: "ended" };
+          entry.conn = { ...entry.conn, state: "ended", close: msg.close, close_answer: msg.close_answer };
           entry.endedAt = msg.at;
-          if (entry.attached) tableNote(`#${msg.id} ended at ${proxyTime(msg.at)}: ${msg.how} (by the ${msg.by}).`);
+          entry.ended = msg;
+          if (entry.attached) tableNote(`#${msg.id} ended at ${proxyTime(msg.at)}: ${msg.how}, started by the ${msg.by}; ${endSummary(entry.conn, msg)}.`);
           entry.attached = false;
           freeDecoders(entry);
-          page.analysis.end(`proxy:${id}`);
+          page.analysis.end(`proxy:${msg.id}`);
           dropOldEnded();
           renderList();
         }

@@ -664,7 +664,26 @@ async fn proxy_inspection_flow(c: Client, proxy: u16, key: String, upstream: Lin
         "the page's own connection to end in the list and the table",
     )
     .await;
-    assert!(ended.as_str().unwrap().contains("closed"), "{ended}");
+    let ended = ended.as_str().unwrap();
+    assert!(
+        ended.contains("closed, started by the client; the client (1000) sent the first close"),
+        "the page closed first, with 1000: {ended}"
+    );
+    // Plain HTTP requests (the page's files, any icon) are no WebSocket connections.
+    let paths = js(
+        &c,
+        "return [...document.querySelectorAll('#proxy-conn-rows .c-conn-path')].map(td => td.textContent)",
+    )
+    .await;
+    assert!(
+        paths
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p.as_str().unwrap().starts_with("/app")
+                || p.as_str().unwrap().starts_with("/own")),
+        "only WebSocket connections are listed: {paths}"
+    );
 
     // The app's connection is unharmed by the injection.
     c.switch_to_window(app_window).await.expect("to the app");
