@@ -131,13 +131,13 @@
     return parts.join("; ");
   }
 
-  /** The state column: the state, the HTTP status unless 101, and how it is closing or ended. */
+  /** The state column, short: the state, the HTTP status unless 101, and who started the end. */
   function stateText(entry) {
     const c = entry.conn;
-    let text = c.status === null || c.status === 101 ? c.state : `${c.state} (HTTP ${c.status})`;
-    if (entry.ended) text += ` (${entry.ended.how})`;
-    const why = endSummary(c, entry.ended);
-    return why ? `${text}: ${why}` : text;
+    const text = c.status === null || c.status === 101 ? c.state : `${c.state} (HTTP ${c.status})`;
+    const code = c.close ? ` (${c.close.code ?? "no code"})` : "";
+    if (entry.ended) return `${text}: ${entry.ended.how} by the ${entry.ended.by}${code}`;
+    return c.close ? `${text}: the ${c.close.by} sent close${code}` : text;
   }
 
   /** Brings a connection's row up to date. */
@@ -164,6 +164,8 @@
       const td = tr.querySelector(`.c-conn-${name}`);
       if (td.textContent !== value) td.textContent = value;
     }
+    // The whole story (first close, its answer, the TCP ends) on hover.
+    tr.querySelector(".c-conn-state").title = endSummary(c, entry.ended);
     return tr;
   }
 

@@ -10,9 +10,12 @@
 //!   relayed to a Python `websockets` server with permessage-deflate, the inspector
 //!   page in another window attached to it, a ping injected towards the upstream
 //!   reaching it (the server prints the pings it gets) and its pong in the table;
-//!   and Chromium echoing many messages through the proxy, every one intact.
+//!   and Chromium echoing many messages through the proxy, every one intact, to
+//!   `framewire serve` and, over `wss://` with a test CA, to a Node `ws` and a
+//!   Python `websockets` server (permessage-deflate on).
 //!
-//! Screenshots: `target/inspector-proxy-chromium.png`, `target/inspector-file-*.png`.
+//! Screenshots: `target/inspector-proxy-chromium.png`, `target/inspector-proxy-ended-chromium.png`
+//! (who closed the page's own connection), `target/inspector-file-*.png`.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -26,6 +29,9 @@ use serde_json::{json, Value};
 #[path = "browser_util/mod.rs"]
 mod browser_util;
 use browser_util::*;
+
+#[path = "../../native-server/tests/support/mod.rs"]
+mod pki;
 
 /// Longest any one browser flow of this file may take.
 const FLOW_LIMIT: Duration = Duration::from_secs(60);
@@ -63,15 +69,16 @@ impl Lines {
     }
 }
 
-/// A Python helper of `tests/interop/` that prints "listening PORT"; its port and stdout.
-fn python_helper(script: &str, args: &[&str]) -> (Proc, u16, Lines) {
-    let mut child = Command::new("python3")
+/// A helper of `tests/interop/` run by `program` (python3, node) that prints
+/// "listening PORT"; its port and stdout.
+fn interop_helper(program: &str, script: &str, args: &[&str]) -> (Proc, u16, Lines) {
+    let mut child = Command::new(program)
         .arg(workspace().join("tests/interop").join(script))
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("python3 starts");
+        .unwrap_or_else(|e| panic!("{program} starts (run scripts/setup.sh): {e}"));
     let lines = Lines::follow(child.stdout.take().expect("piped stdout"));
     let child = Proc(child);
     let port = lines.wait_for(&format!("\"listening PORT\" from {script}"), |l| {
@@ -80,12 +87,19 @@ fn python_helper(script: &str, args: &[&str]) -> (Proc, u16, Lines) {
     (child, port, lines)
 }
 
-/// `framewire proxy` in front of `upstream` on a free port; its port and inspector key.
-fn start_proxy(upstream: &str) -> (Proc, u16, String) {
+/// A Python helper of `tests/interop/`: see [`interop_helper`].
+fn python_helper(script: &str, args: &[&str]) -> (Proc, u16, Lines) {
+    interop_helper("python3", script, args)
+}
+
+/// `framewire proxy` in front of `upstream` on a free port, with `extra`
+/// options; its port and inspector key.
+fn start_proxy(upstream: &str, extra: &[&str]) -> (Proc, u16, String) {
     let port = free_port();
     let mut child = Command::new(framewire_bin())
         .args(["proxy", "--upstream", upstream, "--listen"])
         .arg(format!("127.0.0.1:{port}"))
+        .args(extra)
         .arg("--www")
         .arg(workspace().join("www"))
         .stdout(Stdio::piped())
@@ -659,16 +673,27 @@ async fn proxy_inspection_flow(c: Client, proxy: u16, key: String, upstream: Lin
         &format!(
             "const n = [...document.querySelectorAll('#frame-rows tr.note')].find(tr => tr.textContent.startsWith('#{own} ended')); \
              const r = document.querySelector('#proxy-conn-rows tr[data-id=\"{own}\"]'); \
-             return n && r && r.dataset.state === 'ended' ? n.textContent : null"
+             return n && r && r.dataset.state === 'ended' \
+               ? {{ note: n.textContent, state: r.querySelector('.c-conn-state').textContent }} : null"
         ),
         "the page's own connection to end in the list and the table",
     )
     .await;
-    let ended = ended.as_str().unwrap();
+    let note = ended["note"].as_str().unwrap();
     assert!(
-        ended.contains("closed, started by the client; the client (1000) sent the first close"),
-        "the page closed first, with 1000: {ended}"
+        note.contains("closed, started by the client; the client (1000) sent the first close"),
+        "the page closed first, with 1000: {note}"
     );
+    assert_eq!(
+        ended["state"], "ended: closed by the client (1000)",
+        "the list says it too"
+    );
+    js(
+        &c,
+        "document.getElementById('proxy').scrollIntoView(); return null",
+    )
+    .await;
+    screenshot(&c, "inspector-proxy-ended-chromium.png").await;
     // Plain HTTP requests (the page's files, any icon) are no WebSocket connections.
     let paths = js(
         &c,
@@ -700,7 +725,7 @@ async fn proxy_inspection_flow(c: Client, proxy: u16, key: String, upstream: Lin
 #[test]
 fn chromium_inspector_attaches_through_the_proxy_and_injects_a_ping() {
     let (_upstream, up_port, pings) = python_helper("ping_recorder.py", &[]);
-    let (_proxy, proxy, key) = start_proxy(&format!("ws://127.0.0.1:{up_port}"));
+    let (_proxy, proxy, key) = start_proxy(&format!("ws://127.0.0.1:{up_port}"), &[]);
     in_browser(Browser::Chromium, |c| {
         proxy_inspection_flow(c, proxy, key, pings)
     });
@@ -737,6 +762,24 @@ async fn messages_intact_flow(c: Client, proxy: u16) {
 #[test]
 fn chromium_through_the_proxy_every_message_intact() {
     let (_upstream, up_port) = start_server(&deflate_args(true));
-    let (_proxy, proxy, _key) = start_proxy(&format!("ws://127.0.0.1:{up_port}"));
+    let (_proxy, proxy, _key) = start_proxy(&format!("ws://127.0.0.1:{up_port}"), &[]);
     in_browser(Browser::Chromium, |c| messages_intact_flow(c, proxy));
+}
+
+#[test]
+fn chromium_through_the_proxy_to_node_ws_and_python_websockets_wss_every_message_intact() {
+    let pki = pki::Pki::new();
+    let ca = pki.ca_pem.to_str().expect("a UTF-8 temp path").to_owned();
+    for (program, script) in [("node", "node/server.mjs"), ("python3", "ws_server.py")] {
+        let (cert, key) = pki.leaf_files(pki::Leaf::Good);
+        let tls = [
+            "--cert",
+            cert.to_str().expect("a UTF-8 temp path"),
+            "--key",
+            key.to_str().expect("a UTF-8 temp path"),
+        ];
+        let (_upstream, port, _) = interop_helper(program, script, &tls);
+        let (_proxy, proxy, _key) = start_proxy(&format!("wss://127.0.0.1:{port}"), &["--ca", &ca]);
+        in_browser(Browser::Chromium, |c| messages_intact_flow(c, proxy));
+    }
 }

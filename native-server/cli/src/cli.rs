@@ -500,6 +500,22 @@ mod tests {
     }
 
     #[test]
+    fn the_readmes_first_lines_give_a_proxy_command_that_parses() {
+        let intro: String = include_str!("../../../README.md")
+            .lines()
+            .take(12)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let command = intro
+            .split('`')
+            .find(|s| s.starts_with("framewire proxy "))
+            .expect("the README's first lines show a `framewire proxy` command");
+        let cli = Cli::try_parse_from(command.split_whitespace())
+            .unwrap_or_else(|e| panic!("{command}: {e}"));
+        assert!(matches!(cli.command, Some(Command::Proxy(_))), "{command}");
+    }
+
+    #[test]
     fn proxy_half_close_timeout_is_a_flag_with_a_30s_default() {
         let key = || framewire_server::relay::InspectorKey::parse(&"ab".repeat(16)).unwrap();
         let parse = |extra: &[&str]| {

@@ -191,8 +191,8 @@ fn report_end(shared: &Shared, conn: &Conn, ending: &Ending, fallback: Side) {
     );
 }
 
-/// `the client sent the first close frame (1000), the upstream answered (1000);
-/// TCP: the upstream sent FIN first, then the client sent FIN`.
+/// What happened, in order: `the client (1000) sent the first close frame,
+/// the upstream (1000) answered; TCP: the upstream sent FIN, then the client sent FIN`.
 fn describe(closes: &Closes, tcp: &[TcpEnd]) -> String {
     let mut out = match (closes.first, closes.answer) {
         (None, _) => "no close frame was sent".to_owned(),

@@ -115,7 +115,7 @@ impl CloseSent {
         json!({"by": self.by.name(), "to": self.dir.dest().name(), "code": self.code, "at": self.at})
     }
 
-    /// `the client sent the first close (1000)` style wording: `the client (1000)`.
+    /// Who sent it and its code, for the log: `the client (1000)`.
     pub(crate) fn describe(&self) -> String {
         let code = self
             .code
