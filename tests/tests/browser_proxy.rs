@@ -93,8 +93,8 @@ fn python_helper(script: &str, args: &[&str]) -> (Proc, u16, Lines) {
 }
 
 /// `framewire proxy` in front of `upstream` on a free port, with `extra`
-/// options; its port and inspector key.
-fn start_proxy(upstream: &str, extra: &[&str]) -> (Proc, u16, String) {
+/// options; its port, inspector key and log (stderr).
+fn start_proxy(upstream: &str, extra: &[&str]) -> (Proc, u16, String, Lines) {
     let port = free_port();
     let mut child = Command::new(framewire_bin())
         .args(["proxy", "--upstream", upstream, "--listen"])
@@ -103,10 +103,11 @@ fn start_proxy(upstream: &str, extra: &[&str]) -> (Proc, u16, String) {
         .arg("--www")
         .arg(workspace().join("www"))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("framewire proxy starts");
     let lines = Lines::follow(child.stdout.take().expect("piped stdout"));
+    let log = Lines::follow(child.stderr.take().expect("piped stderr"));
     let mut child = Proc(child);
     let key = lines.wait_for("the proxy's \"inspector: …#key=KEY\" line", |l| {
         let url = l.strip_prefix("inspector: ")?;
@@ -117,7 +118,7 @@ fn start_proxy(upstream: &str, extra: &[&str]) -> (Proc, u16, String) {
         Some(url.split_once("#key=")?.1.to_owned())
     });
     wait_for_port(port, "framewire proxy", &mut child.0);
-    (child, port, key)
+    (child, port, key, log)
 }
 
 /// Runs `flow` in a fresh session of `browser`, within [`FLOW_LIMIT`].
@@ -544,7 +545,13 @@ async fn open_app(c: &Client, url: &str) -> PathBuf {
     app
 }
 
-async fn proxy_inspection_flow(c: Client, proxy: u16, key: String, upstream: Lines) {
+async fn proxy_inspection_flow(
+    c: Client,
+    proxy: u16,
+    key: String,
+    upstream: Lines,
+    proxy_log: Lines,
+) {
     let app = open_app(&c, &format!("ws://127.0.0.1:{proxy}/app?user=1")).await;
     let app_window = c.window().await.expect("the app's window");
 
@@ -709,6 +716,13 @@ async fn proxy_inspection_flow(c: Client, proxy: u16, key: String, upstream: Lin
                 || p.as_str().unwrap().starts_with("/own")),
         "only WebSocket connections are listed: {paths}"
     );
+    // The page has an icon of its own: the browser asked the proxy for no /favicon.ico
+    // (which would have been relayed to the upstream).
+    let asked: Vec<String> = proxy_log.0.lock().unwrap().clone();
+    assert!(
+        !asked.iter().any(|l| l.contains("plain HTTP request")),
+        "the inspector page made plain requests outside /__framewire/: {asked:#?}"
+    );
 
     // The app's connection is unharmed by the injection.
     c.switch_to_window(app_window).await.expect("to the app");
@@ -725,9 +739,9 @@ async fn proxy_inspection_flow(c: Client, proxy: u16, key: String, upstream: Lin
 #[test]
 fn chromium_inspector_attaches_through_the_proxy_and_injects_a_ping() {
     let (_upstream, up_port, pings) = python_helper("ping_recorder.py", &[]);
-    let (_proxy, proxy, key) = start_proxy(&format!("ws://127.0.0.1:{up_port}"), &[]);
+    let (_proxy, proxy, key, log) = start_proxy(&format!("ws://127.0.0.1:{up_port}"), &[]);
     in_browser(Browser::Chromium, |c| {
-        proxy_inspection_flow(c, proxy, key, pings)
+        proxy_inspection_flow(c, proxy, key, pings, log)
     });
 }
 
@@ -762,7 +776,7 @@ async fn messages_intact_flow(c: Client, proxy: u16) {
 #[test]
 fn chromium_through_the_proxy_every_message_intact() {
     let (_upstream, up_port) = start_server(&deflate_args(true));
-    let (_proxy, proxy, _key) = start_proxy(&format!("ws://127.0.0.1:{up_port}"), &[]);
+    let (_proxy, proxy, _key, _log) = start_proxy(&format!("ws://127.0.0.1:{up_port}"), &[]);
     in_browser(Browser::Chromium, |c| messages_intact_flow(c, proxy));
 }
 
@@ -779,7 +793,8 @@ fn chromium_through_the_proxy_to_node_ws_and_python_websockets_wss_every_message
             key.to_str().expect("a UTF-8 temp path"),
         ];
         let (_upstream, port, _) = interop_helper(program, script, &tls);
-        let (_proxy, proxy, _key) = start_proxy(&format!("wss://127.0.0.1:{port}"), &["--ca", &ca]);
+        let (_proxy, proxy, _key, _log) =
+            start_proxy(&format!("wss://127.0.0.1:{port}"), &["--ca", &ca]);
         in_browser(Browser::Chromium, |c| messages_intact_flow(c, proxy));
     }
 }
