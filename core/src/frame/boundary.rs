@@ -258,6 +258,72 @@ mod tests {
         assert_eq!(b.first_close(), None, "a binary frame is no close");
     }
 
+    /// The first close frame of `stream` and the count of whole frames, as
+    /// `decode_frame` reads them.
+    fn decoded_first_close(mut stream: &[u8]) -> (Option<CloseSeen>, u64) {
+        use crate::frame::{decode_frame, Decoded};
+        let mut first = None;
+        let mut n = 0;
+        while let Decoded::Frame(f) = decode_frame(stream) {
+            if f.header.opcode == 0x8 && first.is_none() {
+                let mut p = f.payload[..f.payload.len().min(2)].to_vec();
+                if let Some(key) = f.header.mask {
+                    crate::mask::apply_mask(&mut p, key, 0);
+                }
+                first = Some(CloseSeen {
+                    code: (p.len() == 2).then(|| u16::from_be_bytes([p[0], p[1]])),
+                    frame: n,
+                });
+            }
+            n += 1;
+            stream = &stream[f.len..];
+        }
+        (first, n)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_in_any_chunks_give_what_the_decoder_reads(
+            frames in proptest::collection::vec(
+                (0u8..16, proptest::option::of(proptest::array::uniform4(proptest::prelude::any::<u8>())),
+                 proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)),
+                0..8,
+            ),
+            noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            cuts in proptest::collection::vec(1usize..64, 1..20),
+        ) {
+            let mut stream = Vec::new();
+            for (opcode, mask, payload) in &frames {
+                let op = crate::OpCode::from_u8(*opcode).unwrap_or(crate::OpCode::Binary);
+                let header = FrameHeader::new(true, op, *mask, payload.len() as u64);
+                encode_frame(&header, payload, &mut stream);
+            }
+            let framed = stream.len();
+            stream.extend_from_slice(&noise);
+            let mut whole = FrameBoundaries::new();
+            whole.feed(&stream);
+            let mut pieces = FrameBoundaries::new();
+            let mut rest = stream.as_slice();
+            for &cut in cuts.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (piece, after) = rest.split_at(cut.min(rest.len()));
+                pieces.feed(piece);
+                rest = after;
+            }
+            proptest::prop_assert_eq!(pieces.first_close(), whole.first_close());
+            proptest::prop_assert_eq!(pieces.frames(), whole.frames());
+            proptest::prop_assert_eq!(whole.bytes(), stream.len() as u64);
+            let mut framed_only = FrameBoundaries::new();
+            framed_only.feed(&stream[..framed]);
+            proptest::prop_assert_eq!(
+                (framed_only.first_close(), framed_only.frames()),
+                decoded_first_close(&stream[..framed])
+            );
+        }
+    }
+
     #[test]
     fn a_frame_ending_with_the_input_is_a_boundary() {
         let f = frame(3, None);

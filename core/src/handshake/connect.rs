@@ -181,6 +181,25 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_answer_bytes_give_an_answer_a_wait_or_an_error(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            prefix in 0usize..3,
+        ) {
+            let starts = ["", "HTTP/1.1 200 OK\r\n", "HTTP/1.1 407 No\r\n"][prefix];
+            let buf = [starts.as_bytes(), &bytes].concat();
+            match read_connect_answer(&buf, 128) {
+                Ok(Some(a)) => {
+                    proptest::prop_assert_eq!(a.head_len, buf.len());
+                    proptest::prop_assert!((200..300).contains(&a.status));
+                }
+                Ok(None) => proptest::prop_assert!(buf.len() <= 128),
+                Err(_) => {}
+            }
+        }
+    }
+
     #[test]
     fn a_non_http_or_endless_answer_is_refused() {
         let e = read_connect_answer(b"SSH-2.0-OpenSSH\r\n\r\n", 8192).unwrap_err();
