@@ -29,7 +29,8 @@ struct State {
     cut_off: bool,
 }
 
-/// Messages waiting for one subscriber's connection.
+/// Messages waiting for one subscriber's connection, taken by one task: a
+/// push wakes the receiver only when the mailbox was empty.
 #[derive(Debug, Default)]
 pub(crate) struct Mailbox {
     state: Mutex<State>,
@@ -58,10 +59,15 @@ impl Mailbox {
             s.dropped += 1;
             return Pushed::Dropped(s.dropped);
         }
+        let was_empty = s.queue.is_empty();
         s.bytes += len;
         s.queue.push_back(msg.clone());
         drop(s);
-        self.ready.notify_one();
+        // The receiver empties the mailbox before it waits again, so only the
+        // first message after it did needs to wake it (one wake-up per batch).
+        if was_empty {
+            self.ready.notify_one();
+        }
         Pushed::Queued
     }
 
@@ -76,6 +82,27 @@ impl Mailbox {
             s.bytes -= m.len();
         }
         Ok(msg)
+    }
+
+    /// Moves up to `max` waiting messages to `out` under one lock; how many.
+    pub(crate) fn pop_many(
+        &self,
+        max: usize,
+        out: &mut Vec<PreparedMessage>,
+    ) -> Result<usize, CutOff> {
+        let mut s = self.lock();
+        if s.cut_off {
+            return Err(CutOff);
+        }
+        let n = max.min(s.queue.len());
+        for m in s.queue.drain(..n) {
+            out.push(m);
+        }
+        s.bytes -= out[out.len() - n..]
+            .iter()
+            .map(PreparedMessage::len)
+            .sum::<usize>();
+        Ok(n)
     }
 
     /// Waits for a message (or the cut-off). Cancel-safe.
