@@ -324,8 +324,12 @@ async fn next_outside(kind: &Kind, inbox: &mut Option<Inbox>) -> Outside {
 }
 
 /// Queues `first` and what else waits in the member's mailbox (at most
-/// [`CHAT_BATCH`] messages, taken under one lock, frames shared), then writes
-/// them all. A cut-off found here is left for the next turn, which closes.
+/// [`CHAT_BATCH`] messages, frames shared), then writes them all. A cut-off
+/// found here is left for the next turn, which closes.
+///
+/// One message at a time: `feed_prepared` waits while the connection holds
+/// more than its high-water mark, and what waits stays in the mailbox, counted
+/// against its limit (taken at once, up to 63 messages would be past it).
 async fn relay_batch<S>(
     ws: &mut WebSocket<S>,
     member: &Member,
@@ -334,11 +338,12 @@ async fn relay_batch<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + 'static,
 {
-    let mut batch = Vec::with_capacity(CHAT_BATCH);
-    batch.push(first);
-    let _ = member.inbox().try_recv_many(CHAT_BATCH - 1, &mut batch);
-    for msg in &batch {
-        ws.feed_prepared(msg).await?;
+    ws.feed_prepared(&first).await?;
+    for _ in 1..CHAT_BATCH {
+        match member.inbox().try_recv() {
+            Ok(Some(msg)) => ws.feed_prepared(&msg).await?,
+            _ => break,
+        }
     }
     ws.flush().await
 }

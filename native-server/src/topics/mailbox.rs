@@ -84,27 +84,6 @@ impl Mailbox {
         Ok(msg)
     }
 
-    /// Moves up to `max` waiting messages to `out` under one lock; how many.
-    pub(crate) fn pop_many(
-        &self,
-        max: usize,
-        out: &mut Vec<PreparedMessage>,
-    ) -> Result<usize, CutOff> {
-        let mut s = self.lock();
-        if s.cut_off {
-            return Err(CutOff);
-        }
-        let n = max.min(s.queue.len());
-        for m in s.queue.drain(..n) {
-            out.push(m);
-        }
-        s.bytes -= out[out.len() - n..]
-            .iter()
-            .map(PreparedMessage::len)
-            .sum::<usize>();
-        Ok(n)
-    }
-
     /// Waits for a message (or the cut-off). Cancel-safe.
     pub(crate) async fn pop(&self) -> Result<PreparedMessage, CutOff> {
         loop {

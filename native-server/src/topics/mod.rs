@@ -361,7 +361,7 @@ impl Subscriber {
     /// The next message published to its topics, or [`TooSlow`] once it was
     /// cut off. Cancel-safe. One task receives: a publish wakes it only when its
     /// mailbox was empty, so it takes what waits before it waits again (as
-    /// `recv`, [`Self::try_recv`] and [`Self::try_recv_many`] used in turn do).
+    /// `recv` and [`Self::try_recv`] used in turn do).
     pub async fn recv(&self) -> Result<PreparedMessage, TooSlow> {
         self.mailbox.pop().await.map_err(|_| self.too_slow())
     }
@@ -369,17 +369,6 @@ impl Subscriber {
     /// The next message if one is waiting (to send a batch before flushing).
     pub fn try_recv(&self) -> Result<Option<PreparedMessage>, TooSlow> {
         self.mailbox.try_pop().map_err(|_| self.too_slow())
-    }
-
-    /// Moves up to `max` waiting messages to the end of `out` under one lock (a
-    /// batch to queue before flushing, cheaper than one [`Self::try_recv`] each);
-    /// returns how many, or [`TooSlow`] once cut off.
-    pub fn try_recv_many(
-        &self,
-        max: usize,
-        out: &mut Vec<PreparedMessage>,
-    ) -> Result<usize, TooSlow> {
-        self.mailbox.pop_many(max, out).map_err(|_| self.too_slow())
     }
 
     /// Bytes of payload waiting in its mailbox.

@@ -166,39 +166,6 @@ async fn the_relay_gets_publishes_but_not_what_it_brings_back() {
     assert_eq!(hub.stats().relay_dropped, 1);
 }
 
-#[tokio::test]
-async fn try_recv_many_takes_a_batch_in_order_and_frees_its_bytes() {
-    let hub = Hub::default();
-    let mut s = hub.subscriber();
-    s.subscribe("t");
-    for i in 0..5 {
-        hub.publish("t", PreparedMessage::text(format!("m{i}")));
-    }
-    let mut batch = vec![text("kept")];
-    assert_eq!(s.try_recv_many(3, &mut batch).unwrap(), 3);
-    let got: Vec<&[u8]> = batch.iter().map(payload).collect();
-    assert_eq!(got, [&b"kept"[..], b"m0", b"m1", b"m2"]);
-    assert_eq!(s.queued_bytes(), 4, "m3 and m4 wait");
-    assert_eq!(s.try_recv_many(10, &mut batch).unwrap(), 2);
-    assert_eq!(s.queued_bytes(), 0);
-    assert_eq!(s.try_recv_many(10, &mut batch).unwrap(), 0);
-}
-
-#[tokio::test]
-async fn try_recv_many_reports_the_cut_off() {
-    let hub = Hub::new(HubConfig {
-        max_queued: 10,
-        overflow: Overflow::Close(CloseCode::POLICY_VIOLATION),
-    });
-    let mut s = hub.subscriber();
-    s.subscribe("t");
-    hub.publish("t", PreparedMessage::binary(vec![0u8; 8]));
-    hub.publish("t", PreparedMessage::binary(vec![0u8; 8]));
-    let mut batch = Vec::new();
-    assert!(s.try_recv_many(10, &mut batch).is_err());
-    assert!(batch.is_empty());
-}
-
 /// A publish wakes the receiver only when its mailbox was empty: the messages
 /// queued behind the one that woke it are taken before it waits, and the next
 /// publish after it emptied the mailbox wakes it again.
