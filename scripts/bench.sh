@@ -18,10 +18,18 @@
 #              permessage-deflate as browsers do and echoed three 1 KiB JSON messages
 #              each (compressed), then stay open; and bytes on the wire per message,
 #              against a level-1 15-bit window with context takeover.
+#   fanout     topics: one publisher and 1,000 subscribers in one room, framewire's `/chat`
+#              against Bun's `ws.publish` (bench/node/bun-fanout.mjs, the same endpoint),
+#              20-byte and 1 KiB text messages (recorded as fanout-20 and fanout-1k; either
+#              can be asked alone); deliveries per second and per server CPU-second. A run
+#              is a number of messages, not BENCH_SECS: the publisher stays at most 32
+#              messages ahead of the deliveries (bench-fanout, which scripts/bench-fanout.sh
+#              also runs, with the cross-instance Redis runs).
 # The plain scenarios offer no extension and run every server but Python's; the deflate
 # ones run the servers that negotiate permessage-deflate: framewire (its defaults: level
 # 1, 12-bit window asked of the client, 4 KiB history), framewire-core (the same defaults),
 # Bun and Node ws (compression turned on, their defaults) and Python websockets (on by default).
+# The fan-out runs framewire and Bun (the servers here with topics built in).
 #
 # Environment:
 #   BENCH_ROUNDS=3       rounds (each round runs every server once per scenario)
@@ -29,7 +37,10 @@
 #   BENCH_IDLE_CONNS=2000
 #   BENCH_SERVERS="framewire fastwebsockets tokio-websockets tungstenite framewire-core bun node-ws python-websockets"
 #   BENCH_DEFLATE_MESSAGES=3  messages each deflate-mem connection echoes
-#   BENCH_SCENARIOS="small large handshake idle deflate-1k deflate-64k deflate-mem"
+#   BENCH_SCENARIOS="small large handshake idle deflate-1k deflate-64k deflate-mem fanout"
+#   BENCH_FANOUT_SUBS=1000     subscribers of the fan-out
+#   BENCH_FANOUT_SMALL=2000    20-byte messages published per fanout-20 run
+#   BENCH_FANOUT_LARGE=500     1 KiB messages published per fanout-1k run
 # Bun and ws come from bench/node (npm ci there: scripts/setup.sh does it).
 #   BENCH_NO_BUILD=1     use the release binaries already built
 # Writes target/bench/results.md (the table) and target/bench/raw.txt (every run).
@@ -44,16 +55,23 @@ ROUNDS=${BENCH_ROUNDS:-3}
 SECS=${BENCH_SECS:-4}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-2000}
 ALL_SERVERS="framewire fastwebsockets tokio-websockets tungstenite framewire-core bun node-ws python-websockets"
-ALL_SCENARIOS="small large handshake idle deflate-1k deflate-64k deflate-mem"
+ALL_SCENARIOS="small large handshake idle deflate-1k deflate-64k deflate-mem fanout-20 fanout-1k"
 SERVERS=${BENCH_SERVERS:-$ALL_SERVERS}
-SCENARIOS=${BENCH_SCENARIOS:-$ALL_SCENARIOS}
+# `fanout` is both fan-out sizes.
+SCENARIOS=$(for s in ${BENCH_SCENARIOS:-$ALL_SCENARIOS}; do
+    if [ "$s" = fanout ]; then echo fanout-20 fanout-1k; else echo "$s"; fi
+done | xargs)
 # The servers that negotiate permessage-deflate (the deflate scenarios run only these) and
 # those the plain scenarios run.
 DEFLATE_SERVERS="framewire framewire-core bun node-ws python-websockets"
 PLAIN_SERVERS="framewire fastwebsockets tokio-websockets tungstenite framewire-core bun node-ws"
+FANOUT_SERVERS="framewire bun"
 NODE_DIR=$ROOT/bench/node
 BUN=$NODE_DIR/node_modules/@oven/bun-linux-x64/bin/bun
 DEFLATE_MESSAGES=${BENCH_DEFLATE_MESSAGES:-3}
+FANOUT_SUBS=${BENCH_FANOUT_SUBS:-1000}
+FANOUT_SMALL=${BENCH_FANOUT_SMALL:-2000}
+FANOUT_LARGE=${BENCH_FANOUT_LARGE:-500}
 BASE_PORT=${BENCH_PORT:-19300}
 
 die() {
@@ -66,6 +84,10 @@ die() {
 awk -v s="$SECS" 'BEGIN { exit !(s > 0 && s <= 60) }' || die "BENCH_SECS=$SECS: must be above 0 and at most 60"
 [[ $IDLE_CONNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_IDLE_CONNS=$IDLE_CONNS: give a whole number, at least 1"
 [[ $DEFLATE_MESSAGES =~ ^[1-9][0-9]?$ ]] || die "BENCH_DEFLATE_MESSAGES=$DEFLATE_MESSAGES: give a whole number from 1 to 99"
+for v in FANOUT_SUBS FANOUT_SMALL FANOUT_LARGE; do
+    [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_$v=${!v}: give a whole number, at least 1"
+done
+[ "$FANOUT_SUBS" -le 20000 ] || die "BENCH_FANOUT_SUBS=$FANOUT_SUBS: at most 20000"
 for s in $SERVERS; do
     grep -qw -- "$s" <<<"$ALL_SERVERS" || die "BENCH_SERVERS: unknown server '$s' (known: $ALL_SERVERS)"
 done
@@ -87,6 +109,7 @@ fi
 runs() {
     case $1 in
     deflate-*) grep -qw -- "$2" <<<"$DEFLATE_SERVERS" ;;
+    fanout-*) grep -qw -- "$2" <<<"$FANOUT_SERVERS" ;;
     *) grep -qw -- "$2" <<<"$PLAIN_SERVERS" ;;
     esac
 }
@@ -95,7 +118,7 @@ if [ -z "${BENCH_NO_BUILD:-}" ]; then
     echo "==> cargo build --release -p framewire-cli -p framewire-bench"
     cargo build --release -p framewire-cli -p framewire-bench
 fi
-for b in framewire framewire-bench bench-echo; do
+for b in framewire framewire-bench bench-echo bench-fanout; do
     [ -x "$BIN/$b" ] || die "$BIN/$b is missing: build with cargo build --release -p framewire-cli -p framewire-bench"
 done
 
@@ -110,8 +133,12 @@ else
     PINNING="not pinned (taskset or a second CPU is missing)"
 fi
 
-# 2,000 idle connections need that many descriptors in each process (plus the listener).
+# 2,000 idle connections need that many descriptors in each process (plus the listener),
+# and the fan-out one per subscriber.
 want_fds=$((IDLE_CONNS + 512))
+if grep -q fanout <<<"$SCENARIOS" && [ $((FANOUT_SUBS + 512)) -gt "$want_fds" ]; then
+    want_fds=$((FANOUT_SUBS + 512))
+fi
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want_fds" ]; then
     hard=$(ulimit -Hn)
     if [ "$hard" = unlimited ] || [ "$hard" -ge "$want_fds" ]; then
@@ -139,21 +166,30 @@ trap stop_server EXIT
 # start_server NAME PORT SCENARIO: starts it pinned, waits until it accepts connections.
 # Bun and ws compress only in the deflate scenarios (framewire and Python's websockets
 # negotiate permessage-deflate whenever it is offered, which the plain scenarios never do).
+# The fan-out runs framewire's /chat without idle timeout or pings, as bun-fanout.mjs.
 start_server() {
     local name=$1 port=$2 scenario=$3 deflate=()
     [[ $scenario == deflate-* ]] && deflate=(--deflate)
-    case $name in
-    framewire)
+    case $scenario/$name in
+    fanout-*/framewire)
+        "${PIN_SERVER[@]}" "$BIN/framewire" serve --addr "127.0.0.1:$port" --log-level warn \
+            --no-deflate --idle-timeout off --ping-interval off \
+            --max-connections $((FANOUT_SUBS + 100)) >"$SERVER_LOG" 2>&1 &
+        ;;
+    fanout-*/bun)
+        "${PIN_SERVER[@]}" "$BUN" "$NODE_DIR/bun-fanout.mjs" "$port" >"$SERVER_LOG" 2>&1 &
+        ;;
+    */framewire)
         "${PIN_SERVER[@]}" "$BIN/framewire" serve --addr "127.0.0.1:$port" --log-level warn \
             --max-frame 64MiB --max-message 64MiB >"$SERVER_LOG" 2>&1 &
         ;;
-    bun)
+    */bun)
         "${PIN_SERVER[@]}" "$BUN" "$NODE_DIR/bun-echo.mjs" "$port" "${deflate[@]}" >"$SERVER_LOG" 2>&1 &
         ;;
-    node-ws)
+    */node-ws)
         "${PIN_SERVER[@]}" node "$NODE_DIR/ws-echo.mjs" "$port" "${deflate[@]}" >"$SERVER_LOG" 2>&1 &
         ;;
-    python-websockets)
+    */python-websockets)
         "${PIN_SERVER[@]}" python3 "$ROOT/bench/python/websockets_echo.py" "$port" >"$SERVER_LOG" 2>&1 &
         ;;
     *)
@@ -187,6 +223,13 @@ run_one() {
     deflate-64k) out=$("${PIN_LOAD[@]}" "$BIN/framewire-bench" echo "${common[@]}" -c 10 -p 1 -s 65536 --json --deflate --secs "$SECS") ;;
     idle) out=$("${PIN_LOAD[@]}" "$BIN/framewire-bench" idle "${common[@]}" -c "$IDLE_CONNS" --hold 1) ;;
     deflate-mem) out=$("${PIN_LOAD[@]}" "$BIN/framewire-bench" deflate-mem "${common[@]}" -c "$IDLE_CONNS" -m "$DEFLATE_MESSAGES" --hold 1) ;;
+    fanout-*)
+        local fan=(--addr "127.0.0.1:$port" --path /chat/fanout --server-pid "$SERVER_PID" --subs "$FANOUT_SUBS")
+        if [ "$scenario" = fanout-20 ]; then fan+=(-s 20 -m "$FANOUT_SMALL"); else fan+=(-s 1024 -m "$FANOUT_LARGE"); fi
+        # bench-fanout fails (and says why) when a subscriber missed a message or was cut off.
+        out=$("${PIN_LOAD[@]}" "$BIN/bench-fanout" "${fan[@]}") || die "$server $scenario failed: $out"
+        out=$(printf '%s\nRESULT %s errors=0' "$out" "$out")
+        ;;
     esac
     stop_server
     local result
@@ -214,9 +257,11 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 
-# median SCENARIO SERVER KEY: the median of KEY over the rounds ("" when absent).
+# median SCENARIO SERVER KEY: the median of KEY over the rounds ("" when absent; a "-",
+# which bench-fanout writes when the server's CPU was too small to read, is absent).
 median() {
-    { grep " scenario=$1 server=$2 " "$RAW" || true; } | tr ' ' '\n' | sed -n "s/^$3=//p" | sort -g |
+    { grep " scenario=$1 server=$2 " "$RAW" || true; } | tr ' ' '\n' | sed -n "s/^$3=//p" |
+        { grep -E '^-?[0-9.]+([eE][-+]?[0-9]+)?$' || true; } | sort -g |
         awk '{ v[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
@@ -246,46 +291,48 @@ RESULTS=$OUT_DIR/results.md
     echo "Medians of $ROUNDS rounds, ${SECS} s per timed run; $PINNING; $(nproc) CPUs; $(date -u +%Y-%m-%d)."
     echo "\"$base x\" is $base's figure over the row's (higher is better for $base; for memory: the row's KiB over $base's)."
     echo
-    echo "| server | small msgs/s | $base x | small p50 / p99 us | 64 KiB MB/s | $base x | handshakes/s | $base x | idle KiB/conn | $base x |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-    for s in "${server_list[@]}"; do
-        plain_rows "$s" || continue
-        small=$(median small "$s" msgs_per_s)
-        large=$(median large "$s" mb_per_s)
-        hs=$(median handshake "$s" per_s)
-        idle=$(median idle "$s" kib_per_conn)
-        printf '| %s | %s | %s | %s / %s | %s | %s | %s | %s | %s | %s |\n' "$s" \
-            "$(fmt "$small" 0)" "$(ratio "$b_small" "$small")" \
-            "$(fmt "$(median small "$s" p50_us)" 0)" "$(fmt "$(median small "$s" p99_us)" 0)" \
-            "$(fmt "$large" 0)" "$(ratio "$b_large" "$large")" \
-            "$(fmt "$hs" 0)" "$(ratio "$b_hs" "$hs")" \
-            "$(fmt "$idle" 2)" "$(ratio "$idle" "$b_idle")"
-    done
-    echo
-    echo "CPU use in the timed runs (median % of one core, load generator / server), work per second of server CPU"
-    echo "(less disturbed by other load on the machine than the rates above), and errors (sum over rounds):"
-    echo
-    b_small_eff=$(median small "$base" per_server_cpu_s)
-    b_large_eff=$(median large "$base" per_server_cpu_s)
-    b_hs_eff=$(median handshake "$base" per_server_cpu_s)
-    echo "| server | small CPU % | small msgs per CPU-s | $base x | 64 KiB CPU % | 64 KiB MB per CPU-s | $base x | handshake CPU % | handshakes per CPU-s | $base x | errors |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-    for s in "${server_list[@]}"; do
-        plain_rows "$s" || continue
-        errors=$(grep " server=$s " "$RAW" | tr ' ' '\n' | sed -n 's/^errors=//p' | awk '{ n += $1 } END { print n + 0 }')
-        small_eff=$(median small "$s" per_server_cpu_s)
-        large_eff=$(median large "$s" per_server_cpu_s)
-        hs_eff=$(median handshake "$s" per_server_cpu_s)
-        large_mb=$(awk -v v="$large_eff" 'BEGIN { if (v != "") printf "%.0f", v * 65536 / 1e6 }')
-        printf '| %s | %s / %s | %s | %s | %s / %s | %s | %s | %s / %s | %s | %s | %s |\n' "$s" \
-            "$(fmt "$(median small "$s" client_cpu)" 0)" "$(fmt "$(median small "$s" server_cpu)" 0)" \
-            "$(fmt "$small_eff" 0)" "$(ratio "$b_small_eff" "$small_eff")" \
-            "$(fmt "$(median large "$s" client_cpu)" 0)" "$(fmt "$(median large "$s" server_cpu)" 0)" \
-            "${large_mb:--}" "$(ratio "$b_large_eff" "$large_eff")" \
-            "$(fmt "$(median handshake "$s" client_cpu)" 0)" "$(fmt "$(median handshake "$s" server_cpu)" 0)" \
-            "$(fmt "$hs_eff" 0)" "$(ratio "$b_hs_eff" "$hs_eff")" \
-            "$errors"
-    done
+    if grep -qE " scenario=(small|large|handshake|idle) " "$RAW"; then
+        echo "| server | small msgs/s | $base x | small p50 / p99 us | 64 KiB MB/s | $base x | handshakes/s | $base x | idle KiB/conn | $base x |"
+        echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        for s in "${server_list[@]}"; do
+            plain_rows "$s" || continue
+            small=$(median small "$s" msgs_per_s)
+            large=$(median large "$s" mb_per_s)
+            hs=$(median handshake "$s" per_s)
+            idle=$(median idle "$s" kib_per_conn)
+            printf '| %s | %s | %s | %s / %s | %s | %s | %s | %s | %s | %s |\n' "$s" \
+                "$(fmt "$small" 0)" "$(ratio "$b_small" "$small")" \
+                "$(fmt "$(median small "$s" p50_us)" 0)" "$(fmt "$(median small "$s" p99_us)" 0)" \
+                "$(fmt "$large" 0)" "$(ratio "$b_large" "$large")" \
+                "$(fmt "$hs" 0)" "$(ratio "$b_hs" "$hs")" \
+                "$(fmt "$idle" 2)" "$(ratio "$idle" "$b_idle")"
+        done
+        echo
+        echo "CPU use in the timed runs (median % of one core, load generator / server), work per second of server CPU"
+        echo "(less disturbed by other load on the machine than the rates above), and errors (sum over rounds):"
+        echo
+        b_small_eff=$(median small "$base" per_server_cpu_s)
+        b_large_eff=$(median large "$base" per_server_cpu_s)
+        b_hs_eff=$(median handshake "$base" per_server_cpu_s)
+        echo "| server | small CPU % | small msgs per CPU-s | $base x | 64 KiB CPU % | 64 KiB MB per CPU-s | $base x | handshake CPU % | handshakes per CPU-s | $base x | errors |"
+        echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        for s in "${server_list[@]}"; do
+            plain_rows "$s" || continue
+            errors=$(grep " server=$s " "$RAW" | tr ' ' '\n' | sed -n 's/^errors=//p' | awk '{ n += $1 } END { print n + 0 }')
+            small_eff=$(median small "$s" per_server_cpu_s)
+            large_eff=$(median large "$s" per_server_cpu_s)
+            hs_eff=$(median handshake "$s" per_server_cpu_s)
+            large_mb=$(awk -v v="$large_eff" 'BEGIN { if (v != "") printf "%.0f", v * 65536 / 1e6 }')
+            printf '| %s | %s / %s | %s | %s | %s / %s | %s | %s | %s / %s | %s | %s | %s |\n' "$s" \
+                "$(fmt "$(median small "$s" client_cpu)" 0)" "$(fmt "$(median small "$s" server_cpu)" 0)" \
+                "$(fmt "$small_eff" 0)" "$(ratio "$b_small_eff" "$small_eff")" \
+                "$(fmt "$(median large "$s" client_cpu)" 0)" "$(fmt "$(median large "$s" server_cpu)" 0)" \
+                "${large_mb:--}" "$(ratio "$b_large_eff" "$large_eff")" \
+                "$(fmt "$(median handshake "$s" client_cpu)" 0)" "$(fmt "$(median handshake "$s" server_cpu)" 0)" \
+                "$(fmt "$hs_eff" 0)" "$(ratio "$b_hs_eff" "$hs_eff")" \
+                "$errors"
+        done
+    fi
     if grep -q " scenario=deflate-" "$RAW"; then
         b_d1=$(median deflate-1k "$base" per_server_cpu_s)
         b_d64=$(median deflate-64k "$base" per_server_cpu_s)
@@ -322,11 +369,40 @@ RESULTS=$OUT_DIR/results.md
                 "$(fmt "$back" 1)" "$(fmt "$ref" 1)" "$(ratio "$back" "$ref")" "$errors"
         done
     fi
+    if grep -q " scenario=fanout-" "$RAW"; then
+        b_f20=$(median fanout-20 "$base" deliveries_per_server_cpu_sec)
+        b_f1k=$(median fanout-1k "$base" deliveries_per_server_cpu_sec)
+        echo
+        echo "Fan-out: one publisher and $FANOUT_SUBS subscribers in one room (framewire's /chat, Bun's ws.publish),"
+        echo "$FANOUT_SMALL messages of 20 bytes and $FANOUT_LARGE of 1 KiB per run, the publisher at most 32 messages"
+        echo "ahead of the deliveries; deliveries per second, CPU (% of one core), deliveries per server CPU-second,"
+        echo "and the publish-to-delivery latency:"
+        echo
+        echo "| server | 20 B deliveries/s | CPU % load / server | per server CPU-s | $base x | p50 / p99 us | 1 KiB deliveries/s | CPU % load / server | per server CPU-s | $base x | p50 / p99 us |"
+        echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        for s in "${server_list[@]}"; do
+            grep -q " scenario=fanout-[^ ]* server=$s " "$RAW" || continue
+            f20=$(median fanout-20 "$s" deliveries_per_server_cpu_sec)
+            f1k=$(median fanout-1k "$s" deliveries_per_server_cpu_sec)
+            cpu_pct() { awk -v c="$(median "$1" "$s" "$2")" 'BEGIN { if (c == "") print "-"; else printf "%.0f", c * 100 }'; }
+            printf '| %s | %s | %s / %s | %s | %s | %s / %s | %s | %s / %s | %s | %s | %s / %s |\n' "$s" \
+                "$(fmt "$(median fanout-20 "$s" deliveries_per_sec)" 0)" \
+                "$(cpu_pct fanout-20 client_cpu)" "$(cpu_pct fanout-20 server_cpu)" \
+                "$(fmt "$f20" 0)" "$(ratio "$b_f20" "$f20")" \
+                "$(fmt "$(median fanout-20 "$s" p50_us)" 0)" "$(fmt "$(median fanout-20 "$s" p99_us)" 0)" \
+                "$(fmt "$(median fanout-1k "$s" deliveries_per_sec)" 0)" \
+                "$(cpu_pct fanout-1k client_cpu)" "$(cpu_pct fanout-1k server_cpu)" \
+                "$(fmt "$f1k" 0)" "$(ratio "$b_f1k" "$f1k")" \
+                "$(fmt "$(median fanout-1k "$s" p50_us)" 0)" "$(fmt "$(median fanout-1k "$s" p99_us)" 0)"
+        done
+    fi
     # Rates where the load generator used (nearly) all of its core measure the load
     # generator, not the server: compare those rows per second of server CPU.
-    saturated=$(for sc in small large handshake deflate-1k deflate-64k; do
+    saturated=$(for sc in small large handshake deflate-1k deflate-64k fanout-20 fanout-1k; do
         for s in "${server_list[@]}"; do
             c=$(median "$sc" "$s" client_cpu)
+            # bench-fanout gives cores, framewire-bench percent.
+            [[ -n $c && $sc == fanout-* ]] && c=$(awk -v c="$c" 'BEGIN { printf "%.0f", c * 100 }')
             if [ -n "$c" ] && awk -v c="$c" 'BEGIN { exit !(c >= 90) }'; then
                 printf ' %s/%s (%s%%)' "$sc" "$s" "$c"
             fi

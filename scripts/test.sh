@@ -119,8 +119,10 @@ autobahn() {
 
 bench_smoke() {
     # One 1-second round per scenario against every echo server: shows the bench works and
-    # that no server errs under it. The figures of a run this short mean nothing.
-    BENCH_ROUNDS=1 BENCH_SECS=1 BENCH_IDLE_CONNS=200 scripts/bench.sh
+    # that no server errs under it. The figures of a run this short mean nothing. The
+    # fan-out runs 100 subscribers and 100 (20 B) or 50 (1 KiB) messages: a few seconds.
+    BENCH_ROUNDS=1 BENCH_SECS=1 BENCH_IDLE_CONNS=200 \
+        BENCH_FANOUT_SUBS=100 BENCH_FANOUT_SMALL=100 BENCH_FANOUT_LARGE=50 scripts/bench.sh
 }
 
 benchmarks_once() {

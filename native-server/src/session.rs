@@ -326,6 +326,10 @@ async fn next_outside(kind: &Kind, inbox: &mut Option<Inbox>) -> Outside {
 /// Queues `first` and what else waits in the member's mailbox (at most
 /// [`CHAT_BATCH`] messages, frames shared), then writes them all. A cut-off
 /// found here is left for the next turn, which closes.
+///
+/// One message at a time: `feed_prepared` waits while the connection holds
+/// more than its high-water mark, and what waits stays in the mailbox, counted
+/// against its limit (taken at once, up to 63 messages would be past it).
 async fn relay_batch<S>(
     ws: &mut WebSocket<S>,
     member: &Member,

@@ -4,6 +4,8 @@
 //! seeded random point; and the server's graceful shutdown while messages are
 //! in flight. Every loop is bounded in count, every seed in time.
 
+mod support;
+
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,15 +14,15 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use framewire_core::deflate::DeflateConfig;
-use framewire_server::topics::Hub;
 use framewire_server::{
     accept, client_handshake, connect, AcceptConfig, ClientConfig, CloseCode, Error, Message,
-    ProxyConfig, Server, ServerConfig, ShutdownReport, WsUrl,
+    ProxyConfig, WsUrl,
 };
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
+
+use support::{finished, serve};
 
 /// The longest one seed may take before it counts as a hang.
 const SEED_LIMIT: Duration = Duration::from_secs(10);
@@ -474,30 +476,6 @@ async fn injected_errors_and_resets_surface_as_errors_that_name_them_never_as_a_
 
 /// What a client of the shutdown tests saw: its texts and the close.
 type Seen = (Vec<String>, Option<(Option<CloseCode>, String)>);
-
-/// A running `framewire serve` server: the URL of `path` on it, its chat hub,
-/// the trigger of its shutdown and its task.
-async fn serve(path: &str) -> (String, Hub, oneshot::Sender<()>, JoinHandle<ShutdownReport>) {
-    let server = Server::bind("127.0.0.1:0", ServerConfig::default())
-        .await
-        .unwrap();
-    let url = format!("ws://{}{path}", server.local_addr().unwrap());
-    let hub = server.chat_hub().clone();
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let running = tokio::spawn(server.run(async {
-        let _ = stop_rx.await;
-    }));
-    (url, hub, stop_tx, running)
-}
-
-/// Waits for the server's shutdown to finish, every connection closed.
-async fn finished(running: JoinHandle<ShutdownReport>) {
-    let report = timeout(Duration::from_secs(10), running)
-        .await
-        .expect("the shutdown hung")
-        .unwrap();
-    assert_eq!(report.unfinished, 0, "{report:?}");
-}
 
 /// Checks that a client got `{prefix}0`, `{prefix}1`... with none missing or
 /// out of order, then the 1001 close; returns how many it got.

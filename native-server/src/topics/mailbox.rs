@@ -29,7 +29,8 @@ struct State {
     cut_off: bool,
 }
 
-/// Messages waiting for one subscriber's connection.
+/// Messages waiting for one subscriber's connection, taken by one task: a
+/// push wakes the receiver only when the mailbox was empty.
 #[derive(Debug, Default)]
 pub(crate) struct Mailbox {
     state: Mutex<State>,
@@ -58,10 +59,15 @@ impl Mailbox {
             s.dropped += 1;
             return Pushed::Dropped(s.dropped);
         }
+        let was_empty = s.queue.is_empty();
         s.bytes += len;
         s.queue.push_back(msg.clone());
         drop(s);
-        self.ready.notify_one();
+        // The receiver empties the mailbox before it waits again, so only the
+        // first message after it did needs to wake it (one wake-up per batch).
+        if was_empty {
+            self.ready.notify_one();
+        }
         Pushed::Queued
     }
 

@@ -359,7 +359,9 @@ impl Subscriber {
     }
 
     /// The next message published to its topics, or [`TooSlow`] once it was
-    /// cut off. Cancel-safe.
+    /// cut off. Cancel-safe. One task receives: a publish wakes it only when its
+    /// mailbox was empty, so it takes what waits before it waits again (as
+    /// `recv` and [`Self::try_recv`] used in turn do).
     pub async fn recv(&self) -> Result<PreparedMessage, TooSlow> {
         self.mailbox.pop().await.map_err(|_| self.too_slow())
     }

@@ -165,3 +165,36 @@ async fn the_relay_gets_publishes_but_not_what_it_brings_back() {
     hub.publish("t", text("2"));
     assert_eq!(hub.stats().relay_dropped, 1);
 }
+
+/// A publish wakes the receiver only when its mailbox was empty: the messages
+/// queued behind the one that woke it are taken before it waits, and the next
+/// publish after it emptied the mailbox wakes it again.
+#[tokio::test]
+async fn a_receiver_woken_once_for_a_batch_gets_all_of_it_and_the_next() {
+    let hub = Hub::default();
+    let mut s = hub.subscriber();
+    s.subscribe("t");
+    let receiver = tokio::spawn(async move {
+        let mut got = Vec::new();
+        for _ in 0..4 {
+            got.push(s.recv().await.unwrap().payload().to_vec());
+        }
+        got
+    });
+    tokio::task::yield_now().await;
+    for t in ["a", "b", "c"] {
+        hub.publish("t", text(t));
+    }
+    // One thread (tokio::test): the receiver takes all three and waits again
+    // while this task yields; then a publish to its empty mailbox.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!receiver.is_finished());
+    hub.publish("t", text("d"));
+    let got = tokio::time::timeout(std::time::Duration::from_secs(5), receiver)
+        .await
+        .expect("the receiver was not woken")
+        .unwrap();
+    assert_eq!(got, [b"a", b"b", b"c", b"d"].map(|t| t.to_vec()));
+}

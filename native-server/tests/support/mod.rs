@@ -404,3 +404,35 @@ impl Drop for RedisServer {
         self.kill();
     }
 }
+
+/// A running `framewire serve` server: the URL of `path` on it, its chat hub,
+/// the trigger of its shutdown and its task.
+pub async fn serve(
+    path: &str,
+) -> (
+    String,
+    framewire_server::topics::Hub,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<framewire_server::ShutdownReport>,
+) {
+    let cfg = framewire_server::ServerConfig::default();
+    let server = framewire_server::Server::bind("127.0.0.1:0", cfg)
+        .await
+        .unwrap();
+    let url = format!("ws://{}{path}", server.local_addr().unwrap());
+    let hub = server.chat_hub().clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server.run(async {
+        let _ = stop_rx.await;
+    }));
+    (url, hub, stop_tx, running)
+}
+
+/// Waits for the server's shutdown to finish, every connection closed.
+pub async fn finished(running: tokio::task::JoinHandle<framewire_server::ShutdownReport>) {
+    let report = tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the shutdown hung")
+        .unwrap();
+    assert_eq!(report.unfinished, 0, "{report:?}");
+}
