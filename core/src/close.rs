@@ -29,12 +29,19 @@ impl CloseCode {
     pub const MANDATORY_EXTENSION: Self = Self(1010);
     /// 1011: the server met an unexpected condition.
     pub const INTERNAL_ERROR: Self = Self(1011);
+    /// 1012: the service is restarting (IANA registry).
+    pub const SERVICE_RESTART: Self = Self(1012);
+    /// 1013: try again later (IANA registry).
+    pub const TRY_AGAIN_LATER: Self = Self(1013);
+    /// 1014: a gateway got an invalid response from upstream (IANA registry).
+    pub const BAD_GATEWAY: Self = Self(1014);
     /// 1015: TLS handshake failure (never on the wire).
     pub const TLS_HANDSHAKE: Self = Self(1015);
 
-    /// True when the code may appear in a close frame: 1000-1003, 1007-1011, 3000-4999.
+    /// True when the code may appear in a close frame: 1000-1003, 1007-1014
+    /// (RFC 6455 and the IANA registry's 1012-1014), 3000-4999.
     pub fn is_allowed_on_wire(self) -> bool {
-        matches!(self.0, 1000..=1003 | 1007..=1011 | 3000..=4999)
+        matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
     }
 
     /// The code's registered meaning, or its range's.
@@ -44,6 +51,7 @@ impl CloseCode {
             1001 => "going away",
             1002 => "protocol error",
             1003 => "unsupported data",
+            1004 => "reserved",
             1005 => "no status received (must not be sent)",
             1006 => "abnormal closure (must not be sent)",
             1007 => "invalid frame payload data",
@@ -51,7 +59,11 @@ impl CloseCode {
             1009 => "message too big",
             1010 => "mandatory extension",
             1011 => "internal error",
+            1012 => "service restart",
+            1013 => "try again later",
+            1014 => "bad gateway",
             1015 => "TLS handshake failure (must not be sent)",
+            1016..=2999 => "reserved for the protocol",
             3000..=3999 => "registered for libraries and frameworks",
             4000..=4999 => "private use",
             _ => "not a valid close code",
@@ -117,12 +129,13 @@ mod tests {
     #[test]
     fn wire_codes() {
         for ok in [
-            1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999,
+            1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999,
+            4000, 4999,
         ] {
             assert!(CloseCode(ok).is_allowed_on_wire(), "{ok}");
         }
         for bad in [
-            0, 999, 1004, 1005, 1006, 1012, 1013, 1014, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
+            0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
         ] {
             assert!(!CloseCode(bad).is_allowed_on_wire(), "{bad}");
         }

@@ -41,18 +41,6 @@ fn who(d: Direction) -> &'static str {
     }
 }
 
-/// The registered meaning of `code` (1012-1014 included).
-fn meaning(code: u16) -> &'static str {
-    match code {
-        1004 => "reserved",
-        1012 => "service restart",
-        1013 => "try again later",
-        1014 => "bad gateway",
-        1016..=2999 => "reserved for the protocol",
-        _ => CloseCode(code).meaning(),
-    }
-}
-
 /// A close frame explained.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -129,7 +117,7 @@ impl Session {
                     time_ms,
                     code,
                     reason: c.reason.clone(),
-                    meaning: code.map_or("no status code", meaning),
+                    meaning: code.map_or("no status code", |c| CloseCode(c).meaning()),
                     cause: code.map_or(
                         "the closing end gave no code: the peer's CloseEvent reports 1005",
                         close_code_cause,
