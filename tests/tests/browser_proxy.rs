@@ -530,6 +530,19 @@ async fn open_app(c: &Client, url: &str) -> PathBuf {
     app
 }
 
+/// The analysis pane's element `id` for the proxy's connection `conn`, once it says `needle`.
+async fn analysis_text(c: &Client, conn: &str, id: &str, needle: &str) -> Value {
+    wait_js(
+        c,
+        &format!(
+            "const s = document.getElementById('an-conn'); s.value = 'proxy:{conn}'; s.dispatchEvent(new Event('change')); \
+             const t = document.getElementById('{id}').textContent; return t.includes({needle:?}) ? t : null"
+        ),
+        &format!("#{id} of proxy:{conn} to say {needle:?}"),
+    )
+    .await
+}
+
 async fn proxy_inspection_flow(c: Client, proxy: u16, key: String, upstream: Lines) {
     let app = open_app(&c, &format!("ws://127.0.0.1:{proxy}/app?user=1")).await;
     let app_window = c.window().await.expect("the app's window");
@@ -631,8 +644,14 @@ async fn proxy_inspection_flow(c: Client, proxy: u16, key: String, upstream: Lin
         ping["mask"].as_str().unwrap().starts_with("1 · "),
         "masked towards the upstream: {ping}"
     );
+    // Matched to the injected ping by the core's heartbeat analysis.
     let pong = row(&rows, "s2c", "0xa pong", &probe);
-    assert!(pong["injected"].is_string(), "the pong is marked: {pong}");
+    assert_eq!(pong["injected"], "answer", "the pong is marked: {pong}");
+    let beats = analysis_text(&c, &id, "an-heartbeats", "pong after").await;
+    assert!(
+        beats.as_str().unwrap().contains("1 pings, 0 unanswered"),
+        "{beats}"
+    );
     js(
         &c,
         "document.getElementById('proxy').scrollIntoView(); return null",
@@ -665,6 +684,9 @@ async fn proxy_inspection_flow(c: Client, proxy: u16, key: String, upstream: Lin
     )
     .await;
     assert!(ended.as_str().unwrap().contains("closed"), "{ended}");
+    // The analysis of that connection knows it ended (the proxy's "ended" message).
+    let status = analysis_text(&c, own, "an-status", ", ended").await;
+    assert!(status.as_str().unwrap().contains("frames"), "{status}");
 
     // The app's connection is unharmed by the injection.
     c.switch_to_window(app_window).await.expect("to the app");
