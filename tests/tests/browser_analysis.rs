@@ -10,7 +10,9 @@
 //! - Chromium, the page served by `framewire serve --deflate --ping-interval`: its own
 //!   connection to /echo exchanges messages, answers the server's pings and closes;
 //!   the analysis pane shows the messages (inflated), the heartbeats with their RTT,
-//!   the compression and the close.
+//!   the compression and the close. `dumpcap` records that session on loopback (a
+//!   libpcap file, as tcpdump writes) and the pcap imported into the page shows the same
+//!   (where capturing is refused, the test says why and skips that part).
 //!
 //! Screenshots: `target/inspector-analysis-firefox.png` (analysis of the import),
 //! `target/inspector-table-100k-firefox.png` (the 100,000-frame table),
@@ -22,6 +24,9 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
+
+#[path = "../../native-server/cli/tests/dumpcap/mod.rs"]
+mod dumpcap;
 
 #[path = "browser_util/mod.rs"]
 mod browser_util;
@@ -476,7 +481,7 @@ fn firefox_table_of_100000_frames_draws_only_the_rows_in_view() {
 
 // ---- the page's own live connection ----------------------------------------------------
 
-async fn live_session_is_analysed(c: Client, port: u16) {
+async fn live_session_is_analysed(c: Client, port: u16, capture: Option<(dumpcap::Proc, PathBuf)>) {
     open_page(&c, &format!("http://127.0.0.1:{port}/")).await;
     click(&c, "#connect").await;
     wait_js(
@@ -589,12 +594,59 @@ async fn live_session_is_analysed(c: Client, port: u16) {
         .await;
         shoot(&c, css, name).await;
     }
+
+    // The same session as dumpcap recorded it on loopback (a libpcap file, as tcpdump
+    // writes), imported into the page: its /echo connection (beside the wire view's)
+    // shows the same messages, the ping answered and the close.
+    let Some((cap, file)) = capture else { return };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    dumpcap::stop_capture(cap);
+    import(&c, &file).await;
+    let rows = wait_js(
+        &c,
+        "for (const o of document.getElementById('an-conn').options) { \
+           if (!o.value.startsWith('file:')) continue; \
+           const s = document.getElementById('an-conn'); s.value = o.value; s.dispatchEvent(new Event('change')); \
+           const rows = [...document.querySelectorAll('#an-message-table tbody tr')].map(tr => [...tr.cells].map(td => td.textContent)); \
+           if (rows.filter(r => r[6].includes('hello live')).length === 2) return rows; } return null",
+        "the /echo connection of the recorded pcap",
+    )
+    .await;
+    let rows = rows.as_array().expect("rows");
+    for dir in ["client → server", "server → client"] {
+        assert!(
+            rows.iter()
+                .any(|r| r[0] == dir && r[6].as_str().unwrap().contains("compress me")),
+            "{dir} JSON in the pcap: {rows:?}"
+        );
+    }
+    assert!(rows.iter().any(|r| r[1] == "pong"), "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r[1].as_str().unwrap().starts_with("close 4000")),
+        "{rows:?}"
+    );
+    let beats = text(&c, "an-heartbeats").await;
+    assert!(
+        beats.contains("0 unanswered") && beats.contains("pong after"),
+        "{beats}"
+    );
+    let _ = std::fs::remove_file(&file);
 }
 
 #[test]
 fn chromium_live_connection_feeds_messages_heartbeats_compression_and_close() {
     let (_server, port) = start_server(&["--deflate", "--ping-interval", "400ms"]);
+    let file =
+        std::env::temp_dir().join(format!("framewire-live-{}-{port}.pcap", std::process::id()));
+    let capture = match dumpcap::start_capture(port, &file) {
+        Ok(cap) => Some((cap, file)),
+        Err(why) => {
+            eprintln!("NOT RUN: the pcap import of the live session: cannot capture on loopback here: {why}");
+            None
+        }
+    };
     in_browser(Browser::Chromium, FLOW_LIMIT, |c| {
-        live_session_is_analysed(c, port)
+        live_session_is_analysed(c, port, capture)
     });
 }
