@@ -7,15 +7,17 @@
 (function (page) {
   const { el } = page.render;
 
-  /** Bytes of raw chunks kept per connection for export; later chunks are counted, not kept. */
+  /** Bytes of raw chunks each session records for export; later chunks are counted, not kept. */
   const MAX_KEPT_BYTES = 32 << 20;
+  /** Bytes a stream decoder of an imported connection holds for one unfinished frame. */
+  const DECODER_LIMIT = 1 << 20;
   /** Connections kept in the pane; the oldest go first. */
   const MAX_CONNS = 50;
   /** Rows drawn in the message view (the newest). */
   const MAX_VIEW_ROWS = 500;
   /** Points of the traffic chart, about. */
   const CHART_BUCKETS = 60;
-  /** Delay before a live connection's pane is redrawn. */
+  /** Delay before a live connection's pane is redrawn (longer when drawing takes long). */
   const REDRAW_MS = 250;
 
   const $ = (id) => document.getElementById(id);
@@ -24,9 +26,11 @@
   const OPCODES = { 0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong" };
 
   let fw = null;
-  /** key -> { key, label, session, request, response, ended, chunks, keptBytes, droppedBytes } */
+  /** key -> { key, label, session, ended, firstT, lastT } */
   const conns = new Map();
   let redrawTimer = null;
+  /** How long the last drawing took, in ms: the next waits at least four times that. */
+  let lastDrawMs = 0;
 
   const ms = (t) => (t == null ? "–" : `${Number(t).toFixed(1)} ms`);
   const time = (t) => (t == null ? "–" : t > 1e11 ? page.table.clock(t) : `${(t / 1000).toFixed(3)} s`);
@@ -37,13 +41,13 @@
     untrack(key);
     let session;
     try {
-      session = new fw.AnalysisSession(response || undefined);
+      session = new fw.AnalysisSession(response || undefined, request || undefined, MAX_KEPT_BYTES);
     } catch (e) {
       setStatus(`${label}: cannot analyse: ${e.message ?? e}`, "warning");
       return null;
     }
     page.table.restartSeq(key);
-    const c = { key, label, session, request: request ?? "", response: response ?? "", ended: false, chunks: [], keptBytes: 0, droppedBytes: 0 };
+    const c = { key, label, session, ended: false };
     conns.set(key, c);
     while (conns.size > MAX_CONNS) untrack(conns.keys().next().value);
     renderChoice(key);
@@ -71,12 +75,6 @@
       c.firstT ??= t;
       c.lastT = t;
     }
-    if (c.keptBytes + bytes.length <= MAX_KEPT_BYTES) {
-      c.chunks.push({ t, dir, bytes: bytes.slice() });
-      c.keptBytes += bytes.length;
-    } else {
-      c.droppedBytes += bytes.length;
-    }
     scheduleRedraw(key);
   }
 
@@ -102,7 +100,7 @@
     redrawTimer = setTimeout(() => {
       redrawTimer = null;
       render();
-    }, REDRAW_MS);
+    }, Math.max(REDRAW_MS, 4 * lastDrawMs));
   }
 
   function setStatus(text, kind = "") {
@@ -140,19 +138,26 @@
   // ---- drawing ------------------------------------------------------------------
 
   function render() {
+    const start = performance.now();
+    draw();
+    lastDrawMs = performance.now() - start;
+  }
+
+  function draw() {
     const c = conns.get(selected());
     for (const id of ["an-messages", "an-compression", "an-heartbeats", "an-close", "an-traffic"]) $(id).replaceChildren();
     $("an-filter-note").textContent = "";
     if (!c) return;
+    const spec = filterSpec();
     let report;
     try {
-      report = c.session.report(bucketFor(c));
+      // Unfiltered, only the rows drawn cross from the core.
+      report = c.session.report(bucketFor(c), spec ? undefined : MAX_VIEW_ROWS);
     } catch (e) {
       setStatus(`${c.label}: ${e.message ?? e}`, "warning");
       return;
     }
     let shown = null;
-    const spec = filterSpec();
     if (spec) {
       try {
         const f = c.session.filter(spec);
@@ -165,9 +170,10 @@
     } else {
       page.table.applyFilter(c.key, null);
     }
-    const kept = c.droppedBytes ? ` ${c.droppedBytes} bytes past the export limit are analysed but not kept for export.` : "";
+    const lost = c.session.unrecordedBytes;
+    const kept = lost ? ` ${lost} bytes past the export limit (${MAX_KEPT_BYTES >> 20} MiB) are analysed but not kept for export.` : "";
     setStatus(`${c.label}: ${report.frames} frames${report.droppedFrames ? ` (${report.droppedFrames} more past the limit)` : ""}${c.ended ? ", ended" : ""}.${kept}`, "ok");
-    drawMessages(report.messages, shown);
+    drawMessages(report.messages, shown, report.viewEntries);
     drawCompression(report.compression);
     drawHeartbeats(report.heartbeats);
     drawClose(report.close);
@@ -189,7 +195,7 @@
     return text;
   }
 
-  function drawMessages(entries, shown) {
+  function drawMessages(entries, shown, total) {
     const keep = entries.filter((e) => !shown || (e.type === "message" ? shown.has(`m${e.direction}:${e.index}`) : shown.has(`f${e.seq}`)));
     const rows = keep.slice(-MAX_VIEW_ROWS).map((e) => {
       if (e.type === "control") {
@@ -219,7 +225,8 @@
         el("tbody", {}, ...rows),
       ),
     );
-    if (keep.length > MAX_VIEW_ROWS) $("an-messages").append(el("p", { class: "help" }, `The newest ${MAX_VIEW_ROWS} of ${keep.length} rows.`));
+    const all = shown ? keep.length : total;
+    if (all > rows.length) $("an-messages").append(el("p", { class: "help" }, `The newest ${rows.length} of ${all} rows.`));
   }
 
   function drawCompression(comp) {
@@ -267,53 +274,59 @@
 
   // ---- import and export ---------------------------------------------------------
 
-  /** Shows a capture file's connections (pcap, pcapng, HAR or framewire capture). */
+  /** A time label for a frame of an imported capture. */
+  const timeLabel = (t) => (t > 1e11 ? page.table.clock(t) : `+${(t / 1000).toFixed(6)} s`);
+
+  /**
+   * Shows a capture file's connections (pcap, pcapng, HAR or framewire capture), read
+   * by the core: each one analysed and its frames added to the frame table.
+   */
   function importBytes(bytes, name) {
-    let lines;
+    let cap;
     try {
-      lines = new TextDecoder().decode(fw.convertCapture(bytes, "capture")).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+      cap = fw.readCapture(bytes);
     } catch (e) {
       setStatus(`${name}: not imported: ${e.message ?? e}`, "error");
       return 0;
     }
-    const header = lines.shift();
-    const byId = new Map();
-    for (const h of header.connections ?? []) {
-      const request = h.request ?? "";
-      const response = h.response ?? "";
-      const c = track(`file:${name}:${h.conn}`, `${name} #${h.conn}${h.client ? ` (${h.client} → ${h.server})` : ""}`, request, response);
-      if (c) byId.set(h.conn, { c, ended: h.ended });
+    let first = null;
+    for (const conn of cap.connections) {
+      const key = `file:${name}:${conn.id}`;
+      const label = `${name} #${conn.id}`;
+      const c = track(key, `${label}${conn.client ? ` (${conn.client} → ${conn.server})` : ""}`, conn.request, conn.response);
+      if (!c) continue;
+      first ??= c;
+      c.session.describe(conn.id, conn.client ?? undefined, conn.server ?? undefined);
+      const decoders = [new fw.StreamDecoder("client", DECODER_LIMIT), new fw.StreamDecoder("server", DECODER_LIMIT)];
+      try {
+        if (conn.response) for (const d of decoders) d.enableDeflate(conn.response);
+        for (const ch of conn.chunks) {
+          const dir = ch.dir === "c2s" ? 0 : 1;
+          feed(key, dir, ch.bytes, ch.t);
+          for (const f of decoders[dir].push(ch.bytes)) page.table.addFrameRow(dir, timeLabel(ch.t), f, { key, label });
+        }
+      } catch (e) {
+        page.table.tableNote(`${label}: decoding stopped: ${e.message ?? e}`, "warning");
+      } finally {
+        for (const d of decoders) d.free();
+      }
+      if (conn.ended) end(key);
     }
-    for (const l of lines) {
-      const e = byId.get(l.conn);
-      if (e) feed(e.c.key, l.dir === "c2s" ? 0 : 1, page.loader.base64Bytes(l.b64), l.t);
-    }
-    for (const e of byId.values()) if (e.ended) end(e.c.key);
-    const first = byId.values().next().value;
-    if (first) renderChoice(first.c.key);
-    return byId.size;
+    if (first) renderChoice(first.key);
+    return cap.connections.length;
   }
 
-  function base64(bytes) {
-    let s = "";
-    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-    return btoa(s);
-  }
-
-  /** The selected connection as a framewire capture (JSON lines, see core/src/capture/jsonl.rs). */
-  function captureOf(c) {
-    const head = { conn: 0, request: c.request, response: c.response, ended: c.ended };
-    const lines = [JSON.stringify({ format: "framewire-capture", version: 1, connections: [head] })];
-    for (const ch of c.chunks) lines.push(JSON.stringify({ t: Number.isFinite(ch.t) ? ch.t : 0, dir: DIR_NAMES[ch.dir], conn: 0, b64: base64(ch.bytes) }));
-    return new TextEncoder().encode(lines.join("\n") + "\n");
-  }
-
-  /** The selected connection's bytes as `format` ("capture", "har" or "pcapng"). */
+  /** The connection `key` (the selected one by default) as `format` ("capture", "har" or "pcapng"), written by the core. */
   function exportBytes(format, key = selected()) {
     const c = conns.get(key);
     if (!c) throw new Error("no connection to export");
-    const capture = captureOf(c);
-    return format === "capture" ? capture : fw.convertCapture(capture, format);
+    return c.session.exportAs(format);
+  }
+
+  /** The frame index of the ping that the pong `pongFrame` of `dir` (0 or 1) on `key` answered, by the core's heartbeats; null if none. */
+  function pingAnsweredBy(key, dir, pongFrame) {
+    const c = conns.get(key);
+    return c ? c.session.pingAnsweredBy(DIR_NAMES[dir], pongFrame) ?? null : null;
   }
 
   const EXT = { capture: ["jsonl", "application/x-ndjson"], har: ["har", "application/json"], pcapng: ["pcapng", "application/vnd.tcpdump.pcap"] };
@@ -357,5 +370,5 @@
     for (const f of Object.keys(EXT)) $(`an-export-${f}`).addEventListener("click", () => download(f));
   }
 
-  page.analysis = { track, feed, end, render, importBytes, exportBytes, initAnalysis };
+  page.analysis = { track, feed, end, render, importBytes, exportBytes, pingAnsweredBy, initAnalysis };
 })((self.framewirePage ??= {}));

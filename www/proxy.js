@@ -6,7 +6,7 @@
 "use strict";
 
 (function (page) {
-  const { el, hex } = page.render;
+  const { el } = page.render;
   const { addFrameRow, tableNote } = page.table;
 
   /** The inspector protocol version this page speaks. */
@@ -15,7 +15,7 @@
   const DECODER_LIMIT = 1 << 20;
   /** Ended connections kept in the list. */
   const MAX_ENDED = 50;
-  /** Injected pings remembered per connection, to mark the pongs answering them. */
+  /** Injected pings remembered per connection (by frame index), to mark the pongs answering them. */
   const MAX_PINGS = 64;
   /** Header of a binary chunk: kind, connection id (u32), time (f64). */
   const CHUNK_HEADER = 13;
@@ -28,7 +28,7 @@
   let sock = null;
   /** The proxy's clock: its T at hello, and performance.now() then. */
   let clockBase = null;
-  /** id -> { conn, attached, decoders, endedAt, ended (the proxy's notice), pings (injected, "dir:payload hex"), row (in the list) } */
+  /** id -> { conn, attached, decoders, endedAt, ended (the proxy's notice), pings (injected ones, "dir:frame index"), row (in the list) } */
   const conns = new Map();
   /** tag -> callback(conn) for the page's own connections through the proxy. */
   const ownTags = new Map();
@@ -236,6 +236,13 @@
     entry.decoders = null;
   }
 
+  /** A pong that the core's heartbeat analysis matched to a ping the proxy injected. */
+  function answersInjected(entry, dir, f) {
+    if (f.opcode !== 0xa || !entry.pings.size) return false;
+    const ping = page.analysis.pingAnsweredBy(`proxy:${entry.conn.id}`, dir, f.index);
+    return ping !== null && entry.pings.delete(`${1 - dir}:${ping}`);
+  }
+
   function onBinary(data) {
     if (data.byteLength < CHUNK_HEADER) {
       tableNote(`Ignored a proxy chunk of ${data.byteLength} bytes (shorter than its ${CHUNK_HEADER}-byte header).`, "warning");
@@ -262,15 +269,14 @@
       tableNote(`#${id}: decoding failed: ${e.message ?? e}`, "warning");
       return;
     }
+    // Kinds 2 and 3 are the frames the proxy injected for an inspector.
     const injected = kind >= 2;
     for (const f of frames) {
       if (injected && f.opcode === 0x9) {
-        entry.pings.add(`${dir}:${hex(f.payload, "")}`);
+        entry.pings.add(`${dir}:${f.index}`);
         if (entry.pings.size > MAX_PINGS) entry.pings.delete(entry.pings.values().next().value);
       }
-      // A pong in the other direction carrying an injected ping's payload is its answer.
-      const answer = !injected && f.opcode === 0xa && entry.pings.delete(`${1 - dir}:${hex(f.payload, "")}`);
-      addFrameRow(dir, proxyTime(t), f, { conn: id, injected: injected ? "injected" : answer ? "answer" : null });
+      addFrameRow(dir, proxyTime(t), f, { conn: id, injected: injected ? "injected" : answersInjected(entry, dir, f) ? "answer" : null });
     }
   }
 

@@ -1,28 +1,59 @@
-// The frame table: one row per decoded frame of either direction (of the page's own
-// connection or of the proxy's relayed ones), notes between them, bounded in rows and
-// bytes; selecting a row (click, arrow keys, Enter) shows its breakdown.
+// The frame table: one entry per decoded frame of either direction (of the page's own
+// connection, the proxy's relayed ones or an imported capture), notes between them.
+// The entries are kept in memory up to a cap of frames (set in the page) and of bytes;
+// only the rows in view are in the DOM (virtualised: spacers stand for the rest), so
+// 100,000 frames scroll as lightly as ten. Selecting a row (click, arrow keys, Enter)
+// shows its breakdown.
 "use strict";
 
 (function (page) {
   const { el, frameBreakdown, opcodeLabel, maskLabel, lengthLabel, preview } = page.render;
 
-  /** Frames kept in the table; older rows are dropped. */
-  const MAX_ROWS = 1000;
-  /** Bytes of frame data kept for the table's rows; older rows are dropped beyond it. */
+  /** Frames kept when the page does not say otherwise; older entries are dropped. */
+  const DEFAULT_MAX_FRAMES = 50_000;
+  /** The cap's range in the page's input. */
+  const MIN_FRAMES = 100;
+  const MAX_FRAMES = 1_000_000;
+  /** Bytes of frame data kept for the entries; older entries are dropped beyond it. */
   const MAX_ROW_BYTES = 64 << 20;
   /** Columns of the table. */
   const COLUMNS = 9;
+  /** Rows drawn above and below the visible ones. */
+  const OVERSCAN = 10;
+  /** Row height assumed until one is measured, in pixels. */
+  const GUESS_ROW_PX = 27;
 
   const $ = (id) => document.getElementById(id);
   const DIRS = ["client → server", "server → client"];
 
-  let selectedRow = null;
+  /**
+   * The entries, oldest first, from `head` on (dropped ones are cut off in batches):
+   * { ord, n, note?, kind?, f?, dir, time, conn, label, key, seq, injected, hidden, bytes }.
+   */
+  let entries = [];
+  let head = 0;
+  /** The shown (not hidden) entries, in order, from `viewHead` on. */
+  let view = [];
+  let viewHead = 0;
+  let maxFrames = DEFAULT_MAX_FRAMES;
   let rowCount = 0;
-  let rowBytes = 0;
-  const rowFrames = new WeakMap();
-  /** Analysis key ("own" or "proxy:ID") -> the seq (the core's frame number) of its next row. */
+  /** Every entry's number, notes too (`ord`): the order of `view`. */
+  let ordCount = 0;
+  let heldBytes = 0;
+  let dropped = 0;
+  let hiddenCount = 0;
+  let selected = null;
+  /** The entry whose row has the keyboard's focus. */
+  let focused = null;
+  /** Entries drawn now -> their rows. */
+  let drawn = new Map();
+  let rowPx = GUESS_ROW_PX;
+  /** Scrolled to the end: new rows keep it there. */
+  let follow = true;
+  let drawPending = false;
+  /** Analysis key ("own", "proxy:ID", "file:…") -> the seq (the core's frame number) of its next row. */
   const nextSeq = new Map();
-  /** The analysis key of a row's connection. */
+  /** The analysis key of a proxy connection's rows. */
   const keyOf = (conn) => (conn === null ? "own" : `proxy:${conn}`);
 
   /** A wall-clock time (ms since the epoch) as hh:mm:ss.mmm. */
@@ -32,27 +63,46 @@
     return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
   }
 
-  /** A note across the table (a connection event, a warning). */
-  function tableNote(text, kind = "note") {
-    const tr = el("tr", { class: `note ${kind}` }, el("td", { colspan: String(COLUMNS) }, text));
-    $("frame-rows").append(tr);
-    trimRows();
-  }
-
   /** Bytes a frame report holds. */
   const frameBytes = (f) => f.bytes.length + f.maskedPayload.length + f.payload.length + (f.inflated?.length ?? 0);
 
-  function trimRows() {
-    const body = $("frame-rows");
-    while (body.children.length > MAX_ROWS || (rowBytes > MAX_ROW_BYTES && body.children.length > 1)) {
-      const first = body.firstElementChild;
-      if (first === selectedRow) selectedRow = null;
-      const held = rowFrames.get(first);
-      if (held) rowBytes -= frameBytes(held.f);
-      first.remove();
+  const live = () => entries.length - head;
+
+  function push(entry) {
+    entry.ord = ++ordCount;
+    entries.push(entry);
+    heldBytes += entry.bytes;
+    if (!entry.hidden) view.push(entry);
+    trim();
+    scheduleDraw();
+  }
+
+  /** Drops the oldest entries past the caps. */
+  function trim() {
+    while (live() > maxFrames || (heldBytes > MAX_ROW_BYTES && live() > 1)) {
+      const first = entries[head];
+      entries[head++] = undefined;
+      heldBytes -= first.bytes;
+      if (first.f) dropped++;
+      if (first.hidden) hiddenCount--;
+      else if (view[viewHead] === first) view[viewHead++] = undefined;
+      if (first === selected) selected = null;
+      if (first === focused) focused = null;
     }
-    const rows = body.querySelectorAll("tr.frame-row");
-    if (rows.length && ![...rows].some((r) => r.tabIndex === 0)) rows[0].tabIndex = 0;
+    // Cut the dropped slots off now and then, not on every drop.
+    if (head > 4096 && head * 2 > entries.length) {
+      entries = entries.slice(head);
+      head = 0;
+    }
+    if (viewHead > 4096 && viewHead * 2 > view.length) {
+      view = view.slice(viewHead);
+      viewHead = 0;
+    }
+  }
+
+  /** A note across the table (a connection event, a warning). */
+  function tableNote(text, kind = "note") {
+    push({ note: text, kind, bytes: text.length * 2, hidden: false });
   }
 
   /** The tag and explanation of injected frames and of the pongs answering injected pings. */
@@ -63,29 +113,40 @@
 
   /**
    * Adds a frame: `dir` 0 is client to server, 1 server to client; `time` a label;
-   * `opts.conn` the proxy's connection id (null for the page's own); `opts.injected`
-   * "injected" for a frame the inspector injected, "answer" for the pong answering one.
+   * `opts.conn` the proxy's connection id (null for the page's own); `opts.key` and
+   * `opts.label` another source's analysis key and name (an imported capture's);
+   * `opts.injected` "injected" for a frame the inspector injected, "answer" for the
+   * pong answering one.
    */
   function addFrameRow(dir, time, f, opts = {}) {
-    const p = preview(f);
     const conn = opts.conn ?? null;
-    const key = keyOf(conn);
+    const key = opts.key ?? keyOf(conn);
     const seq = nextSeq.get(key) ?? 0;
     nextSeq.set(key, seq + 1);
-    const tr = el(
+    const label = opts.label ?? (conn === null ? "" : `#${conn}`);
+    push({ n: ++rowCount, f, dir, time, conn, label, key, seq, injected: opts.injected || null, bytes: frameBytes(f), hidden: false });
+  }
+
+  /** The row of an entry. */
+  function rowOf(e) {
+    if (e.note !== undefined) {
+      return el("tr", { class: `note ${e.kind}` }, el("td", { colspan: String(COLUMNS), title: e.note }, el("div", { class: "clip" }, e.note)));
+    }
+    const { f, dir } = e;
+    const p = preview(f);
+    return el(
       "tr",
       {
-        class: `frame-row dir-${dir === 0 ? "c2s" : "s2c"}${f.violations.length ? " broken" : ""}${opts.injected ? " injected" : ""}`,
+        class: `frame-row dir-${dir === 0 ? "c2s" : "s2c"}${f.violations.length ? " broken" : ""}${e.injected ? " injected" : ""}`,
         "data-dir": dir === 0 ? "c2s" : "s2c",
-        "data-conn": conn === null ? null : String(conn),
-        "data-injected": opts.injected || null,
-        "data-akey": key,
-        "data-seq": String(seq),
-        tabindex: $("frame-rows").querySelector("tr.frame-row") ? "-1" : "0",
+        "data-conn": e.conn === null ? null : String(e.conn),
+        "data-injected": e.injected,
+        "data-n": String(e.n),
+        tabindex: "-1",
       },
-      el("td", { class: "c-index" }, String(++rowCount)),
-      el("td", { class: "c-dir" }, conn === null ? DIRS[dir] : `#${conn} ${DIRS[dir]}`),
-      el("td", { class: "c-time" }, time),
+      el("td", { class: "c-index" }, String(e.n)),
+      el("td", { class: "c-dir" }, e.label ? `${e.label} ${DIRS[dir]}` : DIRS[dir]),
+      el("td", { class: "c-time" }, e.time),
       el("td", { class: "c-fin" }, f.fin ? "1" : "0"),
       el("td", { class: "c-rsv" }, `${+f.rsv1}${+f.rsv2}${+f.rsv3}`),
       el("td", { class: "c-op" }, opcodeLabel(f)),
@@ -94,83 +155,249 @@
       el(
         "td",
         { class: "c-payload" },
-        el("span", { class: p.binary ? "p-bin" : "p-text" }, p.text),
-        f.compressed ? el("span", { class: "tag", title: "permessage-deflate: shown inflated" }, " deflate") : null,
-        opts.injected ? el("span", { class: "injected-tag", title: INJECTED[opts.injected][1] }, INJECTED[opts.injected][0]) : null,
-        f.violations.length ? el("span", { class: "warn" }, ` ⚠ ${f.violations.length} broken rule${f.violations.length > 1 ? "s" : ""}`) : null,
+        el(
+          "div",
+          { class: "clip" },
+          el("span", { class: p.binary ? "p-bin" : "p-text" }, p.text),
+          f.compressed ? el("span", { class: "tag", title: "permessage-deflate: shown inflated" }, " deflate") : null,
+          e.injected ? el("span", { class: "injected-tag", title: INJECTED[e.injected][1] }, INJECTED[e.injected][0]) : null,
+          f.violations.length ? el("span", { class: "warn" }, ` ⚠ ${f.violations.length} broken rule${f.violations.length > 1 ? "s" : ""}`) : null,
+        ),
       ),
     );
-    rowFrames.set(tr, { f, dir, time, conn, injected: opts.injected || null });
-    rowBytes += frameBytes(f);
-    $("frame-rows").append(tr);
-    trimRows();
   }
 
-  function selectRow(tr, focus = true) {
-    if (!tr || !rowFrames.has(tr)) return;
-    for (const r of $("frame-rows").querySelectorAll("tr.frame-row")) {
-      r.removeAttribute("aria-current");
-      r.tabIndex = -1;
+  // ---- drawing the rows in view ------------------------------------------------------
+
+  function scheduleDraw() {
+    if (drawPending) return;
+    drawPending = true;
+    requestAnimationFrame(() => {
+      drawPending = false;
+      draw();
+    });
+  }
+
+  const shown = () => view.length - viewHead;
+
+  /** The position in `view` (from viewHead) of entry `e`, by its `ord`; -1 if not shown. */
+  function viewIndex(e) {
+    let lo = viewHead;
+    let hi = view.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (view[mid] === e) return mid - viewHead;
+      if (view[mid].ord < e.ord) lo = mid + 1;
+      else hi = mid - 1;
     }
-    tr.setAttribute("aria-current", "true");
-    tr.tabIndex = 0;
-    if (focus) tr.focus();
-    selectedRow = tr;
-    const { f, dir, time, conn, injected } = rowFrames.get(tr);
-    const who = conn === null ? "" : `connection #${conn}, `;
-    const how = injected ? `, ${INJECTED[injected][1]}` : "";
-    $("frame-detail").replaceChildren(frameBreakdown(f, `${who}${DIRS[dir]}, frame ${f.index} of that direction, at ${time}${how}`));
+    return -1;
+  }
+
+  /** Draws the rows in view (and OVERSCAN more each side) between two spacers. */
+  function draw() {
+    const wrap = $("frames-wrap");
+    const body = $("frame-rows");
+    const total = shown();
+    const above = $("rows-above").firstElementChild.firstElementChild;
+    const top = above.getBoundingClientRect().top - wrap.getBoundingClientRect().top + wrap.scrollTop;
+    const firstVisible = Math.floor(Math.max(0, wrap.scrollTop - top) / rowPx);
+    const visible = Math.ceil(wrap.clientHeight / rowPx) + 1;
+    let from = Math.max(0, Math.min(firstVisible, total - visible) - OVERSCAN);
+    let to = Math.min(total, Math.max(firstVisible, 0) + visible + OVERSCAN);
+    if (follow) {
+      to = total;
+      from = Math.max(0, to - visible - 2 * OVERSCAN);
+    }
+    const rows = [];
+    const next = new Map();
+    for (let i = from; i < to; i++) {
+      const e = view[viewHead + i];
+      const tr = drawn.get(e) ?? rowOf(e);
+      next.set(e, tr);
+      if (e === selected) tr.setAttribute("aria-current", "true");
+      else tr.removeAttribute("aria-current");
+      rows.push(tr);
+    }
+    // One row takes Tab: the focused one when drawn, else the first frame drawn.
+    let tabStop = focused && next.has(focused) ? focused : null;
+    for (const [e, tr] of next) {
+      if (!e.f) continue;
+      tabStop ??= e;
+      tr.tabIndex = e === tabStop ? 0 : -1;
+    }
+    drawn = next;
+    const hadFocus = body.contains(document.activeElement);
+    // Rows that stay are not moved (a moved row would lose the focus): only the others come and go.
+    const keep = new Set(rows);
+    for (const child of [...body.children]) if (!keep.has(child)) child.remove();
+    let at = body.firstElementChild;
+    for (const r of rows) {
+      if (r === at) at = at.nextElementSibling;
+      else body.insertBefore(r, at);
+    }
+    if (hadFocus && !body.contains(document.activeElement) && focused && drawn.has(focused)) drawn.get(focused).focus({ preventScroll: true });
+    above.style.height = `${from * rowPx}px`;
+    $("rows-below").firstElementChild.firstElementChild.style.height = `${(total - to) * rowPx}px`;
+    // Measure a frame row once one is drawn: the spacers stand for rows of that height.
+    const sample = rows.find((r) => r.classList.contains("frame-row"));
+    if (sample) {
+      const h = sample.getBoundingClientRect().height;
+      if (h > 0 && Math.abs(h - rowPx) > 0.5) {
+        rowPx = h;
+        scheduleDraw();
+      }
+    }
+    if (follow) wrap.scrollTop = wrap.scrollHeight;
+    showBound();
+  }
+
+  /** `n` bytes in MiB, one decimal. */
+  const mib = (n) => (n / (1 << 20)).toFixed(1);
+
+  /** Says what the table keeps and how much it dropped. */
+  function showBound() {
+    const text =
+      `Keeping the last ${maxFrames} frames / ${mib(MAX_ROW_BYTES)} MiB: ${live()} rows held (${mib(heldBytes)} MiB), ` +
+      `${dropped} frame${dropped === 1 ? "" : "s"} dropped` +
+      (hiddenCount ? `, ${hiddenCount} hidden by the filter.` : ".");
+    const node = $("table-bound");
+    if (node.textContent !== text) node.textContent = text;
+    node.dataset.dropped = String(dropped);
+  }
+
+  /** Scrolls so that the `i`th shown entry is in view. */
+  function scrollToIndex(i) {
+    const wrap = $("frames-wrap");
+    const above = $("rows-above").firstElementChild.firstElementChild;
+    const top = above.getBoundingClientRect().top - wrap.getBoundingClientRect().top + wrap.scrollTop;
+    const y = top + i * rowPx;
+    if (y < wrap.scrollTop + top) wrap.scrollTop = y - top;
+    else if (y + rowPx > wrap.scrollTop + wrap.clientHeight) wrap.scrollTop = y + rowPx - wrap.clientHeight;
+    follow = wrap.scrollTop + wrap.clientHeight >= wrap.scrollHeight - 1 && i === shown() - 1;
+    draw();
+  }
+
+  /** Scrolls to the last row (and keeps following new ones). */
+  function scrollToEnd() {
+    follow = true;
+    draw();
+  }
+
+  // ---- selection and keys -------------------------------------------------------------
+
+  const entryOf = (tr) => {
+    for (const [e, r] of drawn) if (r === tr) return e;
+    return null;
+  };
+
+  function selectEntry(e, focus = true) {
+    if (!e || !e.f) return;
+    selected = e;
+    focused = e;
+    draw();
+    const tr = drawn.get(e);
+    if (focus && tr) tr.focus();
+    const who = e.conn !== null ? `connection #${e.conn}, ` : e.label ? `${e.label}, ` : "";
+    const how = e.injected ? `, ${INJECTED[e.injected][1]}` : "";
+    $("frame-detail").replaceChildren(frameBreakdown(e.f, `${who}${DIRS[e.dir]}, frame ${e.f.index} of that direction, at ${e.time}${how}`));
   }
 
   function moveFocus(from, step) {
-    const rows = [...$("frame-rows").querySelectorAll("tr.frame-row")];
-    if (!rows.length) return;
-    const i = rows.indexOf(from);
-    const next = step === Infinity ? rows[rows.length - 1] : step === -Infinity ? rows[0] : rows[Math.max(0, Math.min(rows.length - 1, i + step))];
-    for (const r of rows) r.tabIndex = -1;
-    next.tabIndex = 0;
-    next.focus();
+    const total = shown();
+    if (!total) return;
+    const i = viewIndex(from);
+    let j = step === Infinity ? total - 1 : step === -Infinity ? 0 : Math.max(0, Math.min(total - 1, i + step));
+    // Notes take no focus: go on past them.
+    const dir = step > 0 ? 1 : -1;
+    while (view[viewHead + j] && !view[viewHead + j].f && j + dir >= 0 && j + dir < total) j += dir;
+    const next = view[viewHead + j];
+    if (!next?.f) return;
+    focused = next;
+    scrollToIndex(j);
+    drawn.get(next)?.focus();
   }
 
   /** The analysis of `key` starts over: its later rows count from seq 0, older rows leave the filter. */
   function restartSeq(key) {
     nextSeq.set(key, 0);
-    for (const tr of $("frame-rows").querySelectorAll(`tr.frame-row[data-akey="${CSS.escape(key)}"]`)) delete tr.dataset.akey;
+    for (let i = head; i < entries.length; i++) if (entries[i].key === key) entries[i].key = null;
   }
 
-  /** Hides the rows of `key` whose seq is not in `shown` (a Set); null shows them all. */
-  function applyFilter(key, shown) {
-    for (const tr of $("frame-rows").querySelectorAll("tr.frame-row")) {
-      tr.hidden = !!shown && tr.dataset.akey === key && !shown.has(Number(tr.dataset.seq));
+  /** Hides the rows of `key` whose seq is not in `shownSeqs` (a Set); null shows them all. */
+  function applyFilter(key, shownSeqs) {
+    if (!shownSeqs && !hiddenCount) return;
+    hiddenCount = 0;
+    view = [];
+    viewHead = 0;
+    for (let i = head; i < entries.length; i++) {
+      const e = entries[i];
+      e.hidden = !!shownSeqs && e.key === key && e.f !== undefined && !shownSeqs.has(e.seq);
+      if (e.hidden) hiddenCount++;
+      else view.push(e);
     }
+    if (selected?.hidden) selected = null;
+    if (focused?.hidden) focused = null;
+    scheduleDraw();
   }
 
   /** Empties the table and the detail pane. */
   function clearTable() {
-    $("frame-rows").replaceChildren();
+    entries = [];
+    head = 0;
+    view = [];
+    viewHead = 0;
     nextSeq.clear();
     rowCount = 0;
-    rowBytes = 0;
+    ordCount = 0;
+    heldBytes = 0;
+    dropped = 0;
+    hiddenCount = 0;
+    selected = null;
+    focused = null;
+    follow = true;
     $("frame-detail").replaceChildren(el("p", { class: "help" }, "No frame selected."));
-    selectedRow = null;
+    scheduleDraw();
+  }
+
+  /** Sets the cap of frames kept (clamped to its range); drops the oldest past it. */
+  function setMaxFrames(n) {
+    maxFrames = Math.max(MIN_FRAMES, Math.min(MAX_FRAMES, Math.floor(Number(n) || DEFAULT_MAX_FRAMES)));
+    trim();
+    scheduleDraw();
+    return maxFrames;
   }
 
   function initTable() {
     const body = $("frame-rows");
-    body.addEventListener("click", (e) => selectRow(e.target.closest("tr.frame-row")));
+    const wrap = $("frames-wrap");
+    const input = $("keep-frames");
+    input.min = String(MIN_FRAMES);
+    input.max = String(MAX_FRAMES);
+    input.value = String(maxFrames);
+    input.addEventListener("change", () => (input.value = String(setMaxFrames(input.value))));
+    wrap.addEventListener("scroll", () => {
+      follow = wrap.scrollTop + wrap.clientHeight >= wrap.scrollHeight - 2;
+      scheduleDraw();
+    });
+    body.addEventListener("click", (e) => selectEntry(entryOf(e.target.closest("tr.frame-row"))));
+    body.addEventListener("focusin", (e) => {
+      const en = entryOf(e.target.closest("tr.frame-row"));
+      if (en) focused = en;
+    });
     body.addEventListener("keydown", (e) => {
-      const tr = e.target.closest("tr.frame-row");
-      if (!tr) return;
+      const en = entryOf(e.target.closest("tr.frame-row"));
+      if (!en) return;
       const keys = { ArrowDown: 1, ArrowUp: -1, PageDown: 10, PageUp: -10, Home: -Infinity, End: Infinity };
       if (e.key in keys) {
         e.preventDefault();
-        moveFocus(tr, keys[e.key]);
+        moveFocus(en, keys[e.key]);
       } else if (e.key === "Enter" || e.key === " ") {
         e.preventDefault();
-        selectRow(tr);
+        selectEntry(en);
       }
     });
+    draw();
   }
 
-  page.table = { clock, tableNote, addFrameRow, clearTable, initTable, restartSeq, applyFilter };
+  page.table = { clock, tableNote, addFrameRow, clearTable, initTable, restartSeq, applyFilter, setMaxFrames, scrollToEnd };
 })((self.framewirePage ??= {}));

@@ -545,6 +545,19 @@ async fn open_app(c: &Client, url: &str) -> PathBuf {
     app
 }
 
+/// The analysis pane's element `id` for the proxy's connection `conn`, once it says `needle`.
+async fn analysis_text(c: &Client, conn: &str, id: &str, needle: &str) -> Value {
+    wait_js(
+        c,
+        &format!(
+            "const s = document.getElementById('an-conn'); s.value = 'proxy:{conn}'; s.dispatchEvent(new Event('change')); \
+             const t = document.getElementById('{id}').textContent; return t.includes({needle:?}) ? t : null"
+        ),
+        &format!("#{id} of proxy:{conn} to say {needle:?}"),
+    )
+    .await
+}
+
 async fn proxy_inspection_flow(
     c: Client,
     proxy: u16,
@@ -652,8 +665,14 @@ async fn proxy_inspection_flow(
         ping["mask"].as_str().unwrap().starts_with("1 · "),
         "masked towards the upstream: {ping}"
     );
+    // Matched to the injected ping by the core's heartbeat analysis.
     let pong = row(&rows, "s2c", "0xa pong", &probe);
-    assert!(pong["injected"].is_string(), "the pong is marked: {pong}");
+    assert_eq!(pong["injected"], "answer", "the pong is marked: {pong}");
+    let beats = analysis_text(&c, &id, "an-heartbeats", "pong after").await;
+    assert!(
+        beats.as_str().unwrap().contains("1 pings, 0 unanswered"),
+        "{beats}"
+    );
     js(
         &c,
         "document.getElementById('proxy').scrollIntoView(); return null",
@@ -723,6 +742,9 @@ async fn proxy_inspection_flow(
         !asked.iter().any(|l| l.contains("plain HTTP request")),
         "the inspector page made plain requests outside /__framewire/: {asked:#?}"
     );
+    // The analysis of that connection knows it ended (the proxy's "ended" message).
+    let status = analysis_text(&c, own, "an-status", ", ended").await;
+    assert!(status.as_str().unwrap().contains("frames"), "{status}");
 
     // The app's connection is unharmed by the injection.
     c.switch_to_window(app_window).await.expect("to the app");

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use framewire_core::capture::recording::{self, WriteFormat};
 use framewire_core::capture::{self, CaptureLimits, Format};
 use framewire_core::inspect::analysis::{
     CloseDiagnosis, Compression, Filter, FilterResult, Heartbeats, KindFilter, Session,
@@ -20,8 +21,10 @@ pub struct Report {
     pub frames: usize,
     /// Frames seen past the session's limit (counted, not kept).
     pub dropped_frames: u64,
-    /// The message view.
+    /// The message view (its newest entries when the report was asked for fewer).
     pub messages: Vec<ViewEntry>,
+    /// Entries of the whole message view.
+    pub view_entries: usize,
     /// Compression truth.
     pub compression: Compression,
     /// Pings, pongs and silences.
@@ -32,13 +35,24 @@ pub struct Report {
     pub traffic: Traffic,
 }
 
-/// The report of `s`; `ended` tells whether the connection is over.
-pub fn report(s: &Session, ended: bool, bucket_ms: f64) -> Report {
+/// The report of `s`; `ended` tells whether the connection is over. With
+/// `max_entries`, the message view and the per-message compression list hold
+/// only their newest `max_entries` (what a page draws, not the whole session).
+pub fn report(s: &Session, ended: bool, bucket_ms: f64, max_entries: Option<usize>) -> Report {
+    let mut messages = s.message_view();
+    let view_entries = messages.len();
+    let mut compression = s.compression();
+    if let Some(max) = max_entries {
+        messages.drain(..view_entries.saturating_sub(max));
+        let n = compression.messages.len();
+        compression.messages.drain(..n.saturating_sub(max));
+    }
     Report {
         frames: s.frames().len(),
         dropped_frames: s.dropped_frames(),
-        messages: s.message_view(),
-        compression: s.compression(),
+        messages,
+        view_entries,
+        compression,
         heartbeats: s.heartbeats(),
         close: s.close_diagnosis(ended),
         traffic: s.traffic(bucket_ms),
@@ -123,7 +137,8 @@ pub struct CaptureReport {
     pub connections: Vec<ConnectionReport>,
 }
 
-fn format_name(f: Format) -> &'static str {
+/// The page's name of a capture format.
+pub fn format_name(f: Format) -> &'static str {
     match f {
         Format::Pcap => "pcap",
         Format::PcapNg => "pcapng",
@@ -146,7 +161,7 @@ pub fn analyze_capture(bytes: &[u8], bucket_ms: f64) -> Result<CaptureReport, St
             request: String::from_utf8_lossy(&c.request).into_owned(),
             response: String::from_utf8_lossy(&c.response).into_owned(),
             ended: c.ended,
-            report: report(&s, c.ended, bucket_ms),
+            report: report(&s, c.ended, bucket_ms, None),
         });
     }
     Ok(CaptureReport {
@@ -157,15 +172,10 @@ pub fn analyze_capture(bytes: &[u8], bucket_ms: f64) -> Result<CaptureReport, St
 
 /// Reads a capture in any format and writes it as `to`: `pcapng`, `har` or `capture`.
 pub fn convert_capture(bytes: &[u8], to: &str) -> Result<Vec<u8>, String> {
+    let format = WriteFormat::from_name(to)
+        .ok_or_else(|| format!("cannot write {to:?}: use \"pcapng\", \"har\" or \"capture\""))?;
     let (_, cap) = capture::import(bytes, &CaptureLimits::default()).map_err(|e| e.to_string())?;
-    match to {
-        "pcapng" => capture::pcapng_export::write(&cap).map_err(|e| e.to_string()),
-        "har" => Ok(capture::har::write(&cap)),
-        "capture" => Ok(capture::jsonl::write(&cap)),
-        other => Err(format!(
-            "cannot write {other:?}: use \"pcapng\", \"har\" or \"capture\""
-        )),
-    }
+    recording::write(&cap, format).map_err(|e| e.to_string())
 }
 
 /// Parses `"c2s"` or `"s2c"`.

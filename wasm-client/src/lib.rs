@@ -13,6 +13,8 @@ pub mod builder;
 pub mod decoder;
 pub mod handshake;
 pub mod report;
+#[cfg(feature = "analysis")]
+pub mod session_io;
 
 use framewire_core::Role;
 use js_sys::{Reflect, Uint8Array};
@@ -160,6 +162,8 @@ export interface FilterResult {
 export interface AnalysisReport {
   frames: number;
   droppedFrames: number;
+  /** Entries of the whole message view (`messages` may hold only the newest). */
+  viewEntries: number;
   /** Wire order: {type: "message", ...MessageSummary, interleaved, durationMs} or {type: "control", ...FrameSummary}. */
   messages: any[];
   compression: { deflate: any | null; messages: any[]; totals: [any, any] };
@@ -396,25 +400,34 @@ pub fn check_handshake(text: &str, request: Option<String>) -> Result<JsValue, J
 pub struct AnalysisSession {
     inner: framewire_core::inspect::analysis::Session,
     ended: bool,
+    record: framewire_core::capture::recording::Recording,
 }
 
 #[cfg(feature = "analysis")]
 #[wasm_bindgen]
 impl AnalysisSession {
     /// A session; with the server's `101` head, permessage-deflate as it agreed.
+    /// The bytes fed are also recorded (with `request`, the client's head) for
+    /// `exportAs`, up to `maxRecordBytes` (default 32 MiB).
     #[wasm_bindgen(constructor)]
-    pub fn new(response: Option<String>) -> Result<AnalysisSession, JsError> {
+    pub fn new(
+        response: Option<String>,
+        request: Option<String>,
+        #[wasm_bindgen(js_name = maxRecordBytes)] max_record_bytes: Option<f64>,
+    ) -> Result<AnalysisSession, JsError> {
         let mut inner = framewire_core::inspect::analysis::Session::new(Default::default())
             .map_err(|e| JsError::new(&e.to_string()))?;
-        if let Some(head) = response {
-            let head = crate::handshake::normalised_head(&head);
+        if let Some(head) = response.as_deref().filter(|h| !h.is_empty()) {
+            let head = crate::handshake::normalised_head(head);
             inner
                 .enable_deflate_from_response(&head)
                 .map_err(|e| JsError::new(&e.to_string()))?;
         }
+        let record = session_io::recording(request, response, max_record_bytes);
         Ok(Self {
             inner,
             ended: false,
+            record,
         })
     }
 
@@ -428,6 +441,7 @@ impl AnalysisSession {
     ) -> Result<usize, JsError> {
         let dir = analysis::direction(dir).map_err(|e| JsError::new(&e))?;
         self.inner.feed(dir, bytes, analysis::time(time_ms));
+        self.record.push(dir, bytes, time_ms.unwrap_or(0.0));
         Ok(self.inner.frames().len())
     }
 
@@ -435,18 +449,23 @@ impl AnalysisSession {
     /// says what the browser's CloseEvent reported.
     pub fn end(&mut self) {
         self.ended = true;
+        self.record.end();
     }
 
-    /// The whole analysis, with traffic in buckets of `bucketMs` (default 1000).
+    /// The whole analysis, with traffic in buckets of `bucketMs` (default 1000);
+    /// with `maxEntries`, only the newest entries of the message view (and of the
+    /// per-message compression list).
     #[wasm_bindgen(unchecked_return_type = "AnalysisReport")]
     pub fn report(
         &self,
         #[wasm_bindgen(js_name = bucketMs)] bucket_ms: Option<f64>,
+        #[wasm_bindgen(js_name = maxEntries)] max_entries: Option<u32>,
     ) -> Result<JsValue, JsError> {
         to_js(&analysis::report(
             &self.inner,
             self.ended,
             bucket_ms.unwrap_or(1000.0),
+            max_entries.map(|m| m as usize),
         ))
     }
 

@@ -5,6 +5,7 @@
 
 use framewire_core::capture::{jsonl, Capture, Chunk, Connection};
 use framewire_core::inspect::Direction;
+use framewire_wasm::session_io::read_capture;
 use framewire_wasm::{analyze_capture, convert_capture, AnalysisSession};
 use wasm_bindgen_test::*;
 
@@ -14,7 +15,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 #[path = "js/mod.rs"]
 mod js;
 
-use js::{get, len, num, string};
+use js::{bytes, get, len, num, string};
 
 /// A masked client frame (zero key) and an unmasked server frame.
 fn client(first: u8, payload: &[u8]) -> Vec<u8> {
@@ -31,14 +32,14 @@ fn server(first: u8, payload: &[u8]) -> Vec<u8> {
 
 #[wasm_bindgen_test]
 fn session_reports_heartbeats_close_and_filters() {
-    let mut s = AnalysisSession::new(None).unwrap();
+    let mut s = AnalysisSession::new(None, None, None).unwrap();
     s.feed("c2s", &client(0x81, b"hello"), Some(0.0)).unwrap();
     s.feed("s2c", &server(0x89, b"hb"), Some(10.0)).unwrap();
     s.feed("c2s", &client(0x8a, b"hb"), Some(42.0)).unwrap();
     s.feed("s2c", &server(0x81, b"bye soon"), Some(50.0))
         .unwrap();
     s.end();
-    let r = s.report(Some(100.0)).unwrap();
+    let r = s.report(Some(100.0), None).unwrap();
     assert_eq!(num(&r, "frames"), 4.0);
     assert_eq!(len(&r, "messages"), 4);
     assert_eq!(string(&r, "messages.0.type"), "message");
@@ -104,4 +105,71 @@ fn capture_is_analysed_and_converted_in_the_browser() {
     );
     assert!(convert_capture(&lines, "xml").is_err());
     assert!(analyze_capture(b"garbage", None).is_err());
+}
+
+const REQUEST: &str = "GET /x HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+const RESPONSE: &str = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+
+#[wasm_bindgen_test]
+fn a_session_exports_what_it_was_fed_and_a_capture_reads_back_into_chunks() {
+    let mut s = AnalysisSession::new(Some(RESPONSE.into()), Some(REQUEST.into()), None).unwrap();
+    s.describe(
+        3,
+        Some("127.0.0.1:5000".into()),
+        Some("127.0.0.1:80".into()),
+    );
+    s.feed("c2s", &client(0x81, b"first"), Some(1000.0))
+        .unwrap();
+    s.feed("c2s", &client(0x89, b"p1"), Some(1001.0)).unwrap();
+    s.feed("s2c", &server(0x8a, b"p1"), Some(1021.0)).unwrap();
+    s.end();
+    assert_eq!(s.recorded_bytes(), 23.0);
+    assert_eq!(s.unrecorded_bytes(), 0.0);
+    // The pong (server frame 0) answers the client's ping (its frame 1).
+    assert_eq!(s.ping_answered_by("s2c", 0.0).unwrap(), Some(1.0));
+    assert_eq!(s.ping_answered_by("c2s", 0.0).unwrap(), None);
+    assert!(s.ping_answered_by("sideways", 0.0).is_err());
+    for format in ["capture", "har", "pcapng"] {
+        let bytes = s.export_as(format).unwrap();
+        let back = read_capture(&bytes).unwrap();
+        assert!(
+            string(&back, "connections.0.request").starts_with("GET /x HTTP/1.1"),
+            "{format}"
+        );
+        assert_eq!(len(&back, "connections"), 1, "{format}");
+    }
+    let back = read_capture(&s.export_as("capture").unwrap()).unwrap();
+    assert_eq!(string(&back, "format"), "capture");
+    assert_eq!(num(&back, "connections.0.id"), 3.0);
+    assert_eq!(string(&back, "connections.0.client"), "127.0.0.1:5000");
+    assert_eq!(len(&back, "connections.0.chunks"), 3);
+    assert_eq!(string(&back, "connections.0.chunks.2.dir"), "s2c");
+    assert_eq!(num(&back, "connections.0.chunks.2.t"), 1021.0);
+    assert_eq!(string(&back, "connections.0.request"), REQUEST);
+    assert_eq!(get(&back, "connections.0.ended").as_bool(), Some(true));
+    assert_eq!(
+        bytes(&back, "connections.0.chunks.0.bytes"),
+        client(0x81, b"first")
+    );
+    assert!(s.export_as("pcap").is_err());
+    assert!(read_capture(b"not a capture").is_err());
+}
+
+#[wasm_bindgen_test]
+fn a_session_past_its_recording_limit_still_analyses_and_reports_only_the_newest_rows() {
+    let mut s = AnalysisSession::new(None, Some(REQUEST.into()), Some(16.0)).unwrap();
+    for i in 0..5u8 {
+        s.feed("c2s", &client(0x81, &[b'a' + i; 4]), Some(f64::from(i)))
+            .unwrap();
+    }
+    // 10 bytes a frame: one kept, the rest counted.
+    assert_eq!(s.recorded_bytes(), 10.0);
+    assert_eq!(s.unrecorded_bytes(), 40.0);
+    let r = s.report(None, Some(2)).unwrap();
+    assert_eq!(num(&r, "frames"), 5.0);
+    assert_eq!(num(&r, "viewEntries"), 5.0);
+    assert_eq!(len(&r, "messages"), 2);
+    assert_eq!(string(&r, "messages.1.text"), "eeee");
+    let back = read_capture(&s.export_as("capture").unwrap()).unwrap();
+    assert_eq!(len(&back, "connections.0.chunks"), 1);
 }

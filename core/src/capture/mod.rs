@@ -12,12 +12,16 @@
 //!   entry), both ways. A HAR holds messages, not frames: importing one builds a
 //!   frame per message.
 //!
+//! - [`recording`]: one connection recorded as it is seen, bounded in bytes, written
+//!   out in any of the formats above.
+//!
 //! [`analyze`] runs a connection through an analysis [`Session`].
 
 pub mod har;
 pub mod jsonl;
 pub mod pcap;
 pub mod pcapng_export;
+pub mod recording;
 
 mod reassembly;
 

@@ -349,3 +349,33 @@ fn bad_har_messages_are_named_by_path() {
         "HAR log.entries[0]._webSocketMessages[1]: type is Some(\"sideways\"), not \"send\" or \"receive\""
     );
 }
+
+#[test]
+fn a_recording_past_its_limit_keeps_no_later_chunk_and_writes_what_it_kept() {
+    let mut r = recording::Recording::new(REQUEST, RESPONSE, 20);
+    let hello = client_text("hello");
+    assert!(r.push(Direction::ClientToServer, &hello, 1.0));
+    let reply = server_frame(0x81, b"a reply too long to keep");
+    assert!(!r.push(Direction::ServerToClient, &reply, 2.0));
+    // Small enough, but after a dropped chunk: kept, it would leave a hole.
+    assert!(!r.push(Direction::ClientToServer, &[0x88, 0x80, 0, 0, 0, 0], 3.0));
+    assert_eq!(r.kept_bytes(), hello.len() as u64);
+    assert_eq!(r.dropped_bytes(), (reply.len() + 6) as u64);
+    r.describe(7, Some("127.0.0.1:5000".into()), None);
+    r.end();
+    let (format, back) = import(
+        &r.write(recording::WriteFormat::Capture).unwrap(),
+        &CaptureLimits::default(),
+    )
+    .unwrap();
+    assert_eq!(format, Format::Capture);
+    assert_eq!(back.connections, vec![r.connection().clone()]);
+    assert_eq!(back.connections[0].id, 7);
+    assert!(back.connections[0].ended);
+    for f in ["har", "pcapng"] {
+        let f = recording::WriteFormat::from_name(f).unwrap();
+        let (_, again) = import(&r.write(f).unwrap(), &CaptureLimits::default()).unwrap();
+        assert_eq!(again.connections[0].chunks.len(), 1, "{f:?}");
+    }
+    assert_eq!(recording::WriteFormat::from_name("pcap"), None);
+}
