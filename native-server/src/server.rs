@@ -396,12 +396,23 @@ async fn handshake<S: Transport>(
     upgrade(stream, peer, state, pending).await
 }
 
-/// Where a request goes: `framewire serve`'s routing, an upgrade hook over the
-/// request as an `http::Request<()>` before anything is answered, as
-/// [`crate::accept_with`] runs one for embedders.
-fn route(request: &http::Request<()>) -> Result<Route, HttpResponse> {
-    let target = request.uri().path();
-    let query = request.uri().query().unwrap_or("");
+/// Where a request goes: `framewire serve`'s routing, on the request target
+/// (path and query, all it reads) before anything is answered. It reads the
+/// target in place: turning the whole request into an `http::Request` for it
+/// built a header map and copied every header value, per upgrade.
+fn route(target: &str) -> Result<Route, HttpResponse> {
+    let uri;
+    let (target, query) = match target.split_once('?') {
+        // The origin form (`/echo?x=1`, what clients send) is split in place.
+        _ if !target.starts_with('/') => {
+            uri = target.parse::<http::Uri>().map_err(|e| {
+                HttpResponse::text(400, &format!("request target {target:?}: {e}\n"))
+            })?;
+            (uri.path(), uri.query().unwrap_or(""))
+        }
+        Some((path, query)) => (path, query),
+        None => (target, ""),
+    };
     let room_path = target
         .strip_prefix("/chat")
         .filter(|rest| rest.starts_with('/'));
@@ -456,10 +467,7 @@ async fn upgrade<S: Transport>(
             token: None,
             room: None,
         }),
-        Ok(_) => match pending.request().to_http() {
-            Ok(request) => route(&request),
-            Err(e) => Err(HttpResponse::text(400, &format!("{e}\n"))),
-        },
+        Ok(_) => route(&pending.request().path),
     };
     let Route { path, token, room } = match routed {
         Ok(routed) => routed,
@@ -578,6 +586,24 @@ pub(crate) async fn reply<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn routing_reads_origin_form_targets_in_place_and_absolute_ones_as_uris() {
+        let echo = route("/echo?x=1").unwrap();
+        assert_eq!((echo.path, echo.token, echo.room), ("/echo", None, None));
+        let room = route("/chat/room-1").unwrap();
+        assert_eq!((room.path, room.room.as_deref()), ("/chat", Some("room-1")));
+        let asked = route("/chat?room=abc").unwrap();
+        assert_eq!(asked.room.as_deref(), Some("abc"));
+        let absolute = route("http://example.com/echo?tap=t1").unwrap();
+        assert_eq!(
+            (absolute.path, absolute.token.as_deref()),
+            ("/echo", Some("t1"))
+        );
+        assert_eq!(route("/nowhere?x=/echo").unwrap_err().status, 404);
+        assert_eq!(route("/__wire").unwrap_err().status, 400);
+        assert_eq!(route("http://[bad").unwrap_err().status, 400);
+    }
 
     /// An idle connection is mostly its task's future: this one, holding the
     /// session's loop (1,960 bytes in a test build before the loop of `/` and
