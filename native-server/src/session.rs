@@ -307,8 +307,8 @@ where
 
 /// The loop of an endpoint with nothing to wait for but the peer and the
 /// shutdown (`/` and `/echo`): [`serve`] without the outside source, so that
-/// the future every such connection's task holds is only about as large as
-/// its [`WebSocket`].
+/// the future every such connection's task holds is its [`WebSocket`] and
+/// little more (the shutdown's waiter, the peer's address, a boxed end reason).
 #[allow(
     clippy::manual_async_fn,
     reason = "an async fn would hold the WebSocket twice in the future"
