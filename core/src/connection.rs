@@ -923,6 +923,29 @@ impl Connection {
         }
     }
 
+    /// Frees the buffers that hold nothing: the input once drained (and no
+    /// event or echo still points into it), the reassembly buffer, the output.
+    fn shed_idle_buffers(&mut self) {
+        if self.held == Held::Nothing
+            && self.tx.borrowed_range().is_none()
+            && self.input.start == self.input.end
+            && self.peek.is_none()
+            && !self.inflating()
+        {
+            self.input = Input::default();
+        }
+        if self.message.is_empty() && self.partial.is_none() {
+            self.message = Vec::new();
+        }
+        self.tx.shed_idle_buffer();
+    }
+
+    /// Bytes of buffer held (input, reassembly, output): none for a new
+    /// connection or one that stayed quiet past a timer ([`Self::handle_timeout`]).
+    pub fn buffer_capacity(&self) -> usize {
+        self.input.buf.len() + self.message.capacity() + self.tx.buffer_capacity()
+    }
+
     /// Rewinds a drained input buffer (and frees it when it grew large).
     /// Not while an echoed payload in it waits to be written.
     fn reset_drained_input(&mut self) {
@@ -943,7 +966,14 @@ impl Connection {
     /// Input is timed at the first call after it arrived, so hosts need not read
     /// the clock per read: a quiet connection gets a ping every `ping_interval`,
     /// one whose peer answers them every `ping_interval` to twice that.
+    ///
+    /// A connection that received nothing since the previous call is quiet: it
+    /// frees its empty buffers (input, reassembly, output), so connections that
+    /// idle past a timer hold none; the next data claims them again.
     pub fn handle_timeout(&mut self, now: Duration) {
+        if self.timers.now.is_some() && !self.timers.received {
+            self.shed_idle_buffers();
+        }
         let t = &mut self.timers;
         if t.now.is_none() || t.received {
             t.last_rx = now;

@@ -177,6 +177,19 @@ impl Sender {
             + self.borrowed.as_ref().map_or(0, |b| b.range.len())
     }
 
+    /// Frees the output buffer when nothing waits in it (a quiet connection's).
+    pub(crate) fn shed_idle_buffer(&mut self) {
+        if self.pending_len() == 0 && self.borrowed.is_none() && !self.has_shared() {
+            self.out_start = 0;
+            self.out = Vec::new();
+        }
+    }
+
+    /// Bytes of output buffer held.
+    pub(crate) fn buffer_capacity(&self) -> usize {
+        self.out.capacity()
+    }
+
     /// Marks `n` bytes of pending output as written (in the order
     /// [`crate::Connection::pending_output_vectored`] gives them).
     pub(crate) fn consume_output(&mut self, n: usize) {

@@ -47,12 +47,13 @@ pub(crate) enum Endpoint {
     Wire(WireInbox),
 }
 
-/// What the endpoint does with the peer's messages.
+/// What the endpoint does with the peer's messages. The chat member is boxed:
+/// the other kinds' loops hold this enum too.
 #[derive(Debug)]
 enum Kind {
     Greet,
     Echo,
-    Chat(Member),
+    Chat(Box<Member>),
     Wire,
 }
 
@@ -111,6 +112,10 @@ impl std::fmt::Display for EndReason {
     }
 }
 
+/// The first reason a session's loop met to end, boxed: the loop's future
+/// holds it in every idle connection, and an [`EndReason`] is 80 bytes.
+type Ending = Option<Box<EndReason>>;
+
 /// Something other than the peer that wants attention.
 enum Outside {
     Chat(Result<PreparedMessage, TooSlow>),
@@ -125,13 +130,15 @@ enum Step {
 }
 
 pin_project_lite::pin_project! {
-    /// A running session: the endpoint loop held inline, or boxed when the
-    /// connection is tapped (the inspector's), so that the task of every other
-    /// connection holds one future type, and no larger than the handshake's.
+    /// A running session: the loop of `/` and `/echo` (nothing but the peer
+    /// and the shutdown to wait for) held inline, the others' boxed (chat and
+    /// wire endpoints, and tapped connections: the inspector's), so that the
+    /// task of every connection holds one future type, no larger than the
+    /// plain loop, which is most of an idle connection's memory.
     #[project = RunningProj]
     pub(crate) enum Running<F> {
         Plain { #[pin] serving: F },
-        Tapped { serving: Pin<Box<dyn Future<Output = EndReason> + Send>> },
+        Boxed { serving: Pin<Box<dyn Future<Output = EndReason> + Send>> },
     }
 }
 
@@ -141,7 +148,7 @@ impl<F: Future<Output = EndReason>> Future for Running<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<EndReason> {
         match self.project() {
             RunningProj::Plain { serving } => serving.poll(cx),
-            RunningProj::Tapped { serving } => serving.as_mut().poll(cx),
+            RunningProj::Boxed { serving } => serving.as_mut().poll(cx),
         }
     }
 }
@@ -160,17 +167,23 @@ where
     ) -> Running<impl Future<Output = EndReason> + Send> {
         let peer = self.peer;
         match self.tap.take() {
+            None if matches!(self.endpoint, Endpoint::Greet | Endpoint::Echo) => {
+                let (ws, kind, _) = self.parts(|io| io);
+                Running::Plain {
+                    serving: serve_peer(ws, kind, peer, shutdown),
+                }
+            }
             None => {
                 let (ws, kind, inbox) = self.parts(|io| io);
-                Running::Plain {
-                    serving: serve(ws, kind, inbox, peer, shutdown),
+                Running::Boxed {
+                    serving: Box::pin(serve(ws, kind, inbox, peer, shutdown)),
                 }
             }
             Some(tap) => {
                 let recorder = tap.clone();
                 let (ws, kind, inbox) = self.parts(move |io| Tapped::new(io, recorder));
                 let serving = serve(ws, kind, inbox, peer, shutdown);
-                Running::Tapped {
+                Running::Boxed {
                     serving: Box::pin(async move {
                         let reason = serving.await;
                         tap.closed(&reason.to_string()).await;
@@ -200,7 +213,7 @@ where
         let (kind, inbox) = match self.endpoint {
             Endpoint::Greet => (Kind::Greet, None),
             Endpoint::Echo => (Kind::Echo, None),
-            Endpoint::Chat(member) => (Kind::Chat(member), Some(Inbox::Chat)),
+            Endpoint::Chat(member) => (Kind::Chat(Box::new(member)), Some(Inbox::Chat)),
             Endpoint::Wire(inbox) => (Kind::Wire, Some(Inbox::Wire(inbox))),
         };
         let mut ws = WebSocket::from_connection(wrap(self.io), self.conn, info);
@@ -219,30 +232,13 @@ fn serve<S>(
     kind: Kind,
     mut inbox: Option<Inbox>,
     peer: SocketAddr,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> impl Future<Output = EndReason> + Send
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     async move {
-        let mut reason = None;
-        let going_away =
-            || Message::Close(Some(CloseCode::GOING_AWAY), "server shutting down".into());
-        let mut closing = *shutdown.borrow();
-        if closing {
-            reason = Some(EndReason::Shutdown);
-            let _ = ws.feed(going_away()).await;
-        }
-        if matches!(kind, Kind::Greet) {
-            let _ = ws.feed(Message::Text("socket ok".into())).await;
-        }
-        // One long-lived future: re-registering with the watch on every turn
-        // would cost a lock per message.
-        let stop = async move {
-            if !*shutdown.borrow_and_update() {
-                let _ = shutdown.changed().await;
-            }
-        };
+        let (mut closing, mut reason, stop) = begin(&mut ws, &kind, shutdown);
         tokio::pin!(stop);
         let mut streak = 0;
         loop {
@@ -264,16 +260,11 @@ where
                 }
             };
             match step {
-                Step::Peer(None) => break,
-                Step::Peer(Some(Ok(closed))) => {
-                    streak += 1;
-                    if let Some(r) = closed {
-                        reason.get_or_insert(r);
+                Step::Peer(got) => {
+                    if !from_peer(got, &mut reason, peer) {
+                        break;
                     }
-                }
-                Step::Peer(Some(Err(e))) => {
-                    tracing::debug!(%peer, "connection failed: {e}");
-                    reason.get_or_insert(EndReason::Failed(e));
+                    streak += 1;
                 }
                 Step::Outside(outside) => {
                     streak = 0;
@@ -305,13 +296,117 @@ where
                 Step::Stop => {
                     streak = 0;
                     closing = true;
-                    reason.get_or_insert(EndReason::Shutdown);
-                    let _ = ws.feed(going_away()).await;
+                    reason.get_or_insert_with(|| Box::new(EndReason::Shutdown));
+                    let _ = ws.queue(&going_away());
                 }
             }
         }
-        reason.unwrap_or(EndReason::Closed)
+        reason.map_or(EndReason::Closed, |r| *r)
     }
+}
+
+/// The loop of an endpoint with nothing to wait for but the peer and the
+/// shutdown (`/` and `/echo`): [`serve`] without the outside source, so that
+/// the future every such connection's task holds is its [`WebSocket`] and
+/// little more (the shutdown's waiter, the peer's address, a boxed end reason).
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would hold the WebSocket twice in the future"
+)]
+fn serve_peer<S>(
+    mut ws: WebSocket<S>,
+    kind: Kind,
+    peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+) -> impl Future<Output = EndReason> + Send
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    async move {
+        let (mut closing, mut reason, stop) = begin(&mut ws, &kind, shutdown);
+        tokio::pin!(stop);
+        loop {
+            let answer = |event: Event<'_>, tx: &mut Sender| on_event(&kind, event, tx, peer);
+            let got = tokio::select! {
+                biased;
+                got = ws.recv_with(answer) => got,
+                () = &mut stop, if !closing => {
+                    closing = true;
+                    reason.get_or_insert_with(|| Box::new(EndReason::Shutdown));
+                    let _ = ws.queue(&going_away());
+                    continue;
+                }
+            };
+            if !from_peer(got, &mut reason, peer) {
+                break;
+            }
+        }
+        reason.map_or(EndReason::Closed, |r| *r)
+    }
+}
+
+/// The close sent to every client when the server shuts down.
+fn going_away() -> Message {
+    Message::Close(Some(CloseCode::GOING_AWAY), "server shutting down".into())
+}
+
+/// A session's start: whether the server is already closing, the end reason
+/// then, and the future that resolves at the shutdown. Its first words are
+/// queued (the first receive writes them): the close when closing, `socket
+/// ok` on `/`.
+fn begin<S>(
+    ws: &mut WebSocket<S>,
+    kind: &Kind,
+    shutdown: watch::Receiver<bool>,
+) -> (bool, Ending, impl Future<Output = ()> + Send)
+where
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
+{
+    let closing = *shutdown.borrow();
+    let mut reason = None;
+    if closing {
+        reason = Some(Box::new(EndReason::Shutdown));
+        let _ = ws.queue(&going_away());
+    }
+    if matches!(kind, Kind::Greet) {
+        let _ = ws.queue(&Message::Text("socket ok".into()));
+    }
+    (closing, reason, stop_signal(shutdown))
+}
+
+/// Resolves once the server shuts down. One long-lived future per session:
+/// re-registering with the watch on every turn would cost a lock per message.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would hold the receiver twice in the future"
+)]
+fn stop_signal(mut shutdown: watch::Receiver<bool>) -> impl Future<Output = ()> + Send {
+    async move {
+        if !*shutdown.borrow_and_update() {
+            let _ = shutdown.changed().await;
+        }
+    }
+}
+
+/// Takes what a turn with the peer gave (an end reason is kept, the first
+/// one wins); false once the connection is over.
+fn from_peer(
+    got: Option<crate::Result<Option<EndReason>>>,
+    reason: &mut Ending,
+    peer: SocketAddr,
+) -> bool {
+    match got {
+        None => return false,
+        Some(Ok(Some(closed))) => {
+            reason.get_or_insert_with(|| Box::new(closed));
+        }
+        Some(Ok(None)) => {}
+        Some(Err(e)) => {
+            tracing::debug!(%peer, "connection failed: {e}");
+            reason.get_or_insert_with(|| Box::new(EndReason::Failed(e)));
+        }
+    }
+    true
 }
 
 /// Waits for the endpoint's outside source; never resolves for endpoints without one.

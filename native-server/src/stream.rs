@@ -97,8 +97,14 @@ impl Default for DriverConfig {
 #[derive(Debug)]
 pub struct WebSocket<S> {
     driver: Driver<S>,
-    info: HandshakeInfo,
+    /// `None` when empty (as for `framewire serve`'s endpoints): 128 bytes
+    /// fewer in every idle connection.
+    info: Option<Box<HandshakeInfo>>,
 }
+
+/// What [`WebSocket::handshake`] shows when nothing was kept of the handshake.
+static NO_HANDSHAKE_INFO: std::sync::LazyLock<HandshakeInfo> =
+    std::sync::LazyLock::new(HandshakeInfo::default);
 
 /// The receiving half of a [`WebSocket`]. It answers pings and, while in
 /// `recv`, drives the timers and pending output.
@@ -164,11 +170,12 @@ struct Driver<S> {
     /// A read ahead while sending met the end of the stream: what is buffered is
     /// still decoded, then receiving reports the connection lost.
     eof: bool,
-    /// A violation to report once its close frame is out.
-    failure: Option<Error>,
+    /// A violation to report once its close frame is out (boxed: an [`Error`]
+    /// is 80 bytes, and every idle connection would hold them).
+    failure: Option<Box<Error>>,
     /// The transport failure a send met, for the receiving side: a reader
     /// half must not see a failed connection end like a closed one.
-    unreported: Option<Error>,
+    unreported: Option<Box<Error>>,
     /// Split into halves ([`WebSocket::split`]): a failure a send met is
     /// reported to the reader half too (unsplit, its caller saw it already).
     split: bool,
@@ -245,7 +252,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
         let mut firings = 0;
         loop {
             if self.ended {
-                return Poll::Ready(self.unreported.take().map(Err));
+                return Poll::Ready(self.unreported.take().map(|e| Err(*e)));
             }
             if self.failure.is_none() {
                 match take(&mut self.conn) {
@@ -269,7 +276,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
                     }
                     Ok(None) => {}
                     // The close frame is queued: send it, then report.
-                    Err(e) => self.failure = Some(e.into()),
+                    Err(e) => self.failure = Some(Box::new(e.into())),
                 }
             }
             if let Poll::Ready(Err(e)) = self.poll_write_out(cx) {
@@ -278,7 +285,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
             let pending = self.conn.pending_len();
             if self.conn.is_closed() && pending == 0 {
                 ready!(self.poll_finish(cx));
-                return Poll::Ready(self.failure.take().map(Err));
+                return Poll::Ready(self.failure.take().map(|e| Err(*e)));
             }
             match self.poll_timers(cx) {
                 Poll::Ready(Ok(())) if firings < MAX_FIRINGS => {
@@ -520,7 +527,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
             Error::ConnectionLost => Some(Error::ConnectionLost),
             Error::WriteStalled(d) => Some(Error::WriteStalled(*d)),
             _ => None,
-        };
+        }
+        .map(Box::new);
         e
     }
 
@@ -645,7 +653,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WebSocket<S> {
     pub fn from_connection(io: S, conn: Connection, info: HandshakeInfo) -> Self {
         Self {
             driver: Driver::new(io, conn),
-            info,
+            info: (info != HandshakeInfo::default()).then(|| Box::new(info)),
         }
     }
 
@@ -661,7 +669,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WebSocket<S> {
 
     /// What the opening handshake settled.
     pub fn handshake(&self) -> &HandshakeInfo {
-        &self.info
+        self.info.as_deref().unwrap_or(&NO_HANDSHAKE_INFO)
     }
 
     /// Bytes queued but not yet taken by the transport.
@@ -741,6 +749,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WebSocket<S> {
         self.driver
             .queue(&Message::Ping(Bytes::copy_from_slice(data)))?;
         self.drive_out(self.driver.cfg.high_water).await
+    }
+
+    /// Queues a message without writing it: the next receive or send writes
+    /// it. For the server's small control messages, which need no future.
+    pub(crate) fn queue(&mut self, msg: &Message) -> Result<()> {
+        self.driver.queue(msg)
     }
 
     /// Queues a message without writing it unless the high-water mark is
