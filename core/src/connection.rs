@@ -516,6 +516,9 @@ impl Connection {
                 return Ok(None);
             }
             if self.inflating() {
+                // A step of the peer's message counts as input: the idle timeout
+                // must not fire while a large message inflates in steps.
+                self.timers.received = true;
                 match self.inflate_more() {
                     Err(e) => return Err(self.fail(e)),
                     Ok(Some(ready)) => {
@@ -940,9 +943,10 @@ impl Connection {
     /// [`Self::poll_timeout`] has passed. Sends keepalive pings, fails idle
     /// connections, and gives up on a close the peer never answers.
     ///
-    /// Input is timed at the first call after it arrived, so hosts need not read
-    /// the clock per read: a quiet connection gets a ping every `ping_interval`,
-    /// one whose peer answers them every `ping_interval` to twice that.
+    /// Input is timed at the first call after it arrived (a step of a message
+    /// inflating in steps counts as input), so hosts need not read the clock per
+    /// read: a quiet connection gets a ping every `ping_interval`, one whose peer
+    /// answers them every `ping_interval` to twice that.
     pub fn handle_timeout(&mut self, now: Duration) {
         let t = &mut self.timers;
         if t.now.is_none() || t.received {
