@@ -465,6 +465,24 @@ impl Connection {
         self.input.end - self.input.start
     }
 
+    /// True when the buffered input starts with a frame that is not whole yet and
+    /// within [`crate::Limits::max_frame_payload`]: only more input makes progress
+    /// (a host that caps reading ahead at some size must read past it to finish
+    /// a larger frame). False with a whole frame buffered, while inflating, or
+    /// once closed.
+    pub fn wants_input(&self) -> bool {
+        if self.inflating() || self.tx.is_closed() {
+            return false;
+        }
+        match decode_frame(&self.input.buf[self.input.start..self.input.end]) {
+            Decoded::Incomplete { .. } => true,
+            Decoded::HeaderOnly { header, .. } => {
+                header.payload_len <= self.config.limits.max_frame_payload
+            }
+            Decoded::Frame(_) => false,
+        }
+    }
+
     /// The next event, `Ok(None)` when more input is needed, or the violation
     /// that failed the connection (reported once; the close frame is queued).
     pub fn poll_event(&mut self) -> Result<Option<Event<'_>>, ProtocolError> {

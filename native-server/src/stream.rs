@@ -328,10 +328,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
             }
             // Read ahead until the transport has no more (so that it wakes this
             // task when more comes: a peer that waits for us to read before it
-            // reads again would otherwise wait for ever) or the limit is reached.
+            // reads again would otherwise wait for ever) or the limit is reached;
+            // past it while a frame larger than the limit is still arriving.
             while !self.conn.is_closed()
                 && !self.eof
-                && self.conn.buffered_input() < self.cfg.max_read
+                && (self.conn.buffered_input() < self.cfg.max_read || self.conn.wants_input())
             {
                 match self.poll_read_in(cx) {
                     // The frames read before the end (a close answer, say) are still

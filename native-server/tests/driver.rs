@@ -556,10 +556,12 @@ async fn frames_read_ahead_before_the_end_of_the_stream_are_still_received() {
 }
 
 /// A sender waiting for its output to drain keeps reading until the transport
-/// is empty, so the transport wakes it when more comes. An echo of 64 KiB or
+/// is empty, so the transport wakes it when more comes, and past
+/// `DriverConfig::max_read` while a larger frame arrives. An echo of 64 KiB or
 /// more through the lent sender stops its reading until the echo is written;
-/// a client whose writer read ahead once and then waited only on its own
-/// output stopped reading too, and both stalled until the write-stall limit.
+/// a client whose writer read ahead once (or up to `max_read` of a larger echo)
+/// and then waited only on its own output stopped reading too, and both
+/// stalled until the write-stall limit.
 #[tokio::test]
 async fn a_sender_waiting_on_its_output_keeps_reading_for_a_peer_that_reads_only_after_writing() {
     // A pipe far smaller than the messages: every byte waits for the other side.
@@ -584,7 +586,7 @@ async fn a_sender_waiting_on_its_output_keeps_reading_for_a_peer_that_reads_only
     );
     let (mut rd, mut wr) = client.split();
     let sent: Vec<Vec<u8>> = (0..6u8)
-        .map(|i| vec![i; 65_537 + 1000 * i as usize])
+        .map(|i| vec![i; 65_537 + 100_000 * i as usize])
         .collect();
     let sending = async {
         for m in &sent {
