@@ -125,6 +125,15 @@ bench_smoke() {
         BENCH_FANOUT_SUBS=100 BENCH_FANOUT_SMALL=100 BENCH_FANOUT_LARGE=50 scripts/bench.sh
 }
 
+soak_smoke() {
+    # 1,000 connections echoing for 20 s against framewire serve: fails on any error or
+    # when the server's VmRSS drifts more than 5% (scripts/soak.sh; the real soak is 10 min).
+    local log=$LOG_DIR/soak.log
+    SOAK_SECS=${SOAK_SECS:-20} SOAK_CONNS=${SOAK_CONNS:-1000} scripts/soak.sh 2>&1 | tee "$log" ||
+        return 1
+    step_note=$(sed -n 's/^soak: //p' "$log" | head -1)
+}
+
 benchmarks_once() {
     # criterion's --test mode runs every benchmark once, without measuring.
     cargo bench -p framewire-core -- --test
@@ -144,6 +153,7 @@ step "wasm-pack test --headless --firefox wasm-client --features analysis" wasm_
 step "Autobahn testsuite: server, client, and server through framewire proxy with the same verdicts (tests/autobahn/run.sh)" autobahn
 step "benchmarks, once each (cargo bench -p framewire-core -- --test)" benchmarks_once
 step "comparative load bench, one short round (scripts/bench.sh)" bench_smoke
+step "soak smoke: 1,000 connections echoing for ${SOAK_SECS:-20}s (scripts/soak.sh)" soak_smoke
 
 print_summary
 printf '\ntest.sh: all steps passed\n'

@@ -263,7 +263,7 @@ async fn run(mode: Mode) -> Result<String, BenchError> {
             };
             let report = soak::run(&opts).await?;
             if !report.passed() {
-                return Err(BenchError::BadOption(report.render()));
+                return Err(BenchError::Run(report.render()));
             }
             Ok(report.render())
         }

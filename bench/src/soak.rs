@@ -1,7 +1,8 @@
 //! Soak mode: C connections each echoing one small message at a time, with a pause, for a
-//! long time; the server's VmRSS is sampled every second. Passes when no echo failed and
-//! the mean RSS of the last window (a minute, or a quarter of a shorter run) is within
-//! 5% of the first window's.
+//! long time; the server's VmRSS is sampled every second once every connection has echoed
+//! once (before that, the server is still taking each connection's first buffers). Passes
+//! when no echo failed and the mean RSS of the last window (a minute, or a quarter of a
+//! shorter run) is within 5% of the first window's.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -61,6 +62,9 @@ pub struct SoakReport {
     pub last_rss_kib: f64,
     /// The window, seconds.
     pub window_secs: f64,
+    /// Seconds from the start until every connection had echoed once (the first window
+    /// starts then).
+    pub warmup_secs: f64,
 }
 
 impl SoakReport {
@@ -84,11 +88,13 @@ impl SoakReport {
             .num("first_rss_kib", self.first_rss_kib, 0)
             .num("last_rss_kib", self.last_rss_kib, 0)
             .num("drift_pct", self.drift() * 100.0, 2)
+            .num("warmup_secs", self.warmup_secs, 1)
             .num("passed", f64::from(u8::from(self.passed())), 0)
             .finish();
         format!(
             "soak: {} connections for {:.0} s: {} echoes ({:.0}/s), {} errors; server VmRSS mean \
-             {:.0} KiB over the first {:.0} s, {:.0} KiB over the last: {:+.2}% ({})\n{line}",
+             {:.0} KiB over the first {:.0} s (from {:.1} s, when every connection had echoed \
+             once), {:.0} KiB over the last: {:+.2}% ({})\n{line}",
             self.conns,
             self.secs,
             self.echoes,
@@ -96,6 +102,7 @@ impl SoakReport {
             self.errors,
             self.first_rss_kib,
             self.window_secs,
+            self.warmup_secs,
             self.last_rss_kib,
             self.drift() * 100.0,
             if self.passed() { "passed" } else { "FAILED" }
@@ -111,6 +118,7 @@ async fn echo_loop(
     opts: &SoakOptions,
     end: Instant,
     counts: &(Cell<u64>, Cell<u64>),
+    warmed: &Cell<usize>,
 ) {
     let mut seq = 0u64;
     while Instant::now() < end {
@@ -126,6 +134,9 @@ async fn echo_loop(
             return;
         }
         counts.0.set(counts.0.get() + 1);
+        if seq == 1 {
+            warmed.set(warmed.get() + 1);
+        }
         tokio::time::sleep(opts.pause).await;
     }
     let _ = conn.close(framewire_core::CloseCode::NORMAL, "");
@@ -173,13 +184,18 @@ pub async fn run(opts: &SoakOptions) -> Result<SoakReport, BenchError> {
     let start = Instant::now();
     let end = start + opts.duration;
     let counts = (Cell::new(0u64), Cell::new(0u64));
+    let warmed = Cell::new(0usize);
     let samples = Rc::new(RefCell::new(Vec::new()));
     let sampler = {
         let samples = samples.clone();
         let pid = opts.server_pid;
+        let (warmed, counts) = (&warmed, &counts);
         async move {
             while Instant::now() < end {
-                if let Ok(kib) = pid_rss_kib(pid) {
+                // From the first second every connection has echoed in (a failed one
+                // counts as warm: it takes no more buffers).
+                let warm = warmed.get() + counts.1.get() as usize >= opts.conns;
+                if let (true, Ok(kib)) = (warm, pid_rss_kib(pid)) {
                     samples.borrow_mut().push((start.elapsed(), kib));
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -190,12 +206,13 @@ pub async fn run(opts: &SoakOptions) -> Result<SoakReport, BenchError> {
         opened
             .into_iter()
             .enumerate()
-            .map(|(id, (stream, conn))| echo_loop(stream, conn, id, opts, end, &counts)),
+            .map(|(id, (stream, conn))| echo_loop(stream, conn, id, opts, end, &counts, &warmed)),
     );
     tokio::join!(loops, sampler);
     let secs = start.elapsed().as_secs_f64();
-    let window = (opts.duration.as_secs_f64() / 4.0).min(60.0);
     let samples = samples.borrow();
+    let warmup = samples.first().map_or(0.0, |(t, _)| t.as_secs_f64());
+    let window = ((opts.duration.as_secs_f64() - warmup) / 4.0).min(60.0);
     let mean = |keep: &dyn Fn(f64) -> bool| {
         let picked: Vec<f64> = samples
             .iter()
@@ -210,8 +227,9 @@ pub async fn run(opts: &SoakOptions) -> Result<SoakReport, BenchError> {
         secs,
         echoes: counts.0.get(),
         errors: counts.1.get(),
-        first_rss_kib: mean(&|t| t < window),
+        first_rss_kib: mean(&|t| t < warmup + window),
         last_rss_kib: mean(&|t| t >= total - window),
         window_secs: window,
+        warmup_secs: warmup,
     })
 }

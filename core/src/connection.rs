@@ -465,6 +465,24 @@ impl Connection {
         self.input.end - self.input.start
     }
 
+    /// True when the buffered input starts with a frame that is not whole yet and
+    /// within [`crate::Limits::max_frame_payload`]: only more input makes progress
+    /// (a host that caps reading ahead at some size must read past it to finish
+    /// a larger frame). False with a whole frame buffered, while inflating, or
+    /// once closed.
+    pub fn wants_input(&self) -> bool {
+        if self.inflating() || self.tx.is_closed() {
+            return false;
+        }
+        match decode_frame(&self.input.buf[self.input.start..self.input.end]) {
+            Decoded::Incomplete { .. } => true,
+            Decoded::HeaderOnly { header, .. } => {
+                header.payload_len <= self.config.limits.max_frame_payload
+            }
+            Decoded::Frame(_) => false,
+        }
+    }
+
     /// The next event, `Ok(None)` when more input is needed, or the violation
     /// that failed the connection (reported once; the close frame is queued).
     pub fn poll_event(&mut self) -> Result<Option<Event<'_>>, ProtocolError> {
@@ -516,6 +534,9 @@ impl Connection {
                 return Ok(None);
             }
             if self.inflating() {
+                // A step of the peer's message counts as input: the idle timeout
+                // must not fire while a large message inflates in steps.
+                self.timers.received = true;
                 match self.inflate_more() {
                     Err(e) => return Err(self.fail(e)),
                     Ok(Some(ready)) => {
@@ -963,9 +984,10 @@ impl Connection {
     /// [`Self::poll_timeout`] has passed. Sends keepalive pings, fails idle
     /// connections, and gives up on a close the peer never answers.
     ///
-    /// Input is timed at the first call after it arrived, so hosts need not read
-    /// the clock per read: a quiet connection gets a ping every `ping_interval`,
-    /// one whose peer answers them every `ping_interval` to twice that.
+    /// Input is timed at the first call after it arrived (a step of a message
+    /// inflating in steps counts as input), so hosts need not read the clock per
+    /// read: a quiet connection gets a ping every `ping_interval`, one whose peer
+    /// answers them every `ping_interval` to twice that.
     ///
     /// A connection that received nothing since the previous call is quiet: it
     /// frees its empty buffers (input, reassembly, output), so connections that

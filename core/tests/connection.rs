@@ -673,3 +673,35 @@ proptest! {
         prop_assert!(incomplete || cut == out.len());
     }
 }
+
+#[test]
+fn wants_input_only_while_a_frame_within_the_limit_is_incomplete() {
+    let limits = Limits {
+        max_frame_payload: 1000,
+        ..Limits::default()
+    };
+    let cfg = Config {
+        limits,
+        ..Config::default()
+    };
+    let whole = client_frame(0x82, &[7; 600]);
+    let mut conn = Connection::server(cfg.clone());
+    assert!(conn.wants_input(), "nothing buffered");
+    conn.feed(&whole[..1]);
+    assert!(conn.wants_input(), "half a header");
+    conn.feed(&whole[1..300]);
+    assert!(conn.wants_input(), "part of the payload");
+    conn.feed(&whole[300..]);
+    assert!(!conn.wants_input(), "a whole frame is buffered");
+    assert!(matches!(conn.poll_event(), Ok(Some(Event::Binary(b))) if b.len() == 600));
+    assert!(
+        matches!(conn.poll_event(), Ok(None)),
+        "the lent frame is released"
+    );
+    assert!(conn.wants_input(), "the frame was taken");
+    // A header declaring more than the limit is not waited for: it fails when decoded.
+    let mut conn = Connection::server(cfg);
+    conn.feed(&client_frame(0x82, &[7; 1001])[..20]);
+    assert!(!conn.wants_input(), "a frame over max_frame_payload");
+    assert!(conn.poll_event().is_err());
+}

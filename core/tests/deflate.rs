@@ -764,3 +764,62 @@ fn a_decompression_bomb_is_refused_in_steps_without_inflating_past_the_limit() {
     );
     assert!(!pair.server.conn.has_pending_work());
 }
+
+#[test]
+fn the_idle_timeout_does_not_fire_while_a_message_inflates_in_steps() {
+    use std::time::Duration;
+    let idle = Duration::from_secs(1);
+    let limits = Limits {
+        inflate_step: 4 << 10,
+        ..Limits::default()
+    };
+    let server = Config {
+        limits,
+        idle_timeout: Some(idle),
+        ..Config::default()
+    };
+    let mut pair = Pair::connect(PairConfig {
+        client_deflate: Some(DeflateConfig::default()),
+        server_deflate: Some(DeflateConfig::default()),
+        server,
+        ..PairConfig::with_limits(limits)
+    });
+    let text: String = (0..50_000).map(|i| format!("{i:06}|")).collect();
+    pair.client.conn.send_text(&text).unwrap();
+    let wire = pair.client.take_output();
+    let conn = &mut pair.server.conn;
+    let mut now = pair.now;
+    conn.feed(&wire);
+    conn.handle_timeout(now);
+    // A host that fires the timers between the steps, each step taking 100 ms:
+    // the whole message takes many idle timeouts, with no byte arriving.
+    let mut steps = 0u32;
+    let got = loop {
+        match conn.poll_message() {
+            Ok(None) if conn.has_pending_work() => {
+                steps += 1;
+                now += Duration::from_millis(100);
+                if conn.poll_timeout().is_some_and(|t| t <= now) {
+                    conn.handle_timeout(now);
+                }
+            }
+            other => break other,
+        }
+    };
+    match got {
+        Ok(Some(Message::Text(t))) => assert!(t == text, "the message inflated wrong"),
+        other => panic!("not the message: {:?}", other.map(|m| m.map(|m| m.len()))),
+    }
+    assert!(
+        Duration::from_millis(100) * steps > idle * 5,
+        "{steps} steps: the inflation did not outlast the idle timeout"
+    );
+    // Quiet after the message, the idle timeout still fires, counted from the last step.
+    conn.handle_timeout(now);
+    assert_eq!(conn.poll_timeout(), Some(now + idle));
+    conn.handle_timeout(now + idle);
+    let err = conn
+        .poll_message()
+        .expect_err("idle once the message is done");
+    assert!(matches!(err, ProtocolError::IdleTimeout { .. }), "{err}");
+}

@@ -90,6 +90,18 @@ struct State {
     wire: Arc<WireHub>,
 }
 
+impl State {
+    fn new(cfg: ServerConfig, nodelay_inherited: bool) -> Arc<Self> {
+        Arc::new(Self {
+            cfg,
+            nodelay_inherited,
+            active: AtomicUsize::new(0),
+            chat: chat::hub(),
+            wire: Arc::new(WireHub::default()),
+        })
+    }
+}
+
 /// A bound server, ready to [`Server::run`].
 pub struct Server {
     listener: TcpListener,
@@ -116,13 +128,7 @@ impl Server {
         Ok(Self {
             listener,
             tls: cfg.tls.clone().map(TlsAcceptor::from),
-            state: Arc::new(State {
-                cfg,
-                nodelay_inherited,
-                active: AtomicUsize::new(0),
-                chat: chat::hub(),
-                wire: Arc::new(WireHub::default()),
-            }),
+            state: State::new(cfg, nodelay_inherited),
         })
     }
 
@@ -582,6 +588,9 @@ pub(crate) async fn reply<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, res
     };
     let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
 }
+
+#[cfg(test)]
+mod session_faults;
 
 #[cfg(test)]
 mod tests {

@@ -333,7 +333,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
             if let Poll::Ready(Err(e)) = self.poll_write_out(cx) {
                 return Poll::Ready(Err(self.die(e)));
             }
-            if !self.conn.is_closed() && !self.eof && self.conn.buffered_input() < self.cfg.max_read
+            // Read ahead until the transport has no more (so that it wakes this
+            // task when more comes: a peer that waits for us to read before it
+            // reads again would otherwise wait for ever) or the limit is reached;
+            // past it while a frame larger than the limit is still arriving.
+            while !self.conn.is_closed()
+                && !self.eof
+                && (self.conn.buffered_input() < self.cfg.max_read || self.conn.wants_input())
             {
                 match self.poll_read_in(cx) {
                     // The frames read before the end (a close answer, say) are still
@@ -344,7 +350,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
                         self.read += 1;
                     }
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(self.die(e.into()))),
-                    Poll::Ready(Ok(_)) | Poll::Pending => {}
+                    Poll::Ready(Ok(_)) => {}
+                    Poll::Pending => break,
                 }
             }
             if self.conn.is_closed() && self.conn.pending_len() == 0 {

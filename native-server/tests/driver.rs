@@ -554,3 +554,59 @@ async fn frames_read_ahead_before_the_end_of_the_stream_are_still_received() {
     assert!(matches!(then, Some(Err(Error::ConnectionLost))), "{then:?}");
     drop(peer);
 }
+
+/// A sender waiting for its output to drain keeps reading until the transport
+/// is empty, so the transport wakes it when more comes, and past
+/// `DriverConfig::max_read` while a larger frame arrives. An echo of 64 KiB or
+/// more through the lent sender stops its reading until the echo is written;
+/// a client whose writer read ahead once (or up to `max_read` of a larger echo)
+/// and then waited only on its own output stopped reading too, and both
+/// stalled until the write-stall limit.
+#[tokio::test]
+async fn a_sender_waiting_on_its_output_keeps_reading_for_a_peer_that_reads_only_after_writing() {
+    // A pipe far smaller than the messages: every byte waits for the other side.
+    let (server, client) = tokio::io::duplex(436);
+    let mut ws = server_ws(server, Config::default());
+    let echo = tokio::spawn(async move {
+        while let Some(got) = ws
+            .recv_with(|event, tx| {
+                if let Event::Binary(b) = event {
+                    let _ = tx.send_binary(b);
+                }
+            })
+            .await
+        {
+            got.unwrap();
+        }
+    });
+    let client = WebSocket::from_connection(
+        client,
+        Connection::client_with_seed(Config::default(), [7; 32]),
+        HandshakeInfo::default(),
+    );
+    let (mut rd, mut wr) = client.split();
+    let sent: Vec<Vec<u8>> = (0..6u8)
+        .map(|i| vec![i; 65_537 + 100_000 * i as usize])
+        .collect();
+    let sending = async {
+        for m in &sent {
+            wr.send(Message::Binary(m.clone().into())).await.unwrap();
+        }
+    };
+    let receiving = async {
+        let mut got = Vec::new();
+        while got.len() < sent.len() {
+            match rd.recv().await {
+                Some(Ok(Message::Binary(b))) => got.push(b.to_vec()),
+                other => panic!("{other:?}"),
+            }
+        }
+        got
+    };
+    let ((), got) = timeout(WAIT, async { tokio::join!(sending, receiving) })
+        .await
+        .expect("the client and the echo server stalled");
+    assert!(got == sent, "the echoes differ from the messages");
+    wr.close(CloseCode::NORMAL, "").await.unwrap();
+    timeout(WAIT, echo).await.unwrap().unwrap();
+}

@@ -4,13 +4,13 @@
 //! seeded random point; and the server's graceful shutdown while messages are
 //! in flight. Every loop is bounded in count, every seed in time.
 
+#[path = "support/faulty.rs"]
+mod faulty;
 mod support;
 
 use std::io;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use framewire_core::deflate::DeflateConfig;
@@ -18,181 +18,14 @@ use framewire_server::{
     accept, client_handshake, connect, AcceptConfig, ClientConfig, CloseCode, Error, Message,
     ProxyConfig, WsUrl,
 };
-use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
+use faulty::{messages, Failure, Faulty, Rng};
 use support::{finished, serve};
 
 /// The longest one seed may take before it counts as a hang.
 const SEED_LIMIT: Duration = Duration::from_secs(10);
-
-/// A small seeded PRNG (xorshift64*): reproducible faults without a dependency.
-#[derive(Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-/// When the transport fails, and how.
-#[derive(Clone, Copy, Debug)]
-struct Failure {
-    /// Reads and writes (the calls that reach the inner pipe) before the failure.
-    after_ops: u64,
-    kind: io::ErrorKind,
-}
-
-/// An in-memory transport that hands over data in random short pieces, says
-/// `Pending` (after waking itself) at random, and fails for good at `fail`.
-struct Faulty {
-    inner: DuplexStream,
-    rng: Rng,
-    ops: u64,
-    fail: Option<Failure>,
-}
-
-impl Faulty {
-    fn new(inner: DuplexStream, seed: u64, fail: Option<Failure>) -> Self {
-        Self {
-            inner,
-            rng: Rng::new(seed),
-            ops: 0,
-            fail,
-        }
-    }
-
-    /// The fault of this call, if any: the injected error, or a wake-and-`Pending`.
-    fn fault(&mut self, cx: &mut Context<'_>) -> Option<Poll<io::Result<()>>> {
-        if let Some(f) = self.fail {
-            if self.ops >= f.after_ops {
-                return Some(Poll::Ready(Err(io::Error::new(
-                    f.kind,
-                    format!("injected {:?}", f.kind),
-                ))));
-            }
-        }
-        if self.rng.below(4) == 0 {
-            cx.waker().wake_by_ref();
-            return Some(Poll::Pending);
-        }
-        self.ops += 1;
-        None
-    }
-
-    /// How many bytes of `len` this call may move: often few, sometimes all.
-    fn piece(&mut self, len: usize) -> usize {
-        let cap = match self.rng.below(16) {
-            0 => 1,
-            1 => 7,
-            2..=5 => 1 + self.rng.below(300) as usize,
-            6..=10 => 1 + self.rng.below(8192) as usize,
-            _ => len,
-        };
-        len.min(cap).max(1)
-    }
-}
-
-impl AsyncRead for Faulty {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if let Some(p) = self.fault(cx) {
-            return p;
-        }
-        let n = self.piece(buf.remaining());
-        let mut small = ReadBuf::new(buf.initialize_unfilled_to(n));
-        let polled = Pin::new(&mut self.inner).poll_read(cx, &mut small);
-        let got = small.filled().len();
-        if let Poll::Ready(Ok(())) = polled {
-            buf.advance(got);
-        }
-        polled
-    }
-}
-
-impl AsyncWrite for Faulty {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        if let Some(p) = self.fault(cx) {
-            return p.map(|r| r.map(|()| 0));
-        }
-        let n = self.piece(data.len());
-        Pin::new(&mut self.inner).poll_write(cx, &data[..n])
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if let Some(p) = self.fault(cx) {
-            return p;
-        }
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if let Some(p) = self.fault(cx) {
-            return p;
-        }
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-/// `count` messages of random kinds and sizes, frame-length boundaries
-/// (125/126, 65,535/65,536) and the empty message among them.
-fn messages(rng: &mut Rng, count: usize, tag: u8) -> Vec<Message> {
-    const SIZES: [usize; 8] = [0, 1, 125, 126, 127, 65_535, 65_536, 70_001];
-    (0..count)
-        .map(|i| {
-            let len = match rng.below(8) {
-                0 => SIZES[rng.below(SIZES.len() as u64) as usize],
-                1 | 2 => rng.below(4096) as usize,
-                _ => rng.below(200) as usize,
-            };
-            // Compressible and not: a run of one byte, or noise.
-            let noisy = rng.below(2) == 0;
-            let mut bytes: Vec<u8> = (0..len)
-                .map(|j| {
-                    if noisy {
-                        rng.next() as u8
-                    } else {
-                        (j % 7) as u8
-                    }
-                })
-                .collect();
-            if len > 0 {
-                bytes[0] = tag;
-            }
-            if rng.below(2) == 0 {
-                let text: String = bytes
-                    .iter()
-                    .map(|b| char::from(b'a' + b % 26))
-                    .chain(format!("#{i}").chars())
-                    .collect();
-                Message::Text(text.into())
-            } else {
-                Message::Binary(bytes.into())
-            }
-        })
-        .collect()
-}
 
 /// What one side saw.
 #[derive(Debug, Default)]
@@ -416,20 +249,12 @@ async fn short_reads_short_writes_and_pending_lose_duplicate_reorder_nothing() {
 #[tokio::test(flavor = "current_thread")]
 async fn injected_errors_and_resets_surface_as_errors_that_name_them_never_as_a_clean_truncated_end(
 ) {
-    let kinds = [
-        io::ErrorKind::ConnectionReset,
-        io::ErrorKind::BrokenPipe,
-        io::ErrorKind::Other,
-    ];
     let mut fired_seeds = 0;
     for seed in 0..SEEDS {
         let mut rng = Rng::new(seed ^ 0xFA17);
         // Early (in the handshake) to late (past the last message).
         let span = if rng.below(4) == 0 { 40 } else { 900 };
-        let fail = Failure {
-            after_ops: rng.below(span),
-            kind: kinds[rng.below(kinds.len() as u64) as usize],
-        };
+        let fail = Failure::seeded(&mut rng, span);
         let fail_server = rng.below(2) == 0;
         let deflate = seed % 2 == 1;
         let [s, c] = run_seed(seed, deflate, Some(fail), fail_server).await;
