@@ -300,12 +300,25 @@ async fn million_fragments(addr: SocketAddr) {
         "fragments cut off after {:?}",
         start.elapsed()
     );
+    // Cut off: the server ends the connection (EOF or reset) after its close.
+    // (How many fragments the writer got out is no measure: on loopback the
+    // kernel's buffers take several MiB whether the server reads or not.)
+    let ended = tokio::time::timeout(CUT_OFF, async {
+        loop {
+            match rd.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "million fragments: the connection was not ended within {CUT_OFF:?} of the close"
+    );
     drop(rd);
     let sent = writer.await.unwrap();
-    assert!(
-        sent < 1_000_000,
-        "the server stopped the fragments ({sent} sent)"
-    );
+    println!("million fragments: {sent} written before the cut-off");
 }
 
 /// A peer that writes and never reads: pings (each answered with a pong it never takes),
