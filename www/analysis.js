@@ -1,7 +1,9 @@
 // The analysis pane: each connection's bytes (the page's own, the proxy's attached ones,
 // or an imported capture's) fed to the core's AnalysisSession, shown as the message view
 // (with the filter), compression truth, heartbeats, the close diagnosis and traffic over
-// time. Every answer is the core's; this file only draws it. A classic script.
+// time. Every answer is the core's; this file only draws it. A classic script. The core's
+// analysis is its own wasm module, loaded when first needed (the first connection tracked, an
+// import or an export); bytes that arrive meanwhile are kept and analysed once it is there.
 "use strict";
 
 (function (page) {
@@ -23,7 +25,13 @@
   const DIR_NAMES = ["c2s", "s2c"];
   const OPCODES = { 0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong" };
 
+  /** The page's decoder loaded: the analysis can load too. */
+  let enabled = false;
+  /** The analysis module's API, once loaded. */
   let fw = null;
+  let loading = null;
+  /** Why the analysis module did not load, if it did not. */
+  let loadError = null;
   /** key -> { key, label, session, request, response, ended, chunks, keptBytes, droppedBytes } */
   const conns = new Map();
   let redrawTimer = null;
@@ -33,27 +41,58 @@
 
   /** Starts (or restarts) the analysis of connection `key`; `response` turns on permessage-deflate. */
   function track(key, label, request, response) {
-    if (!fw) return null;
+    if (!enabled) return null;
     untrack(key);
-    let session;
-    try {
-      session = new fw.AnalysisSession(response || undefined);
-    } catch (e) {
-      setStatus(`${label}: cannot analyse: ${e.message ?? e}`, "warning");
-      return null;
+    const c = { key, label, session: null, request: request ?? "", response: response ?? "", ended: false, chunks: [], keptBytes: 0, droppedBytes: 0 };
+    if (fw) {
+      if (!startSession(c)) return null;
+    } else {
+      need().catch(() => {});
     }
     page.table.restartSeq(key);
-    const c = { key, label, session, request: request ?? "", response: response ?? "", ended: false, chunks: [], keptBytes: 0, droppedBytes: 0 };
     conns.set(key, c);
     while (conns.size > MAX_CONNS) untrack(conns.keys().next().value);
     renderChoice(key);
     return c;
   }
 
+  /** Gives `c` its session, fed with the chunks kept before the module loaded. */
+  function startSession(c) {
+    try {
+      c.session = new fw.AnalysisSession(c.response || undefined);
+      for (const ch of c.chunks) c.session.feed(DIR_NAMES[ch.dir], ch.bytes, Number.isFinite(ch.t) ? ch.t : undefined);
+    } catch (e) {
+      setStatus(`${c.label}: cannot analyse: ${e.message ?? e}`, "warning");
+      return false;
+    }
+    if (c.ended) c.session.end();
+    return true;
+  }
+
+  /** Resolves to the analysis module, loading it the first time; then analyses every connection kept. */
+  function need() {
+    if (fw) return Promise.resolve(fw);
+    loading ??= page.loader.loadAnalysis().then(
+      (api) => {
+        fw = api;
+        for (const c of [...conns.values()]) if (!startSession(c)) untrack(c.key);
+        renderChoice();
+        return api;
+      },
+      (e) => {
+        loading = null;
+        loadError = `The analysis did not load: ${e.message ?? e}.`;
+        setStatus(loadError, "error");
+        throw e;
+      },
+    );
+    return loading;
+  }
+
   function untrack(key) {
     const c = conns.get(key);
     if (!c) return;
-    c.session.free();
+    c.session?.free();
     conns.delete(key);
   }
 
@@ -62,7 +101,7 @@
     const c = conns.get(key);
     if (!c || c.ended) return;
     try {
-      c.session.feed(DIR_NAMES[dir], bytes, Number.isFinite(t) ? t : undefined);
+      c.session?.feed(DIR_NAMES[dir], bytes, Number.isFinite(t) ? t : undefined);
     } catch (e) {
       setStatus(`${c.label}: ${e.message ?? e}`, "warning");
       return;
@@ -85,7 +124,7 @@
     const c = conns.get(key);
     if (!c || c.ended) return;
     c.ended = true;
-    c.session.end();
+    c.session?.end();
     scheduleRedraw(key);
   }
 
@@ -144,6 +183,11 @@
     for (const id of ["an-messages", "an-compression", "an-heartbeats", "an-close", "an-traffic"]) $(id).replaceChildren();
     $("an-filter-note").textContent = "";
     if (!c) return;
+    if (!c.session) {
+      if (loadError) setStatus(loadError, "error");
+      else setStatus(`${c.label}: loading the analysis…`);
+      return;
+    }
     let report;
     try {
       report = c.session.report(bucketFor(c));
@@ -269,6 +313,10 @@
 
   /** Shows a capture file's connections (pcap, pcapng, HAR or framewire capture). */
   function importBytes(bytes, name) {
+    if (!fw) {
+      setStatus(`${name}: not imported: the analysis module is not loaded yet.`, "error");
+      return 0;
+    }
     let lines;
     try {
       lines = new TextDecoder().decode(fw.convertCapture(bytes, "capture")).split("\n").filter(Boolean).map((l) => JSON.parse(l));
@@ -313,14 +361,17 @@
     const c = conns.get(key);
     if (!c) throw new Error("no connection to export");
     const capture = captureOf(c);
-    return format === "capture" ? capture : fw.convertCapture(capture, format);
+    if (format === "capture") return capture;
+    if (!fw) throw new Error("the analysis module is not loaded yet");
+    return fw.convertCapture(capture, format);
   }
 
   const EXT = { capture: ["jsonl", "application/x-ndjson"], har: ["har", "application/json"], pcapng: ["pcapng", "application/vnd.tcpdump.pcap"] };
 
-  function download(format) {
+  async function download(format) {
     let bytes;
     try {
+      await need();
       bytes = exportBytes(format);
     } catch (e) {
       setStatus(`Not exported: ${e.message ?? e}`, "error");
@@ -336,8 +387,8 @@
   }
 
   function initAnalysis(decoder) {
-    fw = decoder;
-    if (!fw) {
+    enabled = !!decoder;
+    if (!enabled) {
       setStatus("The decoder did not load: no analysis.", "error");
       return;
     }
@@ -350,6 +401,11 @@
     $("an-import").addEventListener("change", async (e) => {
       const file = e.target.files[0];
       if (!file) return;
+      try {
+        await need();
+      } catch {
+        return;
+      }
       const n = importBytes(new Uint8Array(await file.arrayBuffer()), file.name);
       if (n) setStatus(`${file.name}: ${n} connection${n === 1 ? "" : "s"} imported.`, "ok");
       e.target.value = "";

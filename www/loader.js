@@ -1,18 +1,37 @@
 // Loading the decoder: framewire's core compiled to wasm (www/pkg/, built by
-// scripts/build-wasm.sh). Its bindings are a classic script defining `wasm_bindgen`.
-// Served over http(s), the page fetches pkg/framewire_wasm_bg.wasm. Opened from file://,
-// where browsers refuse fetch(), it loads pkg/framewire_wasm_bytes.js instead: a classic
-// script holding the same bytes as base64. Every failure is an Error saying what to do.
+// scripts/build-wasm.sh) as two modules, each fetched when first needed, not at start (the
+// page's start stays within issue 14's 60 KiB). The decoder (pkg/framewire_wasm*: decoding,
+// hex, the handshake check, the frame builder) loads on the first connection, decode or build;
+// its bindings, a small classic script defining `wasm_bindgen`, are in index.html. The analysis module (pkg/framewire_analysis*: message
+// view, compression, heartbeats, close, filter, import and export, global `framewireAnalysis`)
+// loads with chart.js when first needed (loadAnalysis). Served over http(s), the page fetches
+// pkg/NAME_bg.wasm. Opened from file://, where browsers refuse fetch(), it loads
+// pkg/NAME_bytes.js instead: a classic script holding the same bytes as base64. Every failure
+// is an Error saying what to do.
 "use strict";
 
 (function (page) {
   /** True when the page was opened straight from disk. */
   const fromFile = location.protocol === "file:";
 
-  /** How long the decoder may take to load before the page says it failed. */
+  /** How long a module may take to load before the page says it failed. */
   const LOAD_TIMEOUT_MS = 20000;
 
   const BUILD = "build it with scripts/build-wasm.sh";
+
+  /** The two modules: file names in pkg/, the global their bindings define, the base64 variable. */
+  const BASE = {
+    name: "framewire_wasm",
+    what: "the decoder",
+    base64: "framewireWasmBase64",
+    api: () => (typeof wasm_bindgen === "undefined" ? undefined : wasm_bindgen),
+  };
+  const ANALYSIS = {
+    name: "framewire_analysis",
+    what: "the analysis module",
+    base64: "framewireAnalysisBase64",
+    api: () => (typeof framewireAnalysis === "undefined" ? undefined : framewireAnalysis),
+  };
 
   /** Loads a classic script; rejects when it cannot be read. */
   function loadScript(src) {
@@ -32,35 +51,84 @@
     return out;
   }
 
-  async function instantiate() {
-    if (typeof wasm_bindgen === "undefined") {
-      throw new Error(`the decoder's bindings (www/pkg/framewire_wasm.js) did not load: ${BUILD}`);
+  /** Instantiates module `m`, whose bindings are loaded; resolves to its API. */
+  async function instantiate(m) {
+    const api = m.api();
+    if (api === undefined) {
+      throw new Error(`${m.what}'s bindings (www/pkg/${m.name}.js) did not load: ${BUILD}`);
     }
     if (fromFile) {
+      const bytes = `www/pkg/${m.name}_bytes.js`;
       try {
-        await loadScript("pkg/framewire_wasm_bytes.js");
+        await loadScript(`pkg/${m.name}_bytes.js`);
       } catch {
-        throw new Error(`www/pkg/framewire_wasm_bytes.js did not load from the file system: ${BUILD}`);
+        throw new Error(`${bytes} did not load from the file system: ${BUILD}`);
       }
-      if (typeof self.framewireWasmBase64 !== "string") {
-        throw new Error(`www/pkg/framewire_wasm_bytes.js holds no wasm bytes: ${BUILD}`);
-      }
-      await wasm_bindgen({ module_or_path: base64Bytes(self.framewireWasmBase64) });
-      delete self.framewireWasmBase64;
+      if (typeof self[m.base64] !== "string") throw new Error(`${bytes} holds no wasm bytes: ${BUILD}`);
+      await api({ module_or_path: base64Bytes(self[m.base64]) });
+      delete self[m.base64];
     } else {
-      await wasm_bindgen({ module_or_path: "pkg/framewire_wasm_bg.wasm" });
+      await api({ module_or_path: `pkg/${m.name}_bg.wasm` });
     }
-    return wasm_bindgen;
+    return api;
   }
 
-  /** Resolves to the decoder's API (decodeFrames, StreamDecoder, …); rejects with what to do. */
-  function loadDecoder() {
+  /** `promise`, or a rejection after LOAD_TIMEOUT_MS naming `what`. */
+  function timed(promise, what) {
     let timer;
     const timeout = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the decoder took over ${LOAD_TIMEOUT_MS / 1000} s to load`)), LOAD_TIMEOUT_MS);
+      timer = setTimeout(() => reject(new Error(`${what} took over ${LOAD_TIMEOUT_MS / 1000} s to load`)), LOAD_TIMEOUT_MS);
     });
-    return Promise.race([instantiate(), timeout]).finally(() => clearTimeout(timer));
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
-  page.loader = { fromFile, loadDecoder, loadScript, base64Bytes };
+  let decoderLoad = null;
+  const decoderWaiters = [];
+
+  /** True when the decoder's bindings are there, so it can load when needed. */
+  const canDecode = () => BASE.api() !== undefined;
+
+  /** Resolves to the decoder's API (decodeFrames, StreamDecoder, …), loading it the first time;
+   *  rejects with what to do. A failed load is tried again on the next call. */
+  function loadDecoder() {
+    decoderLoad ??= timed(instantiate(BASE), BASE.what).then((api) => {
+      for (const f of decoderWaiters.splice(0)) f(api);
+      return api;
+    });
+    decoderLoad.catch(() => (decoderLoad = null));
+    return decoderLoad;
+  }
+
+  /** Calls `f(api)` once the decoder has loaded (whoever loaded it), without loading it. */
+  function onDecoder(f) {
+    decoderWaiters.push(f);
+  }
+
+  let analysisLoad = null;
+
+  /** Loads the analysis module's bindings and wasm, and chart.js, the first time; resolves to
+   *  its API (AnalysisSession, analyzeCapture, convertCapture). A failed load is tried again
+   *  on the next call. */
+  function loadAnalysis() {
+    analysisLoad ??= timed(
+      (async () => {
+        const chart = loadScript("chart.js").catch(() => null);
+        if (ANALYSIS.api() === undefined) {
+          try {
+            await loadScript(`pkg/${ANALYSIS.name}.js`);
+          } catch {
+            throw new Error(`www/pkg/${ANALYSIS.name}.js could not be read: ${BUILD}`);
+          }
+        }
+        const api = await instantiate(ANALYSIS);
+        await chart;
+        return api;
+      })(),
+      ANALYSIS.what,
+    );
+    analysisLoad.catch(() => (analysisLoad = null));
+    return analysisLoad;
+  }
+
+  page.loader = { fromFile, canDecode, loadDecoder, onDecoder, loadAnalysis, loadScript, base64Bytes };
 })((self.framewirePage ??= {}));
