@@ -82,6 +82,66 @@
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
+  /** Numbers per frame from `pushPacked` (wasm-client/src/packed.rs, FIELDS). */
+  const FIELDS = 23;
+
+  /** Makes the decoder's `StreamDecoder.push` build its FrameReport objects here from
+   *  `pushPacked` (wasm-client/src/packed.rs: the fields as numbers, the bytes in one array),
+   *  one call into wasm per chunk instead of one per field; the wasm's own `push` stays as
+   *  `pushObjects`. */
+  function packedPush(api) {
+    const proto = api.StreamDecoder.prototype;
+    if (!proto.pushPacked || proto.pushObjects) return;
+    proto.pushObjects = proto.push;
+    const names = [];
+    const utf8 = new TextDecoder();
+    proto.push = function (chunk) {
+      const [n, b, extras] = this.pushPacked(chunk);
+      const frames = [];
+      let at = 0;
+      const pair = (i) => (Number.isNaN(n[i]) ? null : [n[i], n[i + 1]]);
+      for (let i = 0; i < n.length; i += FIELDS) {
+        const flags = n[i + 4];
+        const op = n[i + 5];
+        const key = n[i + 6];
+        const masked = (flags & 32) !== 0;
+        const bytes = b.subarray(at, (at += n[i + 19]));
+        const maskedPayload = bytes.subarray(Math.min(n[i + 3], bytes.length));
+        const payload = flags & 1024 ? b.subarray(at, (at += n[i + 20])) : maskedPayload;
+        const inflated = flags & 256 ? b.subarray(at, (at += n[i + 21])) : null;
+        frames.push({
+          index: n[i],
+          offset: n[i + 1],
+          length: n[i + 2],
+          headerLength: n[i + 3],
+          fin: (flags & 1) !== 0,
+          rsv1: (flags & 2) !== 0,
+          rsv2: (flags & 4) !== 0,
+          rsv3: (flags & 8) !== 0,
+          opcode: op,
+          opcodeName: (names[op] ??= api.opcodeName(op)),
+          control: (flags & 16) !== 0,
+          masked,
+          maskKey: masked ? [key >>> 24, (key >>> 16) & 255, (key >>> 8) & 255, key & 255] : null,
+          payloadLength: n[i + 7],
+          lengthEncoding: n[i + 8],
+          ranges: { flagsAndOpcode: pair(i + 9), maskBitAndLength: pair(i + 11), extendedLength: pair(i + 13), maskKey: pair(i + 15), payload: pair(i + 17) },
+          bytes,
+          maskedPayload,
+          payload,
+          truncated: (flags & 64) !== 0,
+          compressed: (flags & 128) !== 0,
+          inflated,
+          text: flags & 512 ? utf8.decode((inflated ?? payload).subarray(0, n[i + 22])) : null,
+          close: null,
+          violations: [],
+        });
+      }
+      for (const e of extras) Object.assign(frames[e.at], { close: e.close ?? null, violations: e.violations });
+      return frames;
+    };
+  }
+
   let decoderLoad = null;
   const decoderWaiters = [];
 
@@ -92,6 +152,7 @@
    *  rejects with what to do. A failed load is tried again on the next call. */
   function loadDecoder() {
     decoderLoad ??= timed(instantiate(BASE), BASE.what).then((api) => {
+      packedPush(api);
       for (const f of decoderWaiters.splice(0)) f(api);
       return api;
     });

@@ -133,6 +133,31 @@ function run(wire, role) {
   return { ms, frames };
 }
 const out = { big: [], small: [], errors: [] };
+// The page's push (FrameReport objects rebuilt in JavaScript from pushPacked) against the
+// wasm's own objects (pushObjects), field by field, over frames of every kind.
+const norm = (v) => v instanceof Uint8Array ? [...v] : Array.isArray(v) ? v.map(norm)
+  : v && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, norm(v[k])])) : v;
+const DEFLATE = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
+const binary = [0x82, 0xfe, 0x01, 0x2c, 9, 8, 7, 6, ...Array.from({ length: 300 }, (_, i) => i & 255)];
+const samples = [
+  ["client", null, [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58, 0x81, 0x02, 0x68, 0x69, ...binary,
+    0x01, 0x81, 0, 0, 0, 0, 0x68, 0x80, 0x81, 1, 2, 3, 4, 0x68, 0x88, 0x85, 0, 0, 0, 0, 0x03, 0xe8, 0x62, 0x79, 0x65]],
+  ["server", DEFLATE, [0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x89, 0x02, 0x61, 0x62, 0x81, 0x02, 0xc3, 0x28,
+    0x88, 0x02, 0x03, 0xed, 0x82, 0x7e]],
+];
+for (const [role, head, wire] of samples) {
+  const [a, b] = [new fw.StreamDecoder(role, 64), new fw.StreamDecoder(role, 64)];
+  if (!a.pushObjects) out.errors.push("the page's StreamDecoder.push is not the packed one");
+  else {
+    if (head) { a.enableDeflate(head); b.enableDeflate(head); }
+    const bytes = Uint8Array.from(wire);
+    for (const part of [bytes.subarray(0, 13), bytes.subarray(13)]) {
+      const [x, y] = [JSON.stringify(norm(a.push(part))), JSON.stringify(norm(b.pushObjects(part)))];
+      if (x !== y) out.errors.push(`${role}: push gave ${x}, the wasm's objects ${y}`);
+    }
+  }
+  a.free(); b.free();
+}
 for (let r = 0; r < runs; r++) {
   const b = run(big, "client");
   out.big.push(b.ms);
