@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Builds the inspector's wasm bundle (crate framewire-wasm, with its feature `analysis`: the page's
-# message view, compression, heartbeats, close diagnosis, import and export) for the web into
-# www/pkg/: cargo build for wasm32-unknown-unknown, then wasm-bindgen --target no-modules (a classic
-# script defining `wasm_bindgen`, which loads from file:// where ES modules do not). Then shrinks it
-# with wasm-opt -Oz when binaryen is installed, keeping the result only if it still works
-# (checked by loading it in node; Debian 12's binaryen 108 mis-writes wasm-bindgen's
-# externref table, and that output is refused). Installs the wasm32 target and
-# wasm-bindgen-cli when missing. Last, writes www/pkg/framewire_wasm_bytes.js, a classic script
+# Builds the inspector's two wasm modules (crate framewire-wasm) for the web into www/pkg/:
+#   framewire_wasm      the base, loaded at start: frame decoding (buffer and stream), hex
+#                       parsing, the handshake check, the frame builder (global `wasm_bindgen`);
+#   framewire_analysis  built with the feature `analysis` (the message view, compression,
+#                       heartbeats, close diagnosis, filter, import and export), loaded by
+#                       www/loader.js when first needed (global `framewireAnalysis`).
+# Each: cargo build --profile wasm (opt-level z, fat LTO, one codegen unit, panic=abort) for
+# wasm32-unknown-unknown, then wasm-bindgen --target no-modules (a classic script, which loads
+# from file:// where ES modules do not), then wasm-opt -Oz when binaryen is installed, keeping its
+# output only if it still works (checked in node: Debian 12's binaryen 108 mis-writes
+# wasm-bindgen's externref table, and such output is refused). Installs the wasm32 target and
+# wasm-bindgen-cli when missing. Last, writes pkg/NAME_bytes.js per module, a classic script
 # holding the wasm bytes as base64 for a page opened from file:// (where fetch() is refused);
-# over http the page fetches the .wasm itself. Prints the bundle's size, raw and gzipped.
+# over http the page fetches the .wasm itself. Prints each module's size, raw and gzipped.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -17,7 +21,7 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 WASM_BINDGEN_VERSION=0.2.130
 OUT_DIR=www/pkg
-WASM=$OUT_DIR/framewire_wasm_bg.wasm
+BUILT=$TARGET_DIR/wasm32-unknown-unknown/wasm/framewire_wasm.wasm
 
 step() { printf '==> build-wasm: %s\n' "$*"; }
 
@@ -32,69 +36,84 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
         cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-step "cargo build --release -p framewire-wasm --target wasm32-unknown-unknown --features analysis"
-cargo build --release -p framewire-wasm --target wasm32-unknown-unknown --features analysis
-
-step "wasm-bindgen --target no-modules --out-dir $OUT_DIR"
-rm -rf "$OUT_DIR"
-wasm-bindgen --target no-modules --remove-name-section --remove-producers-section \
-    --out-dir "$OUT_DIR" "$TARGET_DIR/wasm32-unknown-unknown/release/framewire_wasm.wasm"
-
-# works WASM_FILE: loads the bundle's JS with WASM_FILE in node and decodes RFC 6455's masked "Hello".
+# works NAME GLOBAL WASM_FILE: loads pkg/NAME.js with WASM_FILE in node and checks the module:
+# the base decodes RFC 6455's masked "Hello"; the analysis module analyses it.
 works() {
-    local dir
+    local dir status=0
     dir=$(mktemp -d)
     cat >"$dir/check.cjs" <<'JS'
 const { readFileSync } = require("node:fs");
 const vm = require("node:vm");
-vm.runInThisContext(readFileSync(process.argv[3], "utf8") + "\nglobalThis.wasm_bindgen = wasm_bindgen;");
-wasm_bindgen.initSync({ module: readFileSync(process.argv[2]) });
-const r = wasm_bindgen.decodeFrames(Uint8Array.of(0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58), "client");
-if (r.frames[0].text !== "Hello") throw new Error("decoded " + JSON.stringify(r.frames[0].text));
+const [wasmFile, jsFile, global] = process.argv.slice(2);
+vm.runInThisContext(readFileSync(jsFile, "utf8") + `\nglobalThis.fw = ${global};`);
+fw.initSync({ module: readFileSync(wasmFile) });
+const hello = Uint8Array.of(0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58);
+if (fw.AnalysisSession) {
+  const s = new fw.AnalysisSession();
+  if (s.feed("c2s", hello, 1) !== 1) throw new Error("the analysis saw no frame");
+  const m = s.report().messages[0];
+  if (m.text !== "Hello") throw new Error("analysed " + JSON.stringify(m));
+} else {
+  const r = fw.decodeFrames(hello, "client");
+  if (r.frames[0].text !== "Hello") throw new Error("decoded " + JSON.stringify(r.frames[0].text));
+}
 JS
-    local status=0
-    node "$dir/check.cjs" "$1" "$OUT_DIR/framewire_wasm.js" >/dev/null 2>&1 || status=$?
+    node "$dir/check.cjs" "$3" "$OUT_DIR/$1.js" "$2" >/dev/null 2>&1 || status=$?
     rm -rf "$dir"
     return "$status"
 }
 
-if ! command -v wasm-opt >/dev/null 2>&1; then
-    step "wasm-opt not found (apt-get install binaryen): bundle left unoptimized"
-elif ! command -v node >/dev/null 2>&1; then
-    step "node not found: wasm-opt's output cannot be checked, bundle left unoptimized"
-else
-    step "wasm-opt -Oz ($(wasm-opt --version))"
-    wasm-opt -Oz --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
-        --enable-sign-ext --enable-reference-types --enable-multivalue \
-        "$WASM" -o "$WASM.opt"
-    if works "$WASM.opt"; then
-        mv "$WASM.opt" "$WASM"
-        step "wasm-opt output checked in node: kept"
+# module NAME GLOBAL [CARGO_ARGS...]: builds one module into $OUT_DIR/NAME{.js,_bg.wasm,_bytes.js}.
+module() {
+    local name=$1 global=$2
+    shift 2
+    local wasm=$OUT_DIR/${name}_bg.wasm
+    step "$name: cargo build --profile wasm -p framewire-wasm --target wasm32-unknown-unknown $*"
+    cargo build --profile wasm -p framewire-wasm --target wasm32-unknown-unknown "$@"
+
+    step "$name: wasm-bindgen --target no-modules --no-modules-global $global"
+    wasm-bindgen --target no-modules --no-modules-global "$global" --out-name "$name" \
+        --no-typescript --remove-name-section --remove-producers-section \
+        --out-dir "$OUT_DIR" "$BUILT"
+
+    if ! command -v wasm-opt >/dev/null 2>&1; then
+        step "$name: wasm-opt not found (apt-get install binaryen): left unoptimized"
+    elif ! command -v node >/dev/null 2>&1; then
+        step "$name: node not found: wasm-opt's output cannot be checked, left unoptimized"
     else
-        rm -f "$WASM.opt"
-        step "wasm-opt output does not load (binaryen too old for externref tables): kept the unoptimized bundle"
+        wasm-opt -Oz --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
+            --enable-sign-ext --enable-reference-types --enable-multivalue \
+            "$wasm" -o "$wasm.opt"
+        if works "$name" "$global" "$wasm.opt"; then
+            mv "$wasm.opt" "$wasm"
+            step "$name: wasm-opt -Oz ($(wasm-opt --version)) output checked in node: kept"
+        else
+            rm -f "$wasm.opt"
+            step "$name: wasm-opt output does not load (binaryen too old for externref tables): kept the unoptimized module"
+        fi
     fi
-fi
-if command -v node >/dev/null 2>&1 && ! works "$WASM"; then
-    echo "build-wasm: the bundle in $OUT_DIR does not decode a frame in node" >&2
-    exit 1
-fi
+    if command -v node >/dev/null 2>&1 && ! works "$name" "$global" "$wasm"; then
+        echo "build-wasm: $wasm does not work in node (see works() in $0)" >&2
+        exit 1
+    fi
 
-BYTES_JS=$OUT_DIR/framewire_wasm_bytes.js
-step "writing $BYTES_JS (the wasm as base64, for the page opened from file://)"
-{
-    printf '// The wasm bytes of framewire_wasm_bg.wasm as base64, for the inspector page opened from\n'
-    printf '// file:// (where fetch() is refused). Written by scripts/build-wasm.sh.\n'
-    printf 'self.framewireWasmBase64 = "'
-    base64 -w0 "$WASM"
-    printf '";\n'
-} >"$BYTES_JS"
+    local bytes_js=$OUT_DIR/${name}_bytes.js var=${global}Base64
+    [ "$global" = wasm_bindgen ] && var=framewireWasmBase64
+    {
+        printf '// The wasm bytes of %s as base64, for the inspector page opened from\n' "${name}_bg.wasm"
+        printf '// file:// (where fetch() is refused). Written by scripts/build-wasm.sh.\n'
+        printf 'self.%s = "' "$var"
+        base64 -w0 "$wasm"
+        printf '";\n'
+    } >"$bytes_js"
+    local f
+    for f in "$wasm" "$OUT_DIR/$name.js" "$bytes_js"; do
+        step "$(printf '%-36s %9d bytes, %8d gzipped' "$f" "$(wc -c <"$f")" "$(gzip -9 -c "$f" | wc -c)")"
+    done
+}
 
-raw=$(wc -c <"$WASM")
-gz=$(gzip -9 -c "$WASM" | wc -c)
-js=$(wc -c <"$OUT_DIR/framewire_wasm.js")
-jsgz=$(gzip -9 -c "$OUT_DIR/framewire_wasm.js" | wc -c)
-b64=$(wc -c <"$BYTES_JS")
-b64gz=$(gzip -9 -c "$BYTES_JS" | wc -c)
-step "bundle: $WASM $raw bytes ($gz gzipped), framewire_wasm.js $js bytes ($jsgz gzipped)"
-step "file:// only: $BYTES_JS $b64 bytes ($b64gz gzipped)"
+rm -rf "$OUT_DIR"
+mkdir -p "$OUT_DIR"
+module framewire_wasm wasm_bindgen
+module framewire_analysis framewireAnalysis --features analysis
+step "the page's base load is measured by tests/tests/browser_size.rs (cargo test --test browser_size)"

@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 WASM=www/pkg/framewire_wasm_bg.wasm
 stale=
-if [ ! -f "$WASM" ] || [ ! -f www/pkg/framewire_wasm.js ]; then
+if [ ! -f "$WASM" ] || [ ! -f www/pkg/framewire_wasm.js ] || [ ! -f www/pkg/framewire_analysis_bg.wasm ]; then
     stale="missing"
 elif [ -n "$(find core/src core/Cargo.toml wasm-client/src wasm-client/Cargo.toml Cargo.lock \
     -newer "$WASM" -print -quit)" ]; then

@@ -1,7 +1,9 @@
 // The analysis pane: each connection's bytes (the page's own, the proxy's attached ones,
 // or an imported capture's) fed to the core's AnalysisSession, shown as the message view
 // (with the filter), compression truth, heartbeats, the close diagnosis and traffic over
-// time. Every answer is the core's; this file only draws it. A classic script.
+// time. Every answer is the core's; this file only draws it. A classic script. The core's
+// analysis is its own wasm module, loaded when first needed (the first connection tracked, an
+// import or an export); bytes that arrive meanwhile are kept and analysed once it is there.
 "use strict";
 
 (function (page) {
@@ -25,8 +27,14 @@
   const DIR_NAMES = ["c2s", "s2c"];
   const OPCODES = { 0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong" };
 
+  /** The page's decoder loaded: the analysis can load too. */
+  let enabled = false;
+  /** The analysis module's API, once loaded. */
   let fw = null;
-  /** key -> { key, label, session, ended, firstT, lastT } */
+  let loading = null;
+  /** Why the analysis module did not load, if it did not. */
+  let loadError = null;
+  /** key -> { key, label, session, request, response, ended, chunks (kept until the module loads), keptBytes, droppedBytes, firstT, lastT } */
   const conns = new Map();
   let redrawTimer = null;
   /** How long the last drawing took, in ms: the next waits at least four times that. */
@@ -37,27 +45,60 @@
 
   /** Starts (or restarts) the analysis of connection `key`; `response` turns on permessage-deflate. */
   function track(key, label, request, response) {
-    if (!fw) return null;
+    if (!enabled) return null;
     untrack(key);
-    let session;
-    try {
-      session = new fw.AnalysisSession(response || undefined, request || undefined, MAX_KEPT_BYTES);
-    } catch (e) {
-      setStatus(`${label}: cannot analyse: ${e.message ?? e}`, "warning");
-      return null;
+    const c = { key, label, session: null, request: request ?? "", response: response ?? "", ended: false, chunks: [], keptBytes: 0, droppedBytes: 0 };
+    if (fw) {
+      if (!startSession(c)) return null;
+    } else {
+      need().catch(() => {});
     }
     page.table.restartSeq(key);
-    const c = { key, label, session, ended: false };
     conns.set(key, c);
     while (conns.size > MAX_CONNS) untrack(conns.keys().next().value);
     renderChoice(key);
     return c;
   }
 
+  /** Gives `c` its session, fed with the chunks kept before the module loaded. */
+  function startSession(c) {
+    try {
+      c.session = new fw.AnalysisSession(c.response || undefined, c.request || undefined, MAX_KEPT_BYTES);
+      for (const ch of c.chunks) c.session.feed(DIR_NAMES[ch.dir], ch.bytes, Number.isFinite(ch.t) ? ch.t : undefined);
+      // The session records what it was fed (for export) from now on.
+      c.chunks = [];
+    } catch (e) {
+      setStatus(`${c.label}: cannot analyse: ${e.message ?? e}`, "warning");
+      return false;
+    }
+    if (c.ended) c.session.end();
+    return true;
+  }
+
+  /** Resolves to the analysis module, loading it the first time; then analyses every connection kept. */
+  function need() {
+    if (fw) return Promise.resolve(fw);
+    loading ??= page.loader.loadAnalysis().then(
+      (api) => {
+        fw = api;
+        for (const c of [...conns.values()]) if (!startSession(c)) untrack(c.key);
+        renderChoice();
+        return api;
+      },
+      (e) => {
+        loading = null;
+        loadError = `The analysis did not load: ${e.message ?? e}.`;
+        setStatus(loadError, "error");
+        throw e;
+      },
+    );
+    return loading;
+  }
+
   function untrack(key) {
     const c = conns.get(key);
     if (!c) return;
-    c.session.free();
+    c.session?.free();
     conns.delete(key);
   }
 
@@ -66,7 +107,14 @@
     const c = conns.get(key);
     if (!c || c.ended) return;
     try {
-      c.session.feed(DIR_NAMES[dir], bytes, Number.isFinite(t) ? t : undefined);
+      if (c.session) c.session.feed(DIR_NAMES[dir], bytes, Number.isFinite(t) ? t : undefined);
+      else if (c.keptBytes + bytes.length <= MAX_KEPT_BYTES) {
+        // Kept until the analysis module loads, then replayed into the session.
+        c.chunks.push({ t, dir, bytes: bytes.slice() });
+        c.keptBytes += bytes.length;
+      } else {
+        c.droppedBytes += bytes.length;
+      }
     } catch (e) {
       setStatus(`${c.label}: ${e.message ?? e}`, "warning");
       return;
@@ -83,7 +131,7 @@
     const c = conns.get(key);
     if (!c || c.ended) return;
     c.ended = true;
-    c.session.end();
+    c.session?.end();
     scheduleRedraw(key);
   }
 
@@ -148,6 +196,11 @@
     for (const id of ["an-messages", "an-compression", "an-heartbeats", "an-close", "an-traffic"]) $(id).replaceChildren();
     $("an-filter-note").textContent = "";
     if (!c) return;
+    if (!c.session) {
+      if (loadError) setStatus(loadError, "error");
+      else setStatus(`${c.label}: loading the analysis…`);
+      return;
+    }
     const spec = filterSpec();
     let report;
     try {
@@ -282,6 +335,10 @@
    * by the core: each one analysed and its frames added to the frame table.
    */
   function importBytes(bytes, name) {
+    if (!fw) {
+      setStatus(`${name}: not imported: the analysis module is not loaded yet.`, "error");
+      return 0;
+    }
     let cap;
     try {
       cap = fw.readCapture(bytes);
@@ -320,20 +377,22 @@
   function exportBytes(format, key = selected()) {
     const c = conns.get(key);
     if (!c) throw new Error("no connection to export");
+    if (!c.session) throw new Error("the analysis module is not loaded yet");
     return c.session.exportAs(format);
   }
 
   /** The frame index of the ping that the pong `pongFrame` of `dir` (0 or 1) on `key` answered, by the core's heartbeats; null if none. */
   function pingAnsweredBy(key, dir, pongFrame) {
     const c = conns.get(key);
-    return c ? c.session.pingAnsweredBy(DIR_NAMES[dir], pongFrame) ?? null : null;
+    return c?.session ? c.session.pingAnsweredBy(DIR_NAMES[dir], pongFrame) ?? null : null;
   }
 
   const EXT = { capture: ["jsonl", "application/x-ndjson"], har: ["har", "application/json"], pcapng: ["pcapng", "application/vnd.tcpdump.pcap"] };
 
-  function download(format) {
+  async function download(format) {
     let bytes;
     try {
+      await need();
       bytes = exportBytes(format);
     } catch (e) {
       setStatus(`Not exported: ${e.message ?? e}`, "error");
@@ -349,8 +408,8 @@
   }
 
   function initAnalysis(decoder) {
-    fw = decoder;
-    if (!fw) {
+    enabled = !!decoder;
+    if (!enabled) {
       setStatus("The decoder did not load: no analysis.", "error");
       return;
     }
@@ -363,6 +422,11 @@
     $("an-import").addEventListener("change", async (e) => {
       const file = e.target.files[0];
       if (!file) return;
+      try {
+        await need();
+      } catch {
+        return;
+      }
       const n = importBytes(new Uint8Array(await file.arrayBuffer()), file.name);
       if (n) setStatus(`${file.name}: ${n} connection${n === 1 ? "" : "s"} imported.`, "ok");
       e.target.value = "";

@@ -191,6 +191,7 @@
     $("connect").disabled = true;
     for (const id of ["hs-request", "hs-response", "hs-request-check", "hs-response-check"]) $(id).replaceChildren();
 
+    await decoder();
     const viaProxy = page.proxy.covers(target);
     if (!viaProxy) clearTable();
     let tapped = false;
@@ -301,9 +302,10 @@
       if (!ws) return;
       ws.send($("text").value);
     });
-    $("send-binary-form").addEventListener("submit", (e) => {
+    $("send-binary-form").addEventListener("submit", async (e) => {
       e.preventDefault();
       if (!ws) return;
+      await decoder();
       if (!fw) {
         setStatus("conn-status", "The decoder did not load, so hex cannot be read.", "error");
         return;
@@ -347,7 +349,8 @@
     renderChecks(id, report);
   }
 
-  function decodeInto(out, text, role) {
+  async function decodeInto(out, text, role) {
+    await decoder();
     out.replaceChildren();
     if (!fw) {
       out.append(el("p", { class: "bad" }, "The decoder did not load."));
@@ -407,18 +410,33 @@
       "then open the page from framewire serve at http://127.0.0.1:9090/ instead.";
   }
 
-  async function loadDecoder() {
+  function decoderFailed(why) {
+    setStatus("load-status", `The decoder did not load, so frames cannot be decoded or built (messages still work): ${why}.`, "error");
+    document.body.dataset.ready = "false";
+  }
+
+  /** Resolves to the decoder, loading it the first time it is needed (connect, decode, build,
+   *  the proxy), or to null when it cannot load (the page says why). */
+  async function decoder() {
+    if (fw) return fw;
+    if (!page.loader.canDecode()) return null;
+    setStatus("load-status", "Loading the decoder…");
     try {
       fw = await page.loader.loadDecoder();
       setStatus("load-status", "Decoder loaded.", "ok");
-      document.body.dataset.ready = "true";
     } catch (e) {
-      setStatus(
-        "load-status",
-        `The decoder did not load, so frames cannot be decoded or built (messages still work): ${e.message ?? e}.`,
-        "error",
-      );
-      document.body.dataset.ready = "false";
+      decoderFailed(e.message ?? e);
+    }
+    return fw;
+  }
+
+  /** At start only the decoder's bindings are checked: the wasm itself loads when first needed. */
+  function checkDecoder() {
+    if (page.loader.canDecode()) {
+      setStatus("load-status", "Decoder ready: it loads when first needed (a connection, a decode, a build).", "ok");
+      document.body.dataset.ready = "true";
+    } else {
+      decoderFailed("the decoder's bindings (www/pkg/framewire_wasm.js) did not load: build it with scripts/build-wasm.sh");
     }
   }
 
@@ -428,15 +446,15 @@
     initConnection();
     initTable();
     initDecode();
-    await loadDecoder();
-    page.builder.initBuilder(fw, (text, role) => {
+    checkDecoder();
+    page.builder.initBuilder(decoder, (text, role) => {
       $("decode-input").value = text;
       $("decode-role").value = role;
       decodeInto($("decode-output"), text, role);
       $("decode").scrollIntoView({ block: "start" });
     });
-    page.analysis.initAnalysis(fw);
-    page.proxy.initProxy(fw);
+    page.analysis.initAnalysis(page.loader.canDecode());
+    page.proxy.initProxy(decoder);
   }
 
   page.app = { showHandshake };

@@ -6,9 +6,10 @@
   const { el, hex, frameBreakdown } = page.render;
   const $ = (id) => document.getElementById(id);
 
-  /** Fills the opcode list with every 4-bit value, named by the core itself. */
+  /** Fills the opcode list with every 4-bit value, named by the core itself once it is loaded. */
   function fillOpcodes(fw) {
     const select = $("b-opcode");
+    const chosen = select.value || "1";
     select.replaceChildren();
     for (let op = 0; op < 16; op++) {
       let name = "";
@@ -16,8 +17,9 @@
         const probe = fw.decodeFrames(fw.encodeFrame({ opcode: op }), "any");
         name = ` ${probe.frames[0].opcodeName}`;
       }
-      select.append(el("option", { value: String(op), selected: op === 1 }, `0x${op.toString(16)}${name}`));
+      select.append(el("option", { value: String(op) }, `0x${op.toString(16)}${name}`));
     }
+    select.value = chosen;
   }
 
   function spec(fw) {
@@ -41,13 +43,16 @@
   /** The last frame built, as hex. */
   let built = null;
 
-  /** Wires up the builder; `toDecode(hexText, role)` hands built bytes to the decode pane. */
-  function initBuilder(fw, toDecode) {
-    fillOpcodes(fw);
+  /** Wires up the builder; `decoder()` resolves to the wasm API (loaded on first use) or null;
+   *  `toDecode(hexText, role)` hands built bytes to the decode pane. */
+  function initBuilder(decoder, toDecode) {
+    fillOpcodes(null);
+    page.loader.onDecoder(fillOpcodes);
     const out = $("builder-output");
     $("b-mask").addEventListener("change", () => ($("b-key").disabled = !$("b-mask").checked));
-    $("builder-form").addEventListener("submit", (e) => {
+    $("builder-form").addEventListener("submit", async (e) => {
       e.preventDefault();
+      const fw = await decoder();
       out.replaceChildren();
       built = null;
       $("build-to-decode").disabled = true;

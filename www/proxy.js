@@ -25,6 +25,8 @@
   const $ = (id) => document.getElementById(id);
 
   let fw = null;
+  /** Resolves to the decoder (loaded on first use), or null when it cannot load. */
+  let loadDecoder = async () => null;
   let sock = null;
   /** The proxy's clock: its T at hello, and performance.now() then. */
   let clockBase = null;
@@ -445,7 +447,9 @@
     delete document.body.dataset.proxy;
   }
 
-  function connect() {
+  async function connect() {
+    fw = await loadDecoder();
+    if (!fw) setStatus("The decoder did not load: the proxy's connections can be listed but not decoded.", "warning");
     disconnect();
     const key = $("proxy-key").value.trim();
     if (!key) {
@@ -515,9 +519,9 @@
     for (const node of $("inject-form").querySelectorAll("[data-for]")) node.hidden = node.dataset.for !== what;
   }
 
-  /** Wires up the proxy section; `decoder` is the wasm API or null when it did not load. */
+  /** Wires up the proxy section; `decoder()` resolves to the wasm API (loaded on first use) or null. */
   function initProxy(decoder) {
-    fw = decoder;
+    loadDecoder = decoder;
     $("proxy-url").value = proxyFromLocation() || "ws://127.0.0.1:9090";
     $("proxy-key").value = keyFromLocation();
     $("proxy-form").addEventListener("submit", (e) => {
@@ -544,7 +548,6 @@
       inject();
     });
     showFields();
-    if (!fw) setStatus("The decoder did not load: the proxy's connections can be listed but not decoded.", "warning");
     // Served by the proxy, or told where it is, with the key: connect at once.
     if (proxyFromLocation() && $("proxy-key").value) connect();
   }

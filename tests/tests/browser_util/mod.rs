@@ -276,6 +276,28 @@ pub async fn wait_js(c: &Client, script: &str, what: &str) -> Value {
     }
 }
 
+/// Opens the inspector page served on `port` and waits until it says its decoder can load
+/// (the wasm itself loads on first use).
+pub async fn open_inspector(c: &Client, port: u16) {
+    c.goto(&format!("http://127.0.0.1:{port}/"))
+        .await
+        .expect("the page opens");
+    let ready = wait_js(
+        c,
+        "return document.body.dataset.ready || null",
+        "the page to start",
+    )
+    .await;
+    if ready != "true" {
+        let status = js(
+            c,
+            "return document.getElementById('load-status').textContent",
+        )
+        .await;
+        panic!("the page says its decoder cannot load: {status}");
+    }
+}
+
 /// Types `text` into the element `css` after clearing it.
 pub async fn set_value(c: &Client, css: &str, text: &str) {
     let e = c.find(Locator::Css(css)).await.expect(css);
