@@ -375,8 +375,13 @@
     input.max = String(MAX_FRAMES);
     input.value = String(maxFrames);
     input.addEventListener("change", () => (input.value = String(setMaxFrames(input.value))));
+    // Following stops only when the view moves up (the user scrolled back), never
+    // because rows were added or the layout changed under a scroll not yet handled.
+    let lastTop = wrap.scrollTop;
     wrap.addEventListener("scroll", () => {
-      follow = wrap.scrollTop + wrap.clientHeight >= wrap.scrollHeight - 2;
+      if (wrap.scrollTop + wrap.clientHeight >= wrap.scrollHeight - 2) follow = true;
+      else if (wrap.scrollTop < lastTop) follow = false;
+      lastTop = wrap.scrollTop;
       scheduleDraw();
     });
     body.addEventListener("click", (e) => selectEntry(entryOf(e.target.closest("tr.frame-row"))));

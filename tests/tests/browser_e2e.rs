@@ -239,14 +239,27 @@ async fn inspector_flow(c: &Client, port: u16, deflate_port: u16, screenshot: &P
     );
     set_value(c, "#text", "hello").await;
 
-    // The keyboard: from the first row, ArrowDown then Enter selects the echo.
+    // The keyboard: from a browser frame drawn just above its echo, ArrowDown then
+    // Enter selects the echo. (The table draws only the rows in view, so which rows
+    // are drawn first depends on the scroll: the start row is picked, not assumed.)
+    let start = js(
+        c,
+        "const rows = [...document.querySelectorAll('#frame-rows tr.frame-row')]; \
+         const i = rows.findIndex((r, k) => r.dataset.dir === 'c2s' && rows[k + 1]?.dataset.dir === 's2c'); \
+         if (i >= 0) rows[i].dataset.keyStart = '1'; return i",
+    )
+    .await;
+    assert!(
+        start.as_i64().unwrap() >= 0,
+        "no browser frame drawn above its echo"
+    );
     let first = c
-        .find(Locator::Css("#frame-rows tr.frame-row"))
+        .find(Locator::Css("#frame-rows tr[data-key-start]"))
         .await
-        .expect("a row");
+        .expect("the start row");
     js(
         c,
-        "document.querySelector('#frame-rows tr.frame-row').focus(); return null",
+        "document.querySelector('#frame-rows tr[data-key-start]').focus(); return null",
     )
     .await;
     first
@@ -261,6 +274,13 @@ async fn inspector_flow(c: &Client, port: u16, deflate_port: u16, screenshot: &P
     )
     .await;
     assert_eq!(current, "s2c");
+    // Moving the selection stopped the table following new frames; End follows again.
+    c.find(Locator::Css("#frame-rows tr[aria-current=true]"))
+        .await
+        .expect("the selected row")
+        .send_keys(&Key::End.to_string())
+        .await
+        .expect("End");
 
     // The native WebSocket events: open, then the echo.
     let events = js(
@@ -464,7 +484,7 @@ async fn inspector_flow(c: &Client, port: u16, deflate_port: u16, screenshot: &P
     let rows = wait_js(
         c,
         &format!(
-            "const rows = (() => {{ {ROWS} }})(); \
+            "framewirePage.table.scrollToEnd(); const rows = (() => {{ {ROWS} }})(); \
              return rows.filter(r => r.op === '0x8 close').length >= 2 ? rows : null"
         ),
         "the close frames",
