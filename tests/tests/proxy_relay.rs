@@ -435,6 +435,17 @@ async fn echo_through_proxy() -> (
     (server, proxy, ws, inspect, id)
 }
 
+/// The next message on `ws`, within [`WAIT`].
+async fn next_message(
+    ws: &mut framewire_server::WebSocket<framewire_server::ClientStream>,
+) -> Message {
+    tokio::time::timeout(WAIT, ws.recv())
+        .await
+        .expect("a message within the wait")
+        .expect("the connection is open")
+        .expect("no error")
+}
+
 #[tokio::test]
 async fn a_ping_injected_towards_a_framewire_server_gets_its_pong_back() {
     let (_server, _proxy, mut ws, mut inspect, id) = echo_through_proxy().await;
@@ -443,11 +454,7 @@ async fn a_ping_injected_towards_a_framewire_server_gets_its_pong_back() {
             json!({"type": "inject", "id": id, "dir": "up", "what": "ping", "payload_hex": "6869"}),
         )
         .await;
-    let got = tokio::time::timeout(WAIT, ws.recv())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let got = next_message(&mut ws).await;
     assert_eq!(got, Message::Pong(b"hi".to_vec().into()));
 }
 
@@ -457,11 +464,7 @@ async fn a_close_injected_towards_the_client_reaches_it() {
     inspect
         .send(json!({"type": "inject", "id": id, "dir": "down", "what": "close", "code": 4000, "reason": "test over"}))
         .await;
-    let got = tokio::time::timeout(WAIT, ws.recv())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let got = next_message(&mut ws).await;
     assert_eq!(
         got,
         Message::Close(Some(CloseCode(4000)), "test over".into())
@@ -487,11 +490,7 @@ async fn a_malformed_frame_injected_towards_the_upstream_fails_it_with_1002() {
             json!({"type": "inject", "id": id, "dir": "up", "what": "frame", "frame_hex": "83 00"}),
         )
         .await;
-    let got = tokio::time::timeout(WAIT, ws.recv())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let got = next_message(&mut ws).await;
     let Message::Close(code, _) = got else {
         panic!("expected the server's close, got {got:?}")
     };

@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::frame_log::FrameLog;
-use super::hub::{Closes, Conn, ConnInfo, Dir, Ended, Side, State, TcpEnd};
+use super::hub::{Closes, Conn, ConnInfo, Dir, Ended, Side, State, TcpEnd, TcpEndKind};
 use super::inspector_socket;
 use super::key::inspector_peer_allowed;
 use super::pump::{Pump, PumpEnd};
@@ -210,10 +210,14 @@ fn describe(closes: &Closes, tcp: &[TcpEnd]) -> String {
         out.push_str(if i == 0 { "; TCP: " } else { ", then " });
         let side = t.by.name();
         out.push_str(&match t.how {
-            "FIN" => format!("the {side} sent FIN"),
-            "reset" => format!("the {side} reset or failed (the other side was reset)"),
-            "write failed" => format!("writing to the {side} failed (the other side was reset)"),
-            how => format!("the proxy ended the {side}'s side ({how})"),
+            TcpEndKind::Fin => format!("the {side} sent FIN"),
+            TcpEndKind::Reset => format!("the {side} reset or failed (the other side was reset)"),
+            TcpEndKind::WriteFailed => {
+                format!("writing to the {side} failed (the other side was reset)")
+            }
+            TcpEndKind::HalfCloseTimeout => {
+                format!("the proxy ended the {side}'s side (half-close timeout)")
+            }
         });
     }
     out
@@ -377,7 +381,7 @@ async fn relay(mut client: TcpStream, peer: SocketAddr, pending: PendingRequest,
                     let mut ending = Ending::after("half-close timeout", first);
                     ending.tcp.push(TcpEnd {
                         by: other.source(),
-                        how: "half-close timeout",
+                        how: TcpEndKind::HalfCloseTimeout,
                     });
                     ending
                 }
@@ -417,7 +421,7 @@ fn direction_end(id: u32, dir: Dir, end: &PumpEnd) -> DirEnd {
             (
                 TcpEnd {
                     by: source,
-                    how: "FIN",
+                    how: TcpEndKind::Fin,
                 },
                 None,
             )
@@ -432,7 +436,7 @@ fn direction_end(id: u32, dir: Dir, end: &PumpEnd) -> DirEnd {
             (
                 TcpEnd {
                     by: source,
-                    how: "reset",
+                    how: TcpEndKind::Reset,
                 },
                 Some(dest),
             )
@@ -447,7 +451,7 @@ fn direction_end(id: u32, dir: Dir, end: &PumpEnd) -> DirEnd {
             (
                 TcpEnd {
                     by: dest,
-                    how: "write failed",
+                    how: TcpEndKind::WriteFailed,
                 },
                 Some(source),
             )

@@ -144,9 +144,33 @@ pub(crate) struct Closes {
 pub(crate) struct TcpEnd {
     /// The side.
     pub(crate) by: Side,
-    /// `FIN`, `reset` (reading it failed), `write failed`, or `half-close timeout`
-    /// (the proxy ended it).
-    pub(crate) how: &'static str,
+    /// How it ended.
+    pub(crate) how: TcpEndKind,
+}
+
+/// How one side's TCP connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TcpEndKind {
+    /// The side sent FIN.
+    Fin,
+    /// Reading from it failed (a reset, usually).
+    Reset,
+    /// Writing to it failed.
+    WriteFailed,
+    /// The proxy ended it after the half-close timeout.
+    HalfCloseTimeout,
+}
+
+impl TcpEndKind {
+    /// `FIN`, `reset`, `write failed` or `half-close timeout`, as the `ended` notice says it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            TcpEndKind::Fin => "FIN",
+            TcpEndKind::Reset => "reset",
+            TcpEndKind::WriteFailed => "write failed",
+            TcpEndKind::HalfCloseTimeout => "half-close timeout",
+        }
+    }
 }
 
 /// How a relayed connection ended, for the `ended` notice.
@@ -552,7 +576,7 @@ impl Hub {
         let tcp: Vec<Value> = ended
             .tcp
             .iter()
-            .map(|t| json!({"by": t.by.name(), "how": t.how}))
+            .map(|t| json!({"by": t.by.name(), "how": t.how.name()}))
             .collect();
         self.broadcast(&json!({
             "type": "ended", "id": conn.id, "how": ended.how, "by": ended.by.name(),
