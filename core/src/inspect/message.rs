@@ -214,7 +214,15 @@ impl Messages {
                                 },
                                 other => other,
                             };
-                            push(ProtocolError::Inflate(e), payload_at);
+                            // At the payload, or at the frame when it has none (an
+                            // empty final frame that ends a corrupt stream): never
+                            // past the frame's last byte.
+                            let at = if payload.is_empty() {
+                                frame_at
+                            } else {
+                                payload_at
+                            };
+                            push(ProtocolError::Inflate(e), at);
                             open.size = None;
                             inf.decompressor = Decompressor::new(inf.no_context_takeover);
                         }

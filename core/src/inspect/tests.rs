@@ -453,3 +453,25 @@ fn arbitrary_bytes_never_panic_and_memory_stays_bounded() {
         let _ = i.ending();
     }
 }
+
+/// Found by the inspector fuzz target: a compressed message whose stream turns out
+/// corrupt only at its empty final frame was reported at the frame's end, one byte
+/// past everything received.
+#[test]
+fn an_inflate_error_found_at_an_empty_final_frame_points_into_the_frame() {
+    let mut i = inspector();
+    i.enable_deflate(&crate::deflate::DeflateParams::default());
+    // A compressed text start (RSV1) holding a stored-block header with bad
+    // lengths, then four empty continuations, the last with FIN.
+    let bytes = [
+        0x41, 0x03, 0x29, 0x48, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x00,
+    ];
+    i.feed(S2C, &bytes, None);
+    let v = i
+        .first_violation(S2C)
+        .expect("the corrupt stream is a violation");
+    assert!(matches!(v.error, ProtocolError::Inflate(_)), "{v:?}");
+    assert_eq!(v.offset, 11, "the final frame's first byte: {v:?}");
+    let end = i.ending();
+    assert!(end.direction(S2C).first_violation.as_ref().unwrap().offset < 13);
+}
