@@ -158,8 +158,12 @@ pub enum Step {
     },
 }
 
-/// Inflated bytes written per zlib call.
+/// Inflated bytes written per zlib call, at most.
 const CALL_OUTPUT: usize = 64 << 10;
+
+/// Room asked of an empty buffer for the first zlib call: a message's output buffer starts
+/// this small and doubles (a 1 KiB message must not leave 128 KiB reserved on its connection).
+const FIRST_CALL_OUTPUT: usize = 4 << 10;
 
 /// An output buffer grows by doubling up to this capacity; beyond it, to the limit at once.
 pub const GROW_AT_ONCE: usize = 1 << 20;
@@ -212,7 +216,16 @@ fn run(
         }
         // One byte past the limit is room enough to see that the message is over it.
         let room = limit.saturating_add(1).saturating_sub(out.len() as u64);
+        // Ask zlib for what `out` has room for, or for as much again as it holds (at least
+        // FIRST_CALL_OUTPUT): small messages stay in small buffers, and the buffer doubles.
+        let spare = out.capacity() - out.len();
+        let chunk = if spare >= FIRST_CALL_OUTPUT {
+            spare
+        } else {
+            out.len().max(FIRST_CALL_OUTPUT)
+        };
         let space = (budget - written)
+            .min(chunk)
             .min(CALL_OUTPUT)
             .min(usize::try_from(room).unwrap_or(usize::MAX));
         grow(out, space, limit);
