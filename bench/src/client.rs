@@ -115,3 +115,42 @@ async fn open_inner(
         };
     }
 }
+
+/// Connections opened at once by [`open_in_batches`].
+const OPEN_BATCH: usize = 64;
+
+/// Runs `open(i)` for `i` in `0..count`, at most 64 at a time on one thread, and returns
+/// what each gave, in order; stops at the first error.
+pub async fn open_in_batches<T, F, Fut>(count: usize, open: F) -> Result<Vec<T>, BenchError>
+where
+    T: 'static,
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<T, BenchError>> + 'static,
+{
+    let mut done = Vec::with_capacity(count);
+    while done.len() < count {
+        let first = done.len();
+        let batch = OPEN_BATCH.min(count - first);
+        let local = tokio::task::LocalSet::new();
+        let opened = local
+            .run_until(async {
+                let tasks: Vec<_> = (first..first + batch)
+                    .map(|i| tokio::task::spawn_local(open(i)))
+                    .collect();
+                let mut all = Vec::with_capacity(batch);
+                for t in tasks {
+                    all.push(t.await);
+                }
+                all
+            })
+            .await;
+        for r in opened {
+            match r {
+                Ok(Ok(item)) => done.push(item),
+                Ok(Err(e)) => return Err(e),
+                Err(e) => return Err(BenchError::BadOption(format!("open task failed: {e}"))),
+            }
+        }
+    }
+    Ok(done)
+}

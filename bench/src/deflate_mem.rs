@@ -9,15 +9,12 @@ use framewire_core::{Connection, Event};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
-use crate::client::{open_with, Target};
+use crate::client::{open_in_batches, open_with, Target};
 use crate::echo::flush;
 pub use crate::json_feed::json_message;
 use crate::procstat::pid_rss_kib;
 use crate::summary::ResultLine;
 use crate::BenchError;
-
-/// Connections opened (and exchanging) at once while building up.
-const OPEN_BATCH: usize = 64;
 
 /// At most this many connections (each takes a descriptor on both sides).
 pub const MAX_CONNS: usize = 50_000;
@@ -234,48 +231,23 @@ pub async fn run(opts: &DeflateMemOptions) -> Result<DeflateMemReport, BenchErro
         rss_before_kib,
         ..DeflateMemReport::default()
     };
-    let mut held: Vec<(TcpStream, Connection)> = Vec::with_capacity(opts.conns);
-    while held.len() < opts.conns {
-        let batch = OPEN_BATCH.min(opts.conns - held.len());
-        let first = held.len() as u64;
-        let local = tokio::task::LocalSet::new();
-        let opened = local
-            .run_until(async {
-                let tasks: Vec<_> = (0..batch as u64)
-                    .map(|i| {
-                        let target = opts.target.clone();
-                        let messages = opts.messages;
-                        tokio::task::spawn_local(async move {
-                            let (mut stream, mut conn) =
-                                open_with(&target, Some(browser_offer())).await?;
-                            let stats =
-                                exchange(&mut stream, &mut conn, first + i, messages).await?;
-                            Ok::<_, BenchError>((stream, conn, stats))
-                        })
-                    })
-                    .collect();
-                let mut all = Vec::with_capacity(batch);
-                for t in tasks {
-                    all.push(t.await);
-                }
-                all
-            })
-            .await;
-        for r in opened {
-            match r {
-                Ok(Ok((stream, conn, stats))) => {
-                    report.compressed_conns += usize::from(stats.compressed);
-                    report.messages += stats.messages;
-                    report.plain_bytes += stats.plain;
-                    report.sent_wire += stats.sent;
-                    report.recv_wire += stats.recv;
-                    report.reference_wire += stats.reference;
-                    held.push((stream, conn));
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(e) => return Err(BenchError::BadOption(format!("open task failed: {e}"))),
-            }
+    let held = open_in_batches(opts.conns, |i| {
+        let target = opts.target.clone();
+        let messages = opts.messages;
+        async move {
+            let (mut stream, mut conn) = open_with(&target, Some(browser_offer())).await?;
+            let stats = exchange(&mut stream, &mut conn, i as u64, messages).await?;
+            Ok((stream, conn, stats))
         }
+    })
+    .await?;
+    for (_, _, stats) in &held {
+        report.compressed_conns += usize::from(stats.compressed);
+        report.messages += stats.messages;
+        report.plain_bytes += stats.plain;
+        report.sent_wire += stats.sent;
+        report.recv_wire += stats.recv;
+        report.reference_wire += stats.reference;
     }
     tokio::time::sleep(opts.hold).await;
     report.rss_after_kib = pid_rss_kib(opts.server_pid)?;

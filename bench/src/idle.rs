@@ -2,15 +2,10 @@
 
 use std::time::Duration;
 
-use tokio::net::TcpStream;
-
-use crate::client::{open, Target};
+use crate::client::{open, open_in_batches, Target};
 use crate::procstat::pid_rss_kib;
 use crate::summary::ResultLine;
 use crate::BenchError;
-
-/// Connections opened at once while building up.
-const OPEN_BATCH: usize = 64;
 
 /// What an idle run does.
 #[derive(Debug, Clone)]
@@ -63,33 +58,11 @@ impl IdleReport {
 /// Opens `conns` connections (upgraded, then silent), holds them, reads the server's RSS.
 pub async fn run(opts: &IdleOptions) -> Result<IdleReport, BenchError> {
     let rss_before_kib = pid_rss_kib(opts.server_pid)?;
-    let mut held: Vec<TcpStream> = Vec::with_capacity(opts.conns);
-    while held.len() < opts.conns {
-        let batch = OPEN_BATCH.min(opts.conns - held.len());
-        let local = tokio::task::LocalSet::new();
-        let opened = local
-            .run_until(async {
-                let tasks: Vec<_> = (0..batch)
-                    .map(|_| {
-                        let target = opts.target.clone();
-                        tokio::task::spawn_local(async move { open(&target).await })
-                    })
-                    .collect();
-                let mut all = Vec::with_capacity(batch);
-                for t in tasks {
-                    all.push(t.await);
-                }
-                all
-            })
-            .await;
-        for r in opened {
-            match r {
-                Ok(Ok((stream, _conn))) => held.push(stream),
-                Ok(Err(e)) => return Err(e),
-                Err(e) => return Err(BenchError::BadOption(format!("open task failed: {e}"))),
-            }
-        }
-    }
+    let held = open_in_batches(opts.conns, |_| {
+        let target = opts.target.clone();
+        async move { open(&target).await.map(|(stream, _conn)| stream) }
+    })
+    .await?;
     tokio::time::sleep(opts.hold).await;
     let rss_after_kib = pid_rss_kib(opts.server_pid)?;
     drop(held);
