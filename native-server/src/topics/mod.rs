@@ -28,6 +28,17 @@
 //!   the server's policy" (reading too slowly); 1013 (try again later) is the
 //!   alternative when the cause is more the server's load than the client.
 //!
+//! # Written by the hub
+//!
+//! A subscriber attached to its connection's writer half
+//! ([`Subscriber::attach`]) is written to by the hub itself: a publish stages
+//! the message, and the hub's drain task, which runs once the publishing task
+//! yields, hands each subscriber's staged messages to its connection in one
+//! write, without waking the subscriber's task. What the transport does not
+//! take at once is left to the connection's reader half, and later messages
+//! go through the mailbox again (with its limit) until
+//! [`Subscriber::resume_direct`].
+//!
 //! # Across servers
 //!
 //! [`Hub::set_relay`] hands every publish to a relay as well (the Redis bridge
@@ -71,8 +82,12 @@ use crate::stream::WsWriter;
 pub(crate) use mailbox::{Gone, Outlet};
 use mailbox::{Mailbox, Pushed};
 
-/// Mailboxes the drain hands to their connections before it lets other tasks run.
-const DRAIN_TURN: usize = 256;
+/// Mailboxes the drain hands to their connections before it lets other tasks
+/// run. Short turns let a publisher's next batch in while a drain is under
+/// way, and the mailboxes not reached yet then take both batches in one write
+/// (in the fan-out bench's 2 M deliveries, 73,000 to 86,000 writes with 32,
+/// 85,000 to 88,000 with 256, 104,000 to 113,000 with no turns).
+const DRAIN_TURN: usize = 32;
 
 /// The default limit of a subscriber's mailbox: 1 MiB of payload.
 pub const MAX_QUEUED: usize = 1 << 20;
