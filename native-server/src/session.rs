@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use crate::chat::Member;
 use crate::error::Error;
-use crate::stream::{DriverConfig, HandshakeInfo, WebSocket};
+use crate::stream::{DriverConfig, HandshakeInfo, WebSocket, WsWriter};
 use crate::topics::TooSlow;
 use crate::wire::{Tap, Tapped, WireInbox, WireItem};
 
@@ -57,11 +57,10 @@ enum Kind {
     Wire,
 }
 
-/// Where an endpoint's messages from elsewhere come from.
+/// Where an endpoint's messages from elsewhere come from (`/chat`'s come
+/// through its member).
 #[derive(Debug)]
 enum Inbox {
-    /// The chat member's mailbox (held by [`Kind::Chat`]).
-    Chat,
     Wire(WireInbox),
 }
 
@@ -176,13 +175,13 @@ where
             None => {
                 let (ws, kind, inbox) = self.parts(|io| io);
                 Running::Boxed {
-                    serving: Box::pin(serve(ws, kind, inbox, peer, shutdown)),
+                    serving: Box::pin(serve_any(ws, kind, inbox, peer, shutdown)),
                 }
             }
             Some(tap) => {
                 let recorder = tap.clone();
                 let (ws, kind, inbox) = self.parts(move |io| Tapped::new(io, recorder));
-                let serving = serve(ws, kind, inbox, peer, shutdown);
+                let serving = serve_any(ws, kind, inbox, peer, shutdown);
                 Running::Boxed {
                     serving: Box::pin(async move {
                         let reason = serving.await;
@@ -194,7 +193,8 @@ where
         }
     }
 
-    /// The WebSocket on `wrap(io)` and what the endpoint needs.
+    /// The WebSocket on `wrap(io)` and what the endpoint needs (`/chat` takes
+    /// its messages through its member, attached to the connection).
     fn parts<T>(self, wrap: impl FnOnce(S) -> T) -> (WebSocket<T>, Kind, Option<Inbox>)
     where
         T: AsyncRead + AsyncWrite + Unpin + 'static,
@@ -213,7 +213,7 @@ where
         let (kind, inbox) = match self.endpoint {
             Endpoint::Greet => (Kind::Greet, None),
             Endpoint::Echo => (Kind::Echo, None),
-            Endpoint::Chat(member) => (Kind::Chat(Box::new(member)), Some(Inbox::Chat)),
+            Endpoint::Chat(member) => (Kind::Chat(Box::new(member)), None),
             Endpoint::Wire(inbox) => (Kind::Wire, Some(Inbox::Wire(inbox))),
         };
         let mut ws = WebSocket::from_connection(wrap(self.io), self.conn, info);
@@ -243,22 +243,14 @@ where
         let mut streak = 0;
         loop {
             let answer = |event: Event<'_>, tx: &mut Sender| on_event(&kind, event, tx, peer);
-            let step = if streak < FAIR_TURN {
-                tokio::select! {
-                    biased;
-                    got = ws.recv_with(answer) => Step::Peer(got),
-                    outside = next_outside(&kind, &mut inbox) => Step::Outside(outside),
-                    () = &mut stop, if !closing => Step::Stop,
-                }
-            } else {
-                streak = 0;
-                tokio::select! {
-                    biased;
-                    outside = next_outside(&kind, &mut inbox) => Step::Outside(outside),
-                    () = &mut stop, if !closing => Step::Stop,
-                    got = ws.recv_with(answer) => Step::Peer(got),
-                }
-            };
+            let step = next_step(
+                &mut streak,
+                ws.recv_with(answer),
+                next_outside(&mut inbox),
+                stop.as_mut(),
+                closing,
+            )
+            .await;
             match step {
                 Step::Peer(got) => {
                     if !from_peer(got, &mut reason, peer) {
@@ -269,19 +261,9 @@ where
                 Step::Outside(outside) => {
                     streak = 0;
                     let sent = match outside {
-                        Outside::Chat(Ok(msg)) => match &kind {
-                            Kind::Chat(member) => relay_batch(&mut ws, member, msg).await,
-                            _ => Ok(()),
-                        },
                         Outside::Wire(Some(WireItem::Text(t))) => ws.send_text(&t).await,
                         Outside::Wire(Some(WireItem::Chunk(c))) => ws.send_binary(&c).await,
-                        Outside::Chat(Err(slow)) => {
-                            inbox = None;
-                            tracing::info!(%peer, "{slow}: closing with {}", slow.code);
-                            let reason = "too slow for the chat: messages were dropped";
-                            ws.feed(Message::Close(Some(slow.code), reason.into()))
-                                .await
-                        }
+                        Outside::Chat(_) => Ok(()),
                         Outside::Wire(None) => {
                             inbox = None;
                             let close =
@@ -409,38 +391,176 @@ fn from_peer(
     true
 }
 
-/// Waits for the endpoint's outside source; never resolves for endpoints without one.
-async fn next_outside(kind: &Kind, inbox: &mut Option<Inbox>) -> Outside {
-    match (inbox, kind) {
-        (Some(Inbox::Chat), Kind::Chat(member)) => Outside::Chat(member.inbox().recv().await),
-        (Some(Inbox::Wire(inbox)), _) => Outside::Wire(inbox.next().await),
-        _ => std::future::pending().await,
+/// The next turn: the peer first, unless it had [`FAIR_TURN`] turns in a row
+/// (then the outside source and the shutdown get the first look); the
+/// shutdown only until the session is `closing`.
+async fn next_step<P, O, T>(
+    streak: &mut u32,
+    peer: P,
+    outside: O,
+    mut stop: Pin<&mut T>,
+    closing: bool,
+) -> Step
+where
+    P: Future<Output = Option<crate::Result<Option<EndReason>>>>,
+    O: Future<Output = Outside>,
+    T: Future<Output = ()>,
+{
+    tokio::pin!(peer, outside);
+    if *streak < FAIR_TURN {
+        tokio::select! {
+            biased;
+            got = &mut peer => Step::Peer(got),
+            got = &mut outside => Step::Outside(got),
+            () = &mut stop, if !closing => Step::Stop,
+        }
+    } else {
+        *streak = 0;
+        tokio::select! {
+            biased;
+            got = &mut outside => Step::Outside(got),
+            () = &mut stop, if !closing => Step::Stop,
+            got = &mut peer => Step::Peer(got),
+        }
     }
 }
 
+/// Waits for the endpoint's outside source; never resolves for endpoints without one.
+async fn next_outside(inbox: &mut Option<Inbox>) -> Outside {
+    match inbox {
+        Some(Inbox::Wire(inbox)) => Outside::Wire(inbox.next().await),
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs `/chat` on [`serve_chat`], the other boxed endpoints on [`serve`].
+async fn serve_any<S>(
+    ws: WebSocket<S>,
+    kind: Kind,
+    inbox: Option<Inbox>,
+    peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+) -> EndReason
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    match kind {
+        Kind::Chat(member) => serve_chat(ws, member, peer, shutdown).await,
+        kind => serve(ws, kind, inbox, peer, shutdown).await,
+    }
+}
+
+/// The `/chat` loop: the peer's events on the reader half, the member's
+/// mailbox, the shutdown. The member is attached to the writer half, so the
+/// hub writes what the room says straight to the connection (one write per
+/// publisher's batch, this task not woken); the mailbox brings only what the
+/// connection could not take at once, and the cut-off.
+async fn serve_chat<S>(
+    mut ws: WebSocket<S>,
+    member: Box<Member>,
+    peer: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+) -> EndReason
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let kind = Kind::Chat(member);
+    let (mut closing, mut reason, stop) = begin(&mut ws, &kind, shutdown);
+    tokio::pin!(stop);
+    let Kind::Chat(member) = &kind else {
+        return EndReason::Closed;
+    };
+    let (mut rx, mut tx) = ws.split();
+    member.inbox().attach(&tx);
+    let mut cut_off = false;
+    let mut streak = 0;
+    loop {
+        let answer = |event: Event<'_>, tx: &mut Sender| on_event(&kind, event, tx, peer);
+        let inbox = async {
+            if cut_off {
+                std::future::pending().await
+            } else {
+                Outside::Chat(member.inbox().recv().await)
+            }
+        };
+        let step = next_step(
+            &mut streak,
+            rx.recv_with(answer),
+            inbox,
+            stop.as_mut(),
+            closing,
+        )
+        .await;
+        let sent = match step {
+            Step::Peer(got) => {
+                if !from_peer(got, &mut reason, peer) {
+                    break;
+                }
+                streak += 1;
+                Ok(())
+            }
+            Step::Outside(Outside::Chat(Ok(msg))) => {
+                streak = 0;
+                relay_batch(&mut tx, member, msg).await
+            }
+            Step::Outside(Outside::Chat(Err(slow))) => {
+                streak = 0;
+                cut_off = true;
+                tracing::info!(%peer, "{slow}: closing with {}", slow.code);
+                let reason = "too slow for the chat: messages were dropped";
+                tx.feed(Message::Close(Some(slow.code), reason.into()))
+                    .await
+            }
+            Step::Outside(Outside::Wire(_)) => Ok(()),
+            Step::Stop => {
+                streak = 0;
+                closing = true;
+                reason.get_or_insert_with(|| Box::new(EndReason::Shutdown));
+                // What the room said before the shutdown goes out before the close.
+                member.inbox().detach();
+                let mut fed = Ok(());
+                while let (Ok(()), Ok(Some(msg))) = (&fed, member.inbox().try_recv()) {
+                    fed = tx.feed_prepared(&msg).await;
+                }
+                match fed {
+                    Ok(()) => tx.feed(going_away()).await,
+                    failed => failed,
+                }
+            }
+        };
+        if let Err(e) = sent {
+            tracing::debug!(%peer, "relay not sent: {e}");
+        }
+    }
+    reason.map_or(EndReason::Closed, |r| *r)
+}
+
 /// Queues `first` and what else waits in the member's mailbox (at most
-/// [`CHAT_BATCH`] messages, frames shared), then writes them all. A cut-off
-/// found here is left for the next turn, which closes.
+/// [`CHAT_BATCH`] messages, frames shared), writes them all, and lets the hub
+/// write straight to the connection again. A cut-off found here is left for
+/// the next turn, which closes.
 ///
 /// One message at a time: `feed_prepared` waits while the connection holds
 /// more than its high-water mark, and what waits stays in the mailbox, counted
 /// against its limit (taken at once, up to 63 messages would be past it).
 async fn relay_batch<S>(
-    ws: &mut WebSocket<S>,
+    tx: &mut WsWriter<S>,
     member: &Member,
     first: PreparedMessage,
 ) -> crate::Result<()>
 where
-    S: AsyncRead + AsyncWrite + Unpin + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    ws.feed_prepared(&first).await?;
+    tx.feed_prepared(&first).await?;
     for _ in 1..CHAT_BATCH {
         match member.inbox().try_recv() {
-            Ok(Some(msg)) => ws.feed_prepared(&msg).await?,
+            Ok(Some(msg)) => tx.feed_prepared(&msg).await?,
             _ => break,
         }
     }
-    ws.flush().await
+    tx.flush().await?;
+    member.inbox().resume_direct();
+    Ok(())
 }
 
 /// Answers one event; returns the end reason for a close.

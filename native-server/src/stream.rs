@@ -20,6 +20,7 @@ use tokio::time::{Instant, Sleep};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::tcp;
+use crate::topics::{Gone, Outlet};
 
 mod traits;
 
@@ -999,6 +1000,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WsWriter<S> {
         self.shared.drive_out(None).await
     }
 
+    /// Queues a prepared message without writing it unless the high-water
+    /// mark is passed; as [`Self::feed`].
+    pub async fn feed_prepared(&mut self, msg: &PreparedMessage) -> Result<()> {
+        let above = self.shared.with(|d| {
+            d.queue_prepared(msg)
+                .map(|()| d.conn.pending_len() > d.cfg.high_water)
+        })?;
+        if above {
+            self.shared.drive_out(None).await?;
+        }
+        Ok(())
+    }
+
     /// Queues a text message; as [`Self::send`].
     pub async fn send_text(&mut self, text: &str) -> Result<()> {
         self.shared.with(|d| d.queue_text(text))?;
@@ -1037,6 +1051,43 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WsWriter<S> {
     /// Where the close handshake stands.
     pub fn close_state(&self) -> CloseState {
         self.shared.with(|d| d.conn.close_state())
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> WsWriter<S> {
+    /// The connection as a topic hub's outlet ([`crate::topics::Subscriber::attach`]).
+    pub(crate) fn outlet(&self) -> Arc<dyn Outlet> {
+        self.shared.clone()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Outlet for Shared<S> {
+    fn put(&self, msgs: &[PreparedMessage]) -> std::result::Result<usize, Gone> {
+        // The transport wakes both halves when it takes more: the reader
+        // half, waiting in `recv`, writes what is left.
+        let mut cx = Context::from_waker(&self.waker);
+        let mut driver = lock(&self.driver);
+        for msg in msgs {
+            driver.queue_prepared(msg).map_err(|_| Gone)?;
+        }
+        match driver.poll_write_out(&mut cx) {
+            Poll::Ready(Ok(())) => Ok(0),
+            Poll::Pending => {
+                // The reader half arms the write-stall limit and writes the
+                // rest: it must run once to do so.
+                let left = driver.conn.pending_len();
+                drop(driver);
+                self.waker.wake_by_ref();
+                Ok(left)
+            }
+            Poll::Ready(Err(e)) => {
+                // Reported to the reader half, which ends the session.
+                driver.die(e);
+                drop(driver);
+                self.waker.wake_by_ref();
+                Err(Gone)
+            }
+        }
     }
 }
 

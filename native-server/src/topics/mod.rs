@@ -28,6 +28,17 @@
 //!   the server's policy" (reading too slowly); 1013 (try again later) is the
 //!   alternative when the cause is more the server's load than the client.
 //!
+//! # Written by the hub
+//!
+//! A subscriber attached to its connection's writer half
+//! ([`Subscriber::attach`]) is written to by the hub itself: a publish stages
+//! the message, and the hub's drain task, which runs once the publishing task
+//! yields, hands each subscriber's staged messages to its connection in one
+//! write, without waking the subscriber's task. What the transport does not
+//! take at once is left to the connection's reader half, and later messages
+//! go through the mailbox again (with its limit) until
+//! [`Subscriber::resume_direct`].
+//!
 //! # Across servers
 //!
 //! [`Hub::set_relay`] hands every publish to a relay as well (the Redis bridge
@@ -61,12 +72,22 @@ pub mod redis;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 use framewire_core::{CloseCode, PreparedMessage};
-use tokio::sync::mpsc;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, Notify};
 
+use crate::stream::WsWriter;
+pub(crate) use mailbox::{Gone, Outlet};
 use mailbox::{Mailbox, Pushed};
+
+/// Mailboxes the drain hands to their connections before it lets other tasks
+/// run. Short turns let a publisher's next batch in while a drain is under
+/// way, and the mailboxes not reached yet then take both batches in one write
+/// (in the fan-out bench's 2 M deliveries, 73,000 to 86,000 writes with 32,
+/// 85,000 to 88,000 with 256, 104,000 to 113,000 with no turns).
+const DRAIN_TURN: usize = 32;
 
 /// The default limit of a subscriber's mailbox: 1 MiB of payload.
 pub const MAX_QUEUED: usize = 1 << 20;
@@ -152,6 +173,19 @@ struct Inner {
     next_id: AtomicU64,
     counters: Counters,
     relay: OnceLock<mpsc::Sender<Outbound>>,
+    /// Mailboxes with staged messages, for the drain task.
+    dirty: Mutex<Vec<Arc<Mailbox>>>,
+    /// Wakes the drain task (it ends when the hub is gone).
+    drain_wake: Arc<Notify>,
+    /// The drain task was started.
+    drainer: OnceLock<()>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The drain task finds the hub gone and ends.
+        self.drain_wake.notify_one();
+    }
 }
 
 /// The topics of one process and their subscribers. Cloning shares it.
@@ -176,6 +210,9 @@ impl Hub {
                 next_id: AtomicU64::new(1),
                 counters: Counters::default(),
                 relay: OnceLock::new(),
+                dirty: Mutex::default(),
+                drain_wake: Arc::new(Notify::new()),
+                drainer: OnceLock::new(),
             }),
         }
     }
@@ -261,6 +298,7 @@ impl Hub {
         c.published.fetch_add(1, Ordering::Relaxed);
         let cut_off = matches!(cfg.overflow, Overflow::Close(_));
         let mut delivered = 0;
+        let mut staged = Vec::new();
         let topics = self.read();
         for m in topics.get(topic).into_iter().flatten() {
             if m.id == except {
@@ -268,6 +306,12 @@ impl Hub {
             }
             match m.mailbox.push(msg, cfg.max_queued, cut_off) {
                 Pushed::Queued => delivered += 1,
+                Pushed::Staged(first) => {
+                    delivered += 1;
+                    if first {
+                        staged.push(m.mailbox.clone());
+                    }
+                }
                 Pushed::Dropped(n) => {
                     c.dropped.fetch_add(1, Ordering::Relaxed);
                     if n == 1 {
@@ -283,8 +327,30 @@ impl Hub {
                 Pushed::CutOff { now: false } => {}
             }
         }
+        drop(topics);
+        if !staged.is_empty() {
+            lock(&self.inner.dirty).append(&mut staged);
+            self.inner.drain_wake.notify_one();
+        }
         c.delivered.fetch_add(delivered as u64, Ordering::Relaxed);
         delivered
+    }
+
+    /// Starts the task that hands staged messages to their connections, once,
+    /// on the current tokio runtime; false when there is none.
+    fn start_drainer(&self) -> bool {
+        if self.inner.drainer.get().is_some() {
+            return true;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return false;
+        };
+        if self.inner.drainer.set(()).is_ok() {
+            let hub = Arc::downgrade(&self.inner);
+            let wake = self.inner.drain_wake.clone();
+            runtime.spawn(drain(hub, wake));
+        }
+        true
     }
 
     fn read(&self) -> RwLockReadGuard<'_, HashMap<Arc<str>, Vec<Member>>> {
@@ -371,6 +437,46 @@ impl Subscriber {
         self.mailbox.try_pop().map_err(|_| self.too_slow())
     }
 
+    /// Lets the hub write published messages straight to `writer`'s
+    /// connection: while the connection has taken everything so far, a
+    /// publish stages the message, and the hub hands each subscriber's staged
+    /// messages to its connection in one go once the publishing task yields
+    /// (one write per subscriber and batch; no wake-up of the subscriber's
+    /// task). When the transport cannot take them all at once, the rest is
+    /// written by the reader half (keep it in `recv`) and later messages come
+    /// through [`Self::recv`] again, until [`Self::resume_direct`].
+    ///
+    /// Order is kept: everything goes through the one connection. The limit
+    /// counts staged and queued messages; the connection may hold up to one
+    /// batch more than its high-water mark. False (and nothing changes) when
+    /// not called on a tokio runtime, which the hub's drain task needs.
+    pub fn attach<S>(&self, writer: &WsWriter<S>) -> bool
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        if !self.hub.start_drainer() {
+            return false;
+        }
+        self.mailbox.attach(writer.outlet());
+        true
+    }
+
+    /// Undoes [`Self::attach`] (waiting for a write in progress to the
+    /// connection): messages staged and not yet written, and all later ones,
+    /// come through [`Self::recv`]. Call it before closing the connection,
+    /// so that what was published before the close is sent before it.
+    pub fn detach(&self) {
+        self.mailbox.take_back();
+    }
+
+    /// After an [`Self::attach`]: call once every message [`Self::recv`] and
+    /// [`Self::try_recv`] gave was queued with the connection, so that the
+    /// hub writes straight to it again. True when it does (nothing was
+    /// waiting in the mailbox and the subscriber was not cut off).
+    pub fn resume_direct(&self) -> bool {
+        self.mailbox.resume_direct()
+    }
+
     /// Bytes of payload waiting in its mailbox.
     pub fn queued_bytes(&self) -> usize {
         self.mailbox.queued_bytes()
@@ -401,6 +507,7 @@ impl Subscriber {
 
 impl Drop for Subscriber {
     fn drop(&mut self) {
+        self.mailbox.detach();
         let mut topics = self.hub.write();
         for topic in self.topics.drain(..) {
             remove_member(&mut topics, &topic, self.id);
@@ -412,6 +519,31 @@ impl Hub {
     fn leave(&self, topic: &str, id: u64) {
         remove_member(&mut self.write(), topic, id);
     }
+}
+
+/// The drain task: after each publisher's batch (it runs once the publishing
+/// task yields), hands every mailbox's staged messages to its connection,
+/// which writes them in one go: one write per subscriber and batch, and no
+/// task of the subscribers woken. Ends when the hub is dropped.
+async fn drain(hub: Weak<Inner>, wake: Arc<Notify>) {
+    loop {
+        wake.notified().await;
+        let Some(inner) = hub.upgrade() else {
+            return;
+        };
+        let dirty = std::mem::take(&mut *lock(&inner.dirty));
+        drop(inner);
+        for (i, mailbox) in dirty.iter().enumerate() {
+            if i > 0 && i % DRAIN_TURN == 0 {
+                tokio::task::yield_now().await;
+            }
+            mailbox.drain();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Removes subscriber `id` from `topic`, and the topic once it has none.

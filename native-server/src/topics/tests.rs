@@ -198,3 +198,159 @@ async fn a_receiver_woken_once_for_a_batch_gets_all_of_it_and_the_next() {
         .unwrap();
     assert_eq!(got, [b"a", b"b", b"c", b"d"].map(|t| t.to_vec()));
 }
+
+/// A server-side WebSocket on one end of an in-memory pipe of `capacity`
+/// bytes, and a client WebSocket on the other.
+fn piped(
+    capacity: usize,
+) -> (
+    crate::WebSocket<tokio::io::DuplexStream>,
+    crate::WebSocket<tokio::io::DuplexStream>,
+) {
+    use framewire_core::{Config, Connection};
+    let (server, client) = tokio::io::duplex(capacity);
+    let info = crate::HandshakeInfo::default;
+    (
+        crate::WebSocket::from_connection(server, Connection::server(Config::default()), info()),
+        crate::WebSocket::from_connection(
+            client,
+            Connection::client_with_seed(Config::default(), [7; 32]),
+            info(),
+        ),
+    )
+}
+
+/// The connection's task of an attached subscriber: the reader half, and what
+/// the mailbox brings (the hub's writes that the transport did not take at once
+/// sent the rest there); returns the subscriber once the connection is over.
+fn run_attached(
+    ws: crate::WebSocket<tokio::io::DuplexStream>,
+    sub: Subscriber,
+) -> tokio::task::JoinHandle<Subscriber> {
+    let (mut rx, mut tx) = ws.split();
+    assert!(sub.attach(&tx));
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                got = rx.recv() => if !matches!(got, Some(Ok(_))) {
+                    return sub;
+                },
+                got = sub.recv() => {
+                    let Ok(first) = got else { return sub };
+                    let mut fed = tx.feed_prepared(&first).await;
+                    while let (Ok(()), Ok(Some(m))) = (&fed, sub.try_recv()) {
+                        fed = tx.feed_prepared(&m).await;
+                    }
+                    if fed.is_err() || tx.flush().await.is_err() {
+                        return sub;
+                    }
+                    sub.resume_direct();
+                }
+            }
+        }
+    })
+}
+
+/// Publishes batches `from..to` of 20 numbered 40-byte messages to `topic`,
+/// letting other tasks (the hub's drain) run after each batch.
+async fn publish_numbered(hub: &Hub, topic: &str, from: usize, to: usize) {
+    for b in from..to {
+        for i in 0..20 {
+            hub.publish(topic, PreparedMessage::text(format!("{:040}", b * 20 + i)));
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn an_attached_subscriber_whose_transport_blocks_mid_batch_gets_every_message_once_in_order()
+{
+    let hub = Hub::default();
+    // 300 bytes: every batch of 20 frames (840 bytes) stops the hub's write midway.
+    let (server, mut client) = piped(300);
+    let mut sub = hub.subscriber();
+    sub.subscribe("t");
+    let task = run_attached(server, sub);
+    let reading = async {
+        let mut got = Vec::new();
+        while got.len() < 1000 {
+            match client.recv().await {
+                Some(Ok(crate::Message::Text(t))) => got.push(t.to_string()),
+                other => panic!("after {} messages: {other:?}", got.len()),
+            }
+        }
+        got
+    };
+    let (got, ()) = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        futures_join(reading, publish_numbered(&hub, "t", 0, 50)),
+    )
+    .await
+    .expect("every message within 20 s");
+    let expected: Vec<String> = (0..1000).map(|i| format!("{i:040}")).collect();
+    assert_eq!(got, expected, "each message once, in publish order");
+    let stats = hub.stats();
+    assert_eq!(
+        (stats.delivered, stats.dropped, stats.cut_off),
+        (1000, 0, 0)
+    );
+    drop(client);
+    let sub = tokio::time::timeout(std::time::Duration::from_secs(5), task)
+        .await
+        .expect("the task ends with its connection")
+        .unwrap();
+    assert_eq!(sub.queued_bytes(), 0);
+}
+
+#[tokio::test]
+async fn an_attached_subscriber_whose_peer_goes_away_while_written_to_is_let_go_and_the_others_get_everything(
+) {
+    let hub = Hub::default();
+    let (gone_server, gone_client) = piped(300);
+    let (server, mut client) = piped(64 * 1024);
+    let mut tasks = Vec::new();
+    for ws in [gone_server, server] {
+        let mut sub = hub.subscriber();
+        sub.subscribe("t");
+        tasks.push(run_attached(ws, sub));
+    }
+    let reading = async {
+        let mut got = 0;
+        while got < 1000 {
+            match client.recv().await {
+                Some(Ok(crate::Message::Text(t))) => {
+                    assert_eq!(t.as_str(), format!("{got:040}"));
+                    got += 1;
+                }
+                other => panic!("after {got} messages: {other:?}"),
+            }
+        }
+    };
+    let publishing = async {
+        publish_numbered(&hub, "t", 0, 10).await;
+        // Mid-stream, with the hub's writes to it blocked: the peer goes away.
+        drop(gone_client);
+        publish_numbered(&hub, "t", 10, 50).await;
+    };
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        futures_join(reading, publishing),
+    )
+    .await
+    .expect("every message within 20 s");
+    let gone = tasks.remove(0);
+    let sub = tokio::time::timeout(std::time::Duration::from_secs(5), gone)
+        .await
+        .expect("the task of the connection that went away ends")
+        .unwrap();
+    drop(sub);
+    assert_eq!(hub.subscribers("t"), 1);
+}
+
+/// Both futures to completion, on this task.
+async fn futures_join<A: std::future::Future, B: std::future::Future>(
+    a: A,
+    b: B,
+) -> (A::Output, B::Output) {
+    tokio::join!(a, b)
+}
