@@ -8,6 +8,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use tokio::sync::watch;
 use crate::chat::Member;
 use crate::error::Error;
 use crate::stream::{DriverConfig, HandshakeInfo, WebSocket};
+use crate::ticker::Ticker;
 use crate::topics::TooSlow;
 use crate::wire::{Tap, Tapped, WireInbox, WireItem};
 
@@ -157,31 +159,33 @@ impl<S> Session<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    /// Runs the connection to its end; the future yields why it ended.
+    /// Runs the connection to its end, its deadlines kept by `ticker`; the
+    /// future yields why it ended.
     ///
     /// Built without `async fn`: those keep their arguments twice in the
     /// future, and an idle connection is mostly this future.
     pub(crate) fn run(
         mut self,
         shutdown: watch::Receiver<bool>,
+        ticker: &Arc<Ticker>,
     ) -> Running<impl Future<Output = EndReason> + Send> {
         let peer = self.peer;
         match self.tap.take() {
             None if matches!(self.endpoint, Endpoint::Greet | Endpoint::Echo) => {
-                let (ws, kind, _) = self.parts(|io| io);
+                let (ws, kind, _) = self.parts(ticker, |io| io);
                 Running::Plain {
                     serving: serve_peer(ws, kind, peer, shutdown),
                 }
             }
             None => {
-                let (ws, kind, inbox) = self.parts(|io| io);
+                let (ws, kind, inbox) = self.parts(ticker, |io| io);
                 Running::Boxed {
                     serving: Box::pin(serve(ws, kind, inbox, peer, shutdown)),
                 }
             }
             Some(tap) => {
                 let recorder = tap.clone();
-                let (ws, kind, inbox) = self.parts(move |io| Tapped::new(io, recorder));
+                let (ws, kind, inbox) = self.parts(ticker, move |io| Tapped::new(io, recorder));
                 let serving = serve(ws, kind, inbox, peer, shutdown);
                 Running::Boxed {
                     serving: Box::pin(async move {
@@ -194,8 +198,12 @@ where
         }
     }
 
-    /// The WebSocket on `wrap(io)` and what the endpoint needs.
-    fn parts<T>(self, wrap: impl FnOnce(S) -> T) -> (WebSocket<T>, Kind, Option<Inbox>)
+    /// The WebSocket on `wrap(io)`, woken by `ticker`, and what the endpoint needs.
+    fn parts<T>(
+        self,
+        ticker: &Arc<Ticker>,
+        wrap: impl FnOnce(S) -> T,
+    ) -> (WebSocket<T>, Kind, Option<Inbox>)
     where
         T: AsyncRead + AsyncWrite + Unpin + 'static,
     {
@@ -218,6 +226,7 @@ where
         };
         let mut ws = WebSocket::from_connection(wrap(self.io), self.conn, info);
         ws.set_config(cfg);
+        ws.share_timer(ticker.clone());
         (ws, kind, inbox)
     }
 }

@@ -13,6 +13,7 @@ mod faulty;
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use framewire_core::deflate::DeflateConfig;
@@ -59,7 +60,9 @@ async fn server_side(
     let active = Active::enter(State::new(cfg, true));
     let peer = SocketAddr::from(([127, 0, 0, 1], 9));
     let (session, _) = handshake(io, peer, &active, &mut stop, None).await?;
-    Some(session.run(stop).await)
+    let ticker = active.state.ticker.clone();
+    tokio::spawn(crate::ticker::run(Arc::downgrade(&ticker)));
+    Some(session.run(stop, &ticker).await)
 }
 
 /// What the client saw.
