@@ -14,12 +14,11 @@ use std::time::Duration;
 
 use framewire_core::{CloseCode, Connection, Event, Message, PreparedMessage, Sender};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::watch;
 
 use crate::chat::Member;
 use crate::error::Error;
 use crate::stream::{DriverConfig, HandshakeInfo, WebSocket};
-use crate::ticker::Ticker;
+use crate::ticker::{Stop, Ticker};
 use crate::topics::TooSlow;
 use crate::wire::{Tap, Tapped, WireInbox, WireItem};
 
@@ -57,6 +56,18 @@ enum Kind {
     Echo,
     Chat(Box<Member>),
     Wire,
+}
+
+impl Kind {
+    /// The endpoint's request path, for the log.
+    fn path(&self) -> &'static str {
+        match self {
+            Self::Greet => "/",
+            Self::Echo => "/echo",
+            Self::Chat(_) => "/chat",
+            Self::Wire => "/__wire",
+        }
+    }
 }
 
 /// Where an endpoint's messages from elsewhere come from.
@@ -159,17 +170,17 @@ impl<S> Session<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    /// Runs the connection to its end, its deadlines kept by `ticker`; the
-    /// future yields why it ended.
+    /// Runs the connection to its end, woken by `ticker` at its deadlines and
+    /// at the shutdown; the future yields why it ended.
     ///
     /// Built without `async fn`: those keep their arguments twice in the
     /// future, and an idle connection is mostly this future.
     pub(crate) fn run(
         mut self,
-        shutdown: watch::Receiver<bool>,
         ticker: &Arc<Ticker>,
     ) -> Running<impl Future<Output = EndReason> + Send> {
         let peer = self.peer;
+        let shutdown = Stop::new(ticker.clone());
         match self.tap.take() {
             None if matches!(self.endpoint, Endpoint::Greet | Endpoint::Echo) => {
                 let (ws, kind, _) = self.parts(ticker, |io| io);
@@ -241,14 +252,13 @@ fn serve<S>(
     kind: Kind,
     mut inbox: Option<Inbox>,
     peer: SocketAddr,
-    shutdown: watch::Receiver<bool>,
+    mut stop: Stop,
 ) -> impl Future<Output = EndReason> + Send
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     async move {
-        let (mut closing, mut reason, stop) = begin(&mut ws, &kind, shutdown);
-        tokio::pin!(stop);
+        let (mut closing, mut reason) = begin(&mut ws, &kind, &stop);
         let mut streak = 0;
         loop {
             let answer = |event: Event<'_>, tx: &mut Sender| on_event(&kind, event, tx, peer);
@@ -310,14 +320,14 @@ where
                 }
             }
         }
-        reason.map_or(EndReason::Closed, |r| *r)
+        ended(&kind, peer, reason.map_or(EndReason::Closed, |r| *r))
     }
 }
 
 /// The loop of an endpoint with nothing to wait for but the peer and the
 /// shutdown (`/` and `/echo`): [`serve`] without the outside source, so that
 /// the future every such connection's task holds is its [`WebSocket`] and
-/// little more (the shutdown's waiter, the peer's address, a boxed end reason).
+/// little more (the shutdown's [`Stop`], the peer's address, a boxed end reason).
 #[allow(
     clippy::manual_async_fn,
     reason = "an async fn would hold the WebSocket twice in the future"
@@ -326,14 +336,13 @@ fn serve_peer<S>(
     mut ws: WebSocket<S>,
     kind: Kind,
     peer: SocketAddr,
-    shutdown: watch::Receiver<bool>,
+    mut stop: Stop,
 ) -> impl Future<Output = EndReason> + Send
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     async move {
-        let (mut closing, mut reason, stop) = begin(&mut ws, &kind, shutdown);
-        tokio::pin!(stop);
+        let (mut closing, mut reason) = begin(&mut ws, &kind, &stop);
         loop {
             let answer = |event: Event<'_>, tx: &mut Sender| on_event(&kind, event, tx, peer);
             let got = tokio::select! {
@@ -350,8 +359,14 @@ where
                 break;
             }
         }
-        reason.map_or(EndReason::Closed, |r| *r)
+        ended(&kind, peer, reason.map_or(EndReason::Closed, |r| *r))
     }
+}
+
+/// Logs the end of a session, then gives its reason back.
+fn ended(kind: &Kind, peer: SocketAddr, reason: EndReason) -> EndReason {
+    tracing::info!(%peer, path = kind.path(), "websocket closed: {reason}");
+    reason
 }
 
 /// The close sent to every client when the server shuts down.
@@ -359,19 +374,14 @@ fn going_away() -> Message {
     Message::Close(Some(CloseCode::GOING_AWAY), "server shutting down".into())
 }
 
-/// A session's start: whether the server is already closing, the end reason
-/// then, and the future that resolves at the shutdown. Its first words are
-/// queued (the first receive writes them): the close when closing, `socket
-/// ok` on `/`.
-fn begin<S>(
-    ws: &mut WebSocket<S>,
-    kind: &Kind,
-    shutdown: watch::Receiver<bool>,
-) -> (bool, Ending, impl Future<Output = ()> + Send)
+/// A session's start: whether the server is already closing and the end
+/// reason then. Its first words are queued (the first receive writes them):
+/// the close when closing, `socket ok` on `/`.
+fn begin<S>(ws: &mut WebSocket<S>, kind: &Kind, stop: &Stop) -> (bool, Ending)
 where
     S: AsyncRead + AsyncWrite + Unpin + 'static,
 {
-    let closing = *shutdown.borrow();
+    let closing = stop.has_come();
     let mut reason = None;
     if closing {
         reason = Some(Box::new(EndReason::Shutdown));
@@ -380,21 +390,7 @@ where
     if matches!(kind, Kind::Greet) {
         let _ = ws.queue(&Message::Text("socket ok".into()));
     }
-    (closing, reason, stop_signal(shutdown))
-}
-
-/// Resolves once the server shuts down. One long-lived future per session:
-/// re-registering with the watch on every turn would cost a lock per message.
-#[allow(
-    clippy::manual_async_fn,
-    reason = "an async fn would hold the receiver twice in the future"
-)]
-fn stop_signal(mut shutdown: watch::Receiver<bool>) -> impl Future<Output = ()> + Send {
-    async move {
-        if !*shutdown.borrow_and_update() {
-            let _ = shutdown.changed().await;
-        }
-    }
+    (closing, reason)
 }
 
 /// Takes what a turn with the peer gave (an end reason is kept, the first

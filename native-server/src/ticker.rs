@@ -9,6 +9,10 @@
 //! whose deadline passed. The connections keep owning their time: a woken
 //! connection reads the clock and asks its core what is due, as before.
 //!
+//! The same table wakes every connection at the server's shutdown ([`Stop`]):
+//! a connection waits for it with 24 bytes, where a `watch::Receiver` and its
+//! `changed()` future took 144 in every idle connection.
+//!
 //! Deadlines are rounded up to a tick of about a sixteenth of their distance
 //! (1 ms to 1,024 ms): a 60 s idle timeout fires up to a second late, a 100 ms
 //! close timeout a few milliseconds late, and connections whose deadlines fall
@@ -17,7 +21,7 @@
 use std::collections::BTreeSet;
 use std::future::poll_fn;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -43,6 +47,8 @@ pub(crate) struct Ticker {
     wheel: Mutex<Wheel>,
     /// Every deadline up to this tick (milliseconds since [`clock::epoch`]) has fired.
     fired_through: AtomicU64,
+    /// The server is shutting down (set under the wheel's lock).
+    stopping: AtomicBool,
 }
 
 /// The deadlines, in order, and who waits for each.
@@ -56,6 +62,9 @@ pub(crate) struct Wheel {
     sleeping_until: Option<u64>,
     /// The task's waker, to wake it for an earlier deadline.
     task: Option<Waker>,
+    /// The tasks waiting for the shutdown ([`Stop`]), and the free places.
+    stops: Vec<Option<Waker>>,
+    free_stops: Vec<u32>,
 }
 
 /// One connection's place in the wheel.
@@ -150,6 +159,109 @@ impl Ticker {
             w => *w = Some(waker.clone()),
         }
         (woken, next)
+    }
+}
+
+impl Ticker {
+    /// Wakes every [`Stop`]: the server is shutting down.
+    pub(crate) fn shut_down(&self) {
+        let woken: Vec<Waker> = {
+            let mut wheel = self.wheel();
+            self.stopping.store(true, Ordering::Release);
+            wheel.stops.iter_mut().filter_map(Option::take).collect()
+        };
+        for w in woken {
+            w.wake();
+        }
+    }
+
+    /// Whether the server is shutting down.
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    /// Registers `waker` for the shutdown in `slot` (taking one first if it
+    /// has none); false when the shutdown already came.
+    fn watch_stop(&self, slot: &mut u32, waker: &Waker) -> bool {
+        let mut wheel = self.wheel();
+        if self.is_shut_down() {
+            return false;
+        }
+        if *slot == NO_SLOT {
+            *slot = match wheel.free_stops.pop() {
+                Some(free) => free,
+                None => {
+                    wheel.stops.push(None);
+                    u32::try_from(wheel.stops.len() - 1).unwrap_or(NO_SLOT - 1)
+                }
+            };
+        }
+        match &mut wheel.stops[*slot as usize] {
+            Some(w) if w.will_wake(waker) => {}
+            w => *w = Some(waker.clone()),
+        }
+        true
+    }
+
+    /// Gives a shutdown slot back.
+    fn release_stop(&self, slot: u32) {
+        let mut wheel = self.wheel();
+        wheel.stops[slot as usize] = None;
+        wheel.free_stops.push(slot);
+    }
+}
+
+/// Resolves once the server shuts down ([`Ticker::shut_down`]).
+#[derive(Debug)]
+pub(crate) struct Stop {
+    ticker: Arc<Ticker>,
+    /// Its place in the ticker's table; [`NO_SLOT`] until first polled.
+    slot: u32,
+    /// Which task it wakes (the waker's data pointer).
+    task: usize,
+}
+
+impl Stop {
+    /// Waits for `ticker`'s shutdown.
+    pub(crate) fn new(ticker: Arc<Ticker>) -> Self {
+        Self {
+            ticker,
+            slot: NO_SLOT,
+            task: 0,
+        }
+    }
+
+    /// Whether the shutdown has come.
+    pub(crate) fn has_come(&self) -> bool {
+        self.ticker.is_shut_down()
+    }
+}
+
+impl Future for Stop {
+    type Output = ();
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.ticker.is_shut_down() {
+            return Poll::Ready(());
+        }
+        let task = cx.waker().data() as usize;
+        if self.slot != NO_SLOT && self.task == task {
+            return Poll::Pending;
+        }
+        let this = &mut *self;
+        if !this.ticker.watch_stop(&mut this.slot, cx.waker()) {
+            return Poll::Ready(());
+        }
+        this.task = task;
+        Poll::Pending
+    }
+}
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        if self.slot != NO_SLOT {
+            self.ticker.release_stop(self.slot);
+        }
     }
 }
 
@@ -366,5 +478,26 @@ mod tests {
             .await
             .expect("the task outlived its ticker")
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_shutdown_wakes_every_stop_and_a_late_one_is_ready_at_once() {
+        let ticker = Ticker::new();
+        let waiting: Vec<_> = (0..3)
+            .map(|_| tokio::spawn(Stop::new(ticker.clone())))
+            .collect();
+        tokio::task::yield_now().await;
+        assert!(waiting.iter().all(|t| !t.is_finished()));
+        ticker.shut_down();
+        for t in waiting {
+            tokio::time::timeout(Duration::from_secs(5), t)
+                .await
+                .expect("a stop was not woken")
+                .unwrap();
+        }
+        assert!(ticker.wheel().stops.iter().all(Option::is_none));
+        tokio::time::timeout(Duration::from_secs(5), Stop::new(ticker.clone()))
+            .await
+            .expect("a stop made after the shutdown waited");
     }
 }

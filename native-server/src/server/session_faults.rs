@@ -62,7 +62,14 @@ async fn server_side(
     let (session, _) = handshake(io, peer, &active, &mut stop, None).await?;
     let ticker = active.state.ticker.clone();
     tokio::spawn(crate::ticker::run(Arc::downgrade(&ticker)));
-    Some(session.run(stop, &ticker).await)
+    // The shutdown reaches sessions through the ticker, as `Server::run` sends it.
+    let shut_down = ticker.clone();
+    tokio::spawn(async move {
+        if stop.wait_for(|&stop| stop).await.is_ok() {
+            shut_down.shut_down();
+        }
+    });
+    Some(session.run(&ticker).await)
 }
 
 /// What the client saw.
