@@ -15,7 +15,7 @@
 //!
 //! Deadlines are rounded up to a tick of about a sixteenth of their distance
 //! (1 ms to 1,024 ms): a 60 s idle timeout fires up to a second late, a 100 ms
-//! close timeout a few milliseconds late, and connections whose deadlines fall
+//! close timeout up to 8 ms late, and connections whose deadlines fall
 //! in the same tick share one wake-up of the task.
 
 use std::collections::BTreeSet;
