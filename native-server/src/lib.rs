@@ -103,6 +103,7 @@ mod session;
 mod static_files;
 mod stream;
 mod tcp;
+mod ticker;
 mod tls_client;
 mod tls_server;
 pub mod topics;

@@ -8,16 +8,17 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use framewire_core::{CloseCode, Connection, Event, Message, PreparedMessage, Sender};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::watch;
 
 use crate::chat::Member;
 use crate::error::Error;
 use crate::stream::{DriverConfig, HandshakeInfo, WebSocket, WsWriter};
+use crate::ticker::{Stop, Ticker};
 use crate::topics::TooSlow;
 use crate::wire::{Tap, Tapped, WireInbox, WireItem};
 
@@ -55,6 +56,18 @@ enum Kind {
     Echo,
     Chat(Box<Member>),
     Wire,
+}
+
+impl Kind {
+    /// The endpoint's request path, for the log.
+    fn path(&self) -> &'static str {
+        match self {
+            Self::Greet => "/",
+            Self::Echo => "/echo",
+            Self::Chat(_) => "/chat",
+            Self::Wire => "/__wire",
+        }
+    }
 }
 
 /// Where an endpoint's messages from elsewhere come from (`/chat`'s come
@@ -156,31 +169,33 @@ impl<S> Session<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    /// Runs the connection to its end; the future yields why it ended.
+    /// Runs the connection to its end, woken by `ticker` at its deadlines and
+    /// at the shutdown; the future yields why it ended.
     ///
     /// Built without `async fn`: those keep their arguments twice in the
     /// future, and an idle connection is mostly this future.
     pub(crate) fn run(
         mut self,
-        shutdown: watch::Receiver<bool>,
+        ticker: &Arc<Ticker>,
     ) -> Running<impl Future<Output = EndReason> + Send> {
         let peer = self.peer;
+        let shutdown = Stop::new(ticker.clone());
         match self.tap.take() {
             None if matches!(self.endpoint, Endpoint::Greet | Endpoint::Echo) => {
-                let (ws, kind, _) = self.parts(|io| io);
+                let (ws, kind, _) = self.parts(ticker, |io| io);
                 Running::Plain {
                     serving: serve_peer(ws, kind, peer, shutdown),
                 }
             }
             None => {
-                let (ws, kind, inbox) = self.parts(|io| io);
+                let (ws, kind, inbox) = self.parts(ticker, |io| io);
                 Running::Boxed {
                     serving: Box::pin(serve_any(ws, kind, inbox, peer, shutdown)),
                 }
             }
             Some(tap) => {
                 let recorder = tap.clone();
-                let (ws, kind, inbox) = self.parts(move |io| Tapped::new(io, recorder));
+                let (ws, kind, inbox) = self.parts(ticker, move |io| Tapped::new(io, recorder));
                 let serving = serve_any(ws, kind, inbox, peer, shutdown);
                 Running::Boxed {
                     serving: Box::pin(async move {
@@ -193,9 +208,14 @@ where
         }
     }
 
-    /// The WebSocket on `wrap(io)` and what the endpoint needs (`/chat` takes
-    /// its messages through its member, attached to the connection).
-    fn parts<T>(self, wrap: impl FnOnce(S) -> T) -> (WebSocket<T>, Kind, Option<Inbox>)
+    /// The WebSocket on `wrap(io)`, woken by `ticker`, and what the endpoint
+    /// needs (`/chat` takes its messages through its member, attached to the
+    /// connection).
+    fn parts<T>(
+        self,
+        ticker: &Arc<Ticker>,
+        wrap: impl FnOnce(S) -> T,
+    ) -> (WebSocket<T>, Kind, Option<Inbox>)
     where
         T: AsyncRead + AsyncWrite + Unpin + 'static,
     {
@@ -218,6 +238,7 @@ where
         };
         let mut ws = WebSocket::from_connection(wrap(self.io), self.conn, info);
         ws.set_config(cfg);
+        ws.share_timer(ticker.clone());
         (ws, kind, inbox)
     }
 }
@@ -232,14 +253,13 @@ fn serve<S>(
     kind: Kind,
     mut inbox: Option<Inbox>,
     peer: SocketAddr,
-    shutdown: watch::Receiver<bool>,
+    mut stop: Stop,
 ) -> impl Future<Output = EndReason> + Send
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     async move {
-        let (mut closing, mut reason, stop) = begin(&mut ws, &kind, shutdown);
-        tokio::pin!(stop);
+        let (mut closing, mut reason) = begin(&mut ws, &kind, &stop);
         let mut streak = 0;
         loop {
             let answer = |event: Event<'_>, tx: &mut Sender| on_event(&kind, event, tx, peer);
@@ -247,7 +267,7 @@ where
                 &mut streak,
                 ws.recv_with(answer),
                 next_outside(&mut inbox),
-                stop.as_mut(),
+                Pin::new(&mut stop),
                 closing,
             )
             .await;
@@ -283,14 +303,14 @@ where
                 }
             }
         }
-        reason.map_or(EndReason::Closed, |r| *r)
+        ended(&kind, peer, reason.map_or(EndReason::Closed, |r| *r))
     }
 }
 
 /// The loop of an endpoint with nothing to wait for but the peer and the
 /// shutdown (`/` and `/echo`): [`serve`] without the outside source, so that
 /// the future every such connection's task holds is its [`WebSocket`] and
-/// little more (the shutdown's waiter, the peer's address, a boxed end reason).
+/// little more (the shutdown's [`Stop`], the peer's address, a boxed end reason).
 #[allow(
     clippy::manual_async_fn,
     reason = "an async fn would hold the WebSocket twice in the future"
@@ -299,14 +319,13 @@ fn serve_peer<S>(
     mut ws: WebSocket<S>,
     kind: Kind,
     peer: SocketAddr,
-    shutdown: watch::Receiver<bool>,
+    mut stop: Stop,
 ) -> impl Future<Output = EndReason> + Send
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     async move {
-        let (mut closing, mut reason, stop) = begin(&mut ws, &kind, shutdown);
-        tokio::pin!(stop);
+        let (mut closing, mut reason) = begin(&mut ws, &kind, &stop);
         loop {
             let answer = |event: Event<'_>, tx: &mut Sender| on_event(&kind, event, tx, peer);
             let got = tokio::select! {
@@ -323,8 +342,14 @@ where
                 break;
             }
         }
-        reason.map_or(EndReason::Closed, |r| *r)
+        ended(&kind, peer, reason.map_or(EndReason::Closed, |r| *r))
     }
+}
+
+/// Logs the end of a session, then gives its reason back.
+fn ended(kind: &Kind, peer: SocketAddr, reason: EndReason) -> EndReason {
+    tracing::info!(%peer, path = kind.path(), "websocket closed: {reason}");
+    reason
 }
 
 /// The close sent to every client when the server shuts down.
@@ -332,19 +357,14 @@ fn going_away() -> Message {
     Message::Close(Some(CloseCode::GOING_AWAY), "server shutting down".into())
 }
 
-/// A session's start: whether the server is already closing, the end reason
-/// then, and the future that resolves at the shutdown. Its first words are
-/// queued (the first receive writes them): the close when closing, `socket
-/// ok` on `/`.
-fn begin<S>(
-    ws: &mut WebSocket<S>,
-    kind: &Kind,
-    shutdown: watch::Receiver<bool>,
-) -> (bool, Ending, impl Future<Output = ()> + Send)
+/// A session's start: whether the server is already closing and the end
+/// reason then. Its first words are queued (the first receive writes them):
+/// the close when closing, `socket ok` on `/`.
+fn begin<S>(ws: &mut WebSocket<S>, kind: &Kind, stop: &Stop) -> (bool, Ending)
 where
     S: AsyncRead + AsyncWrite + Unpin + 'static,
 {
-    let closing = *shutdown.borrow();
+    let closing = stop.has_come();
     let mut reason = None;
     if closing {
         reason = Some(Box::new(EndReason::Shutdown));
@@ -353,21 +373,7 @@ where
     if matches!(kind, Kind::Greet) {
         let _ = ws.queue(&Message::Text("socket ok".into()));
     }
-    (closing, reason, stop_signal(shutdown))
-}
-
-/// Resolves once the server shuts down. One long-lived future per session:
-/// re-registering with the watch on every turn would cost a lock per message.
-#[allow(
-    clippy::manual_async_fn,
-    reason = "an async fn would hold the receiver twice in the future"
-)]
-fn stop_signal(mut shutdown: watch::Receiver<bool>) -> impl Future<Output = ()> + Send {
-    async move {
-        if !*shutdown.borrow_and_update() {
-            let _ = shutdown.changed().await;
-        }
-    }
+    (closing, reason)
 }
 
 /// Takes what a turn with the peer gave (an end reason is kept, the first
@@ -439,14 +445,14 @@ async fn serve_any<S>(
     kind: Kind,
     inbox: Option<Inbox>,
     peer: SocketAddr,
-    shutdown: watch::Receiver<bool>,
+    stop: Stop,
 ) -> EndReason
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     match kind {
-        Kind::Chat(member) => serve_chat(ws, member, peer, shutdown).await,
-        kind => serve(ws, kind, inbox, peer, shutdown).await,
+        Kind::Chat(member) => serve_chat(ws, member, peer, stop).await,
+        kind => serve(ws, kind, inbox, peer, stop).await,
     }
 }
 
@@ -459,14 +465,13 @@ async fn serve_chat<S>(
     mut ws: WebSocket<S>,
     member: Box<Member>,
     peer: SocketAddr,
-    shutdown: watch::Receiver<bool>,
+    mut stop: Stop,
 ) -> EndReason
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let kind = Kind::Chat(member);
-    let (mut closing, mut reason, stop) = begin(&mut ws, &kind, shutdown);
-    tokio::pin!(stop);
+    let (mut closing, mut reason) = begin(&mut ws, &kind, &stop);
     let Kind::Chat(member) = &kind else {
         return EndReason::Closed;
     };
@@ -487,7 +492,7 @@ where
             &mut streak,
             rx.recv_with(answer),
             inbox,
-            stop.as_mut(),
+            Pin::new(&mut stop),
             closing,
         )
         .await;

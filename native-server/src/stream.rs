@@ -20,6 +20,7 @@ use tokio::time::{Instant, Sleep};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::tcp;
+use crate::ticker::{Alarm, Ticker};
 use crate::topics::{Gone, Outlet};
 
 mod traits;
@@ -155,9 +156,8 @@ struct Driver<S> {
     conn: Connection,
     cfg: DriverConfig,
     read_size: usize,
-    /// Created at the first deadline (it needs the runtime), then re-armed.
-    timer: Option<Pin<Box<Sleep>>>,
-    armed: Option<Instant>,
+    /// What wakes the connection at its next deadline.
+    timer: Timer,
     /// Since when output has waited without the transport taking a byte.
     stall_since: Option<Instant>,
     /// Bytes were written to a transport that buffers (flush pending).
@@ -180,10 +180,10 @@ struct Driver<S> {
     /// Split into halves ([`WebSocket::split`]): a failure a send met is
     /// reported to the reader half too (unsplit, its caller saw it already).
     split: bool,
-    /// Counts writes and the end, for waking the other half.
-    wrote: u64,
-    /// Counts reads, for waking the other half.
-    read: u64,
+    /// Counts writes and the end (wrapping), for waking the other half.
+    wrote: u32,
+    /// Counts reads (wrapping), for waking the other half.
+    read: u32,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
@@ -196,8 +196,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
             conn,
             cfg: DriverConfig::default(),
             read_size: MIN_READ,
-            timer: None,
-            armed: None,
+            timer: Timer::Own(None),
             stall_since: None,
             unflushed: false,
             peer_closed: false,
@@ -348,7 +347,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
                     // (Counted as a read: a receiving half waiting on the transport wakes.)
                     Poll::Ready(Ok(0)) => {
                         self.eof = true;
-                        self.read += 1;
+                        self.read = self.read.wrapping_add(1);
                     }
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(self.die(e.into()))),
                     Poll::Ready(Ok(_)) => {}
@@ -404,7 +403,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
                     self.conn.consume_output(n);
                     self.stall_since = None;
                     self.unflushed = !tcp;
-                    self.wrote += 1;
+                    self.wrote = self.wrote.wrapping_add(1);
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
                 Poll::Pending => {
@@ -453,7 +452,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
         };
         if n > 0 {
             self.conn.commit_input(n);
-            self.read += 1;
+            self.read = self.read.wrapping_add(1);
             self.drained = n < room;
             self.read_size = if n == room {
                 (room * 2).min(self.cfg.max_read.max(MIN_READ))
@@ -476,15 +475,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
         let Some(at) = [core, stall].into_iter().flatten().min() else {
             return Poll::Pending;
         };
-        let timer = self
-            .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
-        if self.armed != Some(at) {
-            timer.as_mut().reset(at);
-            self.armed = Some(at);
-        }
-        ready!(timer.as_mut().poll(cx));
-        self.armed = None;
+        ready!(self.timer.poll_at(at, cx));
         if stall.is_some_and(|s| s <= Instant::now()) {
             return Poll::Ready(Err(Error::WriteStalled(self.cfg.write_stall)));
         }
@@ -520,7 +511,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
             }
         }
         self.ended = true;
-        self.wrote += 1;
+        self.wrote = self.wrote.wrapping_add(1);
         Poll::Ready(())
     }
 
@@ -528,7 +519,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
     fn die(&mut self, e: Error) -> Error {
         self.io = None;
         self.ended = true;
-        self.wrote += 1;
+        self.wrote = self.wrote.wrapping_add(1);
         self.unreported = match &e {
             _ if !self.split => None,
             Error::Io(io) => Some(Error::Io(std::io::Error::new(io.kind(), io.to_string()))),
@@ -573,7 +564,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
     }
 }
 
-/// A deadline beyond any connection's life.
+/// What wakes a connection at its next deadline.
+#[derive(Debug)]
+enum Timer {
+    /// A tokio sleep of its own, created at the first deadline (it needs the
+    /// runtime), then re-armed.
+    Own(Option<Pin<Box<Sleep>>>),
+    /// A slot in a timer shared with other connections (the server's).
+    Shared(Alarm),
+}
+
+impl Timer {
+    /// Ready once `at` has passed; else wakes the task then.
+    fn poll_at(&mut self, at: Instant, cx: &mut Context<'_>) -> Poll<()> {
+        match self {
+            Self::Own(sleep) => {
+                let sleep = sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+                if sleep.deadline() != at {
+                    sleep.as_mut().reset(at);
+                }
+                sleep.as_mut().poll(cx)
+            }
+            Self::Shared(alarm) => alarm.poll_at(at, cx),
+        }
+    }
+}
+
 /// Pending, with this task woken only after the runtime polled its IO and its other tasks
 /// (as `tokio::task::yield_now` does; a plain self-wake would run it again first).
 fn yield_to_others<T>(cx: &mut Context<'_>) -> Poll<T> {
@@ -583,6 +599,7 @@ fn yield_to_others<T>(cx: &mut Context<'_>) -> Poll<T> {
     Poll::Pending
 }
 
+/// A deadline beyond any connection's life.
 fn far_away() -> Instant {
     Instant::now() + Duration::from_secs(365 * 24 * 3600)
 }
@@ -663,6 +680,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WebSocket<S> {
             driver: Driver::new(io, conn),
             info: (info != HandshakeInfo::default()).then(|| Box::new(info)),
         }
+    }
+
+    /// Wakes the connection at its deadlines through `ticker`, shared with
+    /// other connections, instead of a tokio sleep of its own.
+    pub(crate) fn share_timer(&mut self, ticker: Arc<Ticker>) {
+        self.driver.timer = Timer::Shared(Alarm::new(ticker));
     }
 
     /// Replaces the driver settings (high-water mark, write-stall limit, read size).

@@ -13,6 +13,7 @@ mod faulty;
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use framewire_core::deflate::DeflateConfig;
@@ -59,7 +60,16 @@ async fn server_side(
     let active = Active::enter(State::new(cfg, true));
     let peer = SocketAddr::from(([127, 0, 0, 1], 9));
     let (session, _) = handshake(io, peer, &active, &mut stop, None).await?;
-    Some(session.run(stop).await)
+    let ticker = active.state.ticker.clone();
+    tokio::spawn(crate::ticker::run(Arc::downgrade(&ticker)));
+    // The shutdown reaches sessions through the ticker, as `Server::run` sends it.
+    let shut_down = ticker.clone();
+    tokio::spawn(async move {
+        if stop.wait_for(|&stop| stop).await.is_ok() {
+            shut_down.shut_down();
+        }
+    });
+    Some(session.run(&ticker).await)
 }
 
 /// What the client saw.
