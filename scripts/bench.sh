@@ -168,32 +168,38 @@ trap stop_server EXIT
 # negotiate permessage-deflate whenever it is offered, which the plain scenarios never do).
 # The fan-out runs framewire's /chat without idle timeout or pings, as bun-fanout.mjs.
 start_server() {
-    local name=$1 port=$2 scenario=$3 deflate=()
+    local name=$1 port=$2 scenario=$3 deflate=() pin=("${PIN_SERVER[@]}")
+    # The memory scenarios run every server with transparent huge pages off (NO_THP): with
+    # them, an allocator that asks for huge pages (mimalloc, in framewire and Bun) grows in
+    # 2 MiB steps, about 1 KiB per connection at 2,000, which would swamp the figure.
+    if [[ $scenario == idle || $scenario == deflate-mem ]]; then
+        pin=("${NO_THP[@]}" "${pin[@]}")
+    fi
     [[ $scenario == deflate-* ]] && deflate=(--deflate)
     case $scenario/$name in
     fanout-*/framewire)
-        "${PIN_SERVER[@]}" "$BIN/framewire" serve --addr "127.0.0.1:$port" --log-level warn \
+        "${pin[@]}" "$BIN/framewire" serve --addr "127.0.0.1:$port" --log-level warn \
             --no-deflate --idle-timeout off --ping-interval off \
             --max-connections $((FANOUT_SUBS + 100)) >"$SERVER_LOG" 2>&1 &
         ;;
     fanout-*/bun)
-        "${PIN_SERVER[@]}" "$BUN" "$NODE_DIR/bun-fanout.mjs" "$port" >"$SERVER_LOG" 2>&1 &
+        "${pin[@]}" "$BUN" "$NODE_DIR/bun-fanout.mjs" "$port" >"$SERVER_LOG" 2>&1 &
         ;;
     */framewire)
-        "${PIN_SERVER[@]}" "$BIN/framewire" serve --addr "127.0.0.1:$port" --log-level warn \
+        "${pin[@]}" "$BIN/framewire" serve --addr "127.0.0.1:$port" --log-level warn \
             --max-frame 64MiB --max-message 64MiB >"$SERVER_LOG" 2>&1 &
         ;;
     */bun)
-        "${PIN_SERVER[@]}" "$BUN" "$NODE_DIR/bun-echo.mjs" "$port" "${deflate[@]}" >"$SERVER_LOG" 2>&1 &
+        "${pin[@]}" "$BUN" "$NODE_DIR/bun-echo.mjs" "$port" "${deflate[@]}" >"$SERVER_LOG" 2>&1 &
         ;;
     */node-ws)
-        "${PIN_SERVER[@]}" node "$NODE_DIR/ws-echo.mjs" "$port" "${deflate[@]}" >"$SERVER_LOG" 2>&1 &
+        "${pin[@]}" node "$NODE_DIR/ws-echo.mjs" "$port" "${deflate[@]}" >"$SERVER_LOG" 2>&1 &
         ;;
     */python-websockets)
-        "${PIN_SERVER[@]}" python3 "$ROOT/bench/python/websockets_echo.py" "$port" >"$SERVER_LOG" 2>&1 &
+        "${pin[@]}" python3 "$ROOT/bench/python/websockets_echo.py" "$port" >"$SERVER_LOG" 2>&1 &
         ;;
     *)
-        "${PIN_SERVER[@]}" "$BIN/bench-echo" --impl "$name" --addr "127.0.0.1:$port" >"$SERVER_LOG" 2>&1 &
+        "${pin[@]}" "$BIN/bench-echo" --impl "$name" --addr "127.0.0.1:$port" >"$SERVER_LOG" 2>&1 &
         ;;
     esac
     SERVER_PID=$!
@@ -209,6 +215,13 @@ start_server() {
     done
     die "$name did not accept connections on port $port within 5 s"
 }
+
+# NO_THP COMMAND...: runs COMMAND with transparent huge pages disabled for it and its
+# children (prctl PR_SET_THP_DISABLE, which exec keeps), in the same process.
+NO_THP=(python3 -c 'import ctypes, os, sys
+if ctypes.CDLL(None, use_errno=True).prctl(41, 1, 0, 0, 0) != 0:
+    sys.exit("bench.sh: prctl(PR_SET_THP_DISABLE) failed: " + os.strerror(ctypes.get_errno()))
+os.execvp(sys.argv[1], sys.argv[1:])')
 
 # run_one ROUND SCENARIO SERVER PORT: one measured run, its RESULT line appended to raw.txt.
 run_one() {
