@@ -1,13 +1,17 @@
-//! Frame reports packed for JavaScript in bulk: one `Float64Array` of fields, one
-//! `Uint8Array` of bytes, and the rare parts (close payloads, broken rules) as objects.
-//! Building a JavaScript object field by field from wasm costs a call per field;
-//! `www/loader.js` rebuilds the same `FrameReport` objects from these arrays in
-//! JavaScript instead, many times faster for streams of small frames. Nothing here
-//! decides anything about a frame: every value comes from a [`FrameReport`].
+//! Frames packed for JavaScript in bulk, straight from the core's records: one
+//! `Float64Array` of fields, one `Uint8Array` of bytes, and the rare parts (close
+//! payloads, broken rules) as objects. Building a JavaScript object field by field
+//! from wasm costs a call per field, and a string per text frame costs a copy the
+//! page rarely needs; `www/loader.js` makes frame objects over these arrays whose
+//! fields (text included) are read from them when asked for. Nothing here decides
+//! anything about a frame: every value comes from a [`FrameRecord`], as in
+//! [`crate::report::FrameReport`].
 
 use serde::Serialize;
 
-use crate::report::{CloseInfo, FrameReport, Violation};
+use framewire_core::inspect::FrameRecord;
+
+use crate::report::{CloseInfo, FieldRanges, Violation};
 
 /// Numbers per frame in [`Packed::nums`].
 pub const FIELDS: usize = 23;
@@ -34,7 +38,8 @@ pub mod flag {
     pub const INFLATED: u32 = 256;
     /// `text` is present.
     pub const TEXT: u32 = 512;
-    /// The unmasked payload is packed apart (it differs from the bytes after the header).
+    /// The unmasked payload is packed apart (the frame is masked, so it differs from the
+    /// bytes after the header).
     pub const PAYLOAD: u32 = 1024;
 }
 
@@ -49,7 +54,10 @@ pub struct Extra {
     pub violations: Vec<Violation>,
 }
 
-/// A batch of frame reports, packed.
+/// Buffer capacity kept between batches; a batch that needed more frees it after.
+const KEEP_CAPACITY: usize = 1 << 20;
+
+/// A batch of frames, packed; reused from batch to batch.
 ///
 /// Per frame, `nums` holds, in order: index, offset, length, headerLength, flags (see
 /// [`flag`]), opcode, the mask key as a big-endian u32 (0 when unmasked), payloadLength,
@@ -57,8 +65,8 @@ pub struct Extra {
 /// payload: two numbers each, NaN for an absent range), then the lengths in `bytes` of the
 /// frame's bytes, of its unmasked payload (packed only with [`flag::PAYLOAD`]; otherwise it
 /// is the bytes after the header) and of its inflated payload, and last the UTF-8 length of
-/// `text`, the start of the content (inflated, else the payload). `bytes` holds those,
-/// frame after frame.
+/// the text (checked here; the page decodes it when shown), the start of the content
+/// (inflated, else the payload). `bytes` holds those, frame after frame.
 #[derive(Debug, Default)]
 pub struct Packed {
     /// [`FIELDS`] numbers per frame.
@@ -74,52 +82,69 @@ fn range(r: Option<[f64; 2]>) -> [f64; 2] {
 }
 
 impl Packed {
-    /// Packs `frames`.
-    pub fn new(frames: Vec<FrameReport>) -> Self {
-        let mut p = Self {
-            nums: Vec::with_capacity(frames.len() * FIELDS),
-            bytes: Vec::with_capacity(frames.iter().map(|f| f.bytes.len()).sum()),
-            extras: Vec::new(),
-        };
-        for (at, f) in frames.into_iter().enumerate() {
-            p.push(at, f);
+    /// Empties the batch for the next one, freeing buffers a large batch grew.
+    pub fn clear(&mut self) {
+        if self.bytes.capacity() > KEEP_CAPACITY {
+            self.bytes = Vec::new();
         }
-        p
+        if self.nums.capacity() * 8 > KEEP_CAPACITY {
+            self.nums = Vec::new();
+        }
+        self.nums.clear();
+        self.bytes.clear();
+        self.extras.clear();
     }
 
-    fn push(&mut self, at: usize, f: FrameReport) {
-        let after_header = &f.bytes[usize::from(f.header_length).min(f.bytes.len())..];
-        let apart = f.payload != after_header;
+    /// Frames in the batch.
+    pub fn len(&self) -> usize {
+        self.nums.len() / FIELDS
+    }
+
+    /// True when the batch holds no frame.
+    pub fn is_empty(&self) -> bool {
+        self.nums.is_empty()
+    }
+
+    /// Appends `frames` to the batch.
+    pub fn extend(&mut self, frames: impl IntoIterator<Item = FrameRecord>) {
+        for f in frames {
+            self.push(&f);
+        }
+    }
+
+    fn push(&mut self, f: &FrameRecord) {
+        let h = &f.header;
+        let apart = h.mask.is_some();
+        let text = f.text_len();
         let flags = [
-            (f.fin, flag::FIN),
-            (f.rsv1, flag::RSV1),
-            (f.rsv2, flag::RSV2),
-            (f.rsv3, flag::RSV3),
-            (f.control, flag::CONTROL),
-            (f.masked, flag::MASKED),
+            (h.fin, flag::FIN),
+            (h.rsv1, flag::RSV1),
+            (h.rsv2, flag::RSV2),
+            (h.rsv3, flag::RSV3),
+            (h.is_control(), flag::CONTROL),
+            (apart, flag::MASKED),
             (f.truncated, flag::TRUNCATED),
-            (f.compressed, flag::COMPRESSED),
+            (f.message.is_some_and(|m| m.compressed), flag::COMPRESSED),
             (f.inflated.is_some(), flag::INFLATED),
-            (f.text.is_some(), flag::TEXT),
+            (text.is_some(), flag::TEXT),
             (apart, flag::PAYLOAD),
         ]
         .iter()
         .filter(|(on, _)| *on)
         .fold(0, |acc, (_, bit)| acc | bit);
-        let key = f.mask_key.map_or(0, u32::from_be_bytes);
-        let r = &f.ranges;
-        let unmasked = if apart { f.payload.len() } else { 0 };
-        let inflated = f.inflated.as_ref().map_or(0, Vec::len);
+        let key = h.mask.map_or(0, u32::from_be_bytes);
+        let r = FieldRanges::from(f);
+        let at = self.len();
         self.nums.extend_from_slice(&[
-            f.index,
-            f.offset,
-            f.length,
-            f64::from(f.header_length),
+            f.index as f64,
+            f.offset as f64,
+            f.declared_len() as f64,
+            h.header_len() as f64,
             f64::from(flags),
-            f64::from(f.opcode),
+            f64::from(h.opcode),
             f64::from(key),
-            f.payload_length,
-            f64::from(f.length_encoding),
+            h.payload_len as f64,
+            f64::from(h.length_encoding.bits()),
         ]);
         for pair in [
             r.flags_and_opcode,
@@ -130,11 +155,13 @@ impl Packed {
         ] {
             self.nums.extend_from_slice(&pair);
         }
+        let unmasked = if apart { f.payload.len() } else { 0 };
+        let inflated = f.inflated.as_ref().map_or(0, Vec::len);
         self.nums.extend_from_slice(&[
             f.bytes.len() as f64,
             unmasked as f64,
             inflated as f64,
-            f.text.as_ref().map_or(0, String::len) as f64,
+            text.unwrap_or(0) as f64,
         ]);
         self.bytes.extend_from_slice(&f.bytes);
         if apart {
@@ -146,8 +173,8 @@ impl Packed {
         if f.close.is_some() || !f.violations.is_empty() {
             self.extras.push(Extra {
                 at,
-                close: f.close,
-                violations: f.violations,
+                close: f.close.as_ref().map(CloseInfo::from),
+                violations: f.violations.iter().map(Violation::from).collect(),
             });
         }
     }
