@@ -234,7 +234,7 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, JsError> {
 #[wasm_bindgen]
 pub struct StreamDecoder {
     inner: Decoder,
-    /// The last `pushPacked` batch, its buffers reused by the next.
+    /// The `pushPacked` batch being made, its buffers reused by the next.
     packed: crate::packed::Packed,
 }
 
@@ -268,16 +268,22 @@ impl StreamDecoder {
     /// of the bytes out of wasm, and text decoded only when read.
     #[wasm_bindgen(js_name = pushPacked)]
     pub fn push_packed(&mut self, chunk: &[u8]) -> Result<js_sys::Array, JsError> {
-        self.packed.clear();
         self.packed.extend(self.inner.push_records(chunk));
         let p = &self.packed;
         let nums = js_sys::Float64Array::from(p.nums.as_slice());
-        let bytes = Uint8Array::from(p.bytes.as_slice());
+        let bytes = Uint8Array::new_with_length(p.byte_len() as u32);
+        let mut at = 0;
+        for part in p.parts() {
+            let end = at + part.len() as u32;
+            bytes.subarray(at, end).copy_from(part);
+            at = end;
+        }
         let extras = if p.extras.is_empty() {
             js_sys::Array::new().into()
         } else {
             to_js(&p.extras)?
         };
+        self.packed.clear();
         Ok(js_sys::Array::of3(&nums, &bytes, &extras))
     }
 

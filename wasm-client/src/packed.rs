@@ -57,6 +57,19 @@ pub struct Extra {
 /// Buffer capacity kept between batches; a batch that needed more frees it after.
 const KEEP_CAPACITY: usize = 1 << 20;
 
+/// Parts at least this long are not copied into the batch's buffer: they are kept as the
+/// core made them and copied once, straight out to JavaScript.
+const LARGE: usize = 64 * 1024;
+
+/// A part of a batch's bytes.
+#[derive(Debug)]
+enum Part {
+    /// `small[start..end]`.
+    Small(usize, usize),
+    /// A large part, moved from its record.
+    Large(Vec<u8>),
+}
+
 /// A batch of frames, packed; reused from batch to batch.
 ///
 /// Per frame, `nums` holds, in order: index, offset, length, headerLength, flags (see
@@ -66,13 +79,17 @@ const KEEP_CAPACITY: usize = 1 << 20;
 /// frame's bytes, of its unmasked payload (packed only with [`flag::PAYLOAD`]; otherwise it
 /// is the bytes after the header) and of its inflated payload, and last the UTF-8 length of
 /// the text (checked here; the page decodes it when shown), the start of the content
-/// (inflated, else the payload). `bytes` holds those, frame after frame.
+/// (inflated, else the payload). The bytes ([`Packed::parts`]) hold those, frame after frame.
 #[derive(Debug, Default)]
 pub struct Packed {
     /// [`FIELDS`] numbers per frame.
     pub nums: Vec<f64>,
-    /// Each frame's bytes, unmasked payload (when masked) and inflated payload.
-    pub bytes: Vec<u8>,
+    /// The small parts (frame bytes, unmasked and inflated payloads), packed.
+    small: Vec<u8>,
+    /// The batch's bytes in order, up to the last large part: runs of `small`, large parts.
+    parts: Vec<Part>,
+    /// Where the run of `small` after the last large part starts.
+    run: usize,
     /// Close payloads and broken rules, for the frames that have them.
     pub extras: Vec<Extra>,
 }
@@ -84,15 +101,45 @@ fn range(r: Option<[f64; 2]>) -> [f64; 2] {
 impl Packed {
     /// Empties the batch for the next one, freeing buffers a large batch grew.
     pub fn clear(&mut self) {
-        if self.bytes.capacity() > KEEP_CAPACITY {
-            self.bytes = Vec::new();
+        if self.small.capacity() > KEEP_CAPACITY {
+            self.small = Vec::new();
         }
         if self.nums.capacity() * 8 > KEEP_CAPACITY {
             self.nums = Vec::new();
         }
         self.nums.clear();
-        self.bytes.clear();
+        self.small.clear();
+        self.parts.clear();
+        self.run = 0;
         self.extras.clear();
+    }
+
+    /// The batch's bytes, in pieces, in order.
+    pub fn parts(&self) -> impl Iterator<Item = &[u8]> {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Small(start, end) => &self.small[*start..*end],
+                Part::Large(v) => v.as_slice(),
+            })
+            .chain(std::iter::once(&self.small[self.run..]))
+            .filter(|p| !p.is_empty())
+    }
+
+    /// Total length of the batch's bytes.
+    pub fn byte_len(&self) -> usize {
+        self.parts().map(<[u8]>::len).sum()
+    }
+
+    /// Appends one part of a frame's bytes.
+    fn part(&mut self, bytes: Vec<u8>) {
+        if bytes.len() < LARGE {
+            self.small.extend_from_slice(&bytes);
+            return;
+        }
+        self.parts.push(Part::Small(self.run, self.small.len()));
+        self.run = self.small.len();
+        self.parts.push(Part::Large(bytes));
     }
 
     /// Frames in the batch.
@@ -108,11 +155,11 @@ impl Packed {
     /// Appends `frames` to the batch.
     pub fn extend(&mut self, frames: impl IntoIterator<Item = FrameRecord>) {
         for f in frames {
-            self.push(&f);
+            self.push(f);
         }
     }
 
-    fn push(&mut self, f: &FrameRecord) {
+    fn push(&mut self, f: FrameRecord) {
         let h = &f.header;
         let apart = h.mask.is_some();
         let text = f.text_len();
@@ -133,7 +180,7 @@ impl Packed {
         .filter(|(on, _)| *on)
         .fold(0, |acc, (_, bit)| acc | bit);
         let key = h.mask.map_or(0, u32::from_be_bytes);
-        let r = FieldRanges::from(f);
+        let r = FieldRanges::from(&f);
         let at = self.len();
         self.nums.extend_from_slice(&[
             f.index as f64,
@@ -163,13 +210,6 @@ impl Packed {
             inflated as f64,
             text.unwrap_or(0) as f64,
         ]);
-        self.bytes.extend_from_slice(&f.bytes);
-        if apart {
-            self.bytes.extend_from_slice(&f.payload);
-        }
-        if let Some(i) = &f.inflated {
-            self.bytes.extend_from_slice(i);
-        }
         if f.close.is_some() || !f.violations.is_empty() {
             self.extras.push(Extra {
                 at,
@@ -177,5 +217,46 @@ impl Packed {
                 violations: f.violations.iter().map(Violation::from).collect(),
             });
         }
+        self.part(f.bytes);
+        if apart {
+            self.part(f.payload);
+        }
+        if let Some(i) = f.inflated {
+            self.part(i);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decoder::{Decoder, DEFAULT_BUFFER_LIMIT};
+    use framewire_core::inspect::Start;
+    use framewire_core::Role;
+
+    #[test]
+    fn large_parts_keep_their_place_among_the_packed_ones() {
+        // A small text frame, a masked 100,000-byte binary frame (its bytes and its
+        // unmasked payload both large), a small one: the batch's bytes in frame order.
+        let key = [1, 2, 3, 4];
+        let big: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+        let mut wire = vec![0x81, 0x02, b'h', b'i', 0x82, 0xff];
+        wire.extend_from_slice(&(big.len() as u64).to_be_bytes());
+        wire.extend_from_slice(&key);
+        wire.extend(big.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        wire.extend_from_slice(&[0x81, 0x01, b'!']);
+        let mut d = Decoder::new(Some(Role::Client), Start::Connection, DEFAULT_BUFFER_LIMIT)
+            .expect("a decoder");
+        let mut p = Packed::default();
+        p.extend(d.push_records(&wire));
+        assert_eq!(p.len(), 3);
+        let mut expect = wire.clone();
+        expect.splice(4 + 14 + big.len()..4 + 14 + big.len(), big.iter().copied());
+        let got: Vec<u8> = p.parts().flatten().copied().collect();
+        assert_eq!((got.len(), p.byte_len()), (expect.len(), expect.len()));
+        assert!(got == expect, "the parts are out of order");
+        assert_eq!(p.parts().count(), 4, "a run, two large parts, a run");
+        p.clear();
+        assert_eq!((p.len(), p.byte_len()), (0, 0));
     }
 }
