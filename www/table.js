@@ -63,8 +63,8 @@
     return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
   }
 
-  /** Bytes a frame report holds. */
-  const frameBytes = (f) => f.bytes.length + f.maskedPayload.length + f.payload.length + (f.inflated?.length ?? 0);
+  /** Bytes a frame holds (its bytes, unmasked payload and inflated payload: www/loader.js). */
+  const frameBytes = (f) => f.heldBytes;
 
   const live = () => entries.length - head;
 

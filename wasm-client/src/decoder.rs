@@ -5,7 +5,7 @@
 
 use framewire_core::frame::MAX_HEADER_LEN;
 use framewire_core::inspect::{
-    Direction, InspectError, Inspector, InspectorConfig, Observation, Start,
+    Direction, FrameRecord, InspectError, Inspector, InspectorConfig, Observation, Start,
 };
 use framewire_core::Role;
 
@@ -56,14 +56,19 @@ impl Decoder {
 
     /// Takes the next chunk and returns the frames it completes.
     pub fn push(&mut self, chunk: &[u8]) -> Vec<FrameReport> {
+        self.push_records(chunk).map(FrameReport::from).collect()
+    }
+
+    /// Takes the next chunk and returns the core's records of the frames it
+    /// completes, as the inspector made them (no copy, no conversion).
+    pub fn push_records(&mut self, chunk: &[u8]) -> impl Iterator<Item = FrameRecord> {
         self.inspector
             .feed(self.direction, chunk, None)
             .into_iter()
             .filter_map(|o| match o {
-                Observation::Frame(f) => Some(FrameReport::from(*f)),
+                Observation::Frame(f) => Some(*f),
                 _ => None,
             })
-            .collect()
     }
 
     /// The unfinished frame at the end of what was pushed, if any.

@@ -1,13 +1,17 @@
-//! Frame reports packed for JavaScript in bulk: one `Float64Array` of fields, one
-//! `Uint8Array` of bytes, and the rare parts (close payloads, broken rules) as objects.
-//! Building a JavaScript object field by field from wasm costs a call per field;
-//! `www/loader.js` rebuilds the same `FrameReport` objects from these arrays in
-//! JavaScript instead, many times faster for streams of small frames. Nothing here
-//! decides anything about a frame: every value comes from a [`FrameReport`].
+//! Frames packed for JavaScript in bulk, straight from the core's records: one
+//! `Float64Array` of fields, one `Uint8Array` of bytes, and the rare parts (close
+//! payloads, broken rules) as objects. Building a JavaScript object field by field
+//! from wasm costs a call per field, and a string per text frame costs a copy the
+//! page rarely needs; `www/loader.js` makes frame objects over these arrays whose
+//! fields (text included) are read from them when asked for. Nothing here decides
+//! anything about a frame: every value comes from a [`FrameRecord`], as in
+//! [`crate::report::FrameReport`].
 
 use serde::Serialize;
 
-use crate::report::{CloseInfo, FrameReport, Violation};
+use framewire_core::inspect::FrameRecord;
+
+use crate::report::{CloseInfo, FieldRanges, Violation};
 
 /// Numbers per frame in [`Packed::nums`].
 pub const FIELDS: usize = 23;
@@ -34,7 +38,8 @@ pub mod flag {
     pub const INFLATED: u32 = 256;
     /// `text` is present.
     pub const TEXT: u32 = 512;
-    /// The unmasked payload is packed apart (it differs from the bytes after the header).
+    /// The unmasked payload is packed apart (the frame is masked, so it differs from the
+    /// bytes after the header).
     pub const PAYLOAD: u32 = 1024;
 }
 
@@ -49,7 +54,23 @@ pub struct Extra {
     pub violations: Vec<Violation>,
 }
 
-/// A batch of frame reports, packed.
+/// Buffer capacity kept between batches; a batch that needed more frees it after.
+const KEEP_CAPACITY: usize = 1 << 20;
+
+/// Parts at least this long are not copied into the batch's buffer: they are kept as the
+/// core made them and copied once, straight out to JavaScript.
+const LARGE: usize = 64 * 1024;
+
+/// A part of a batch's bytes.
+#[derive(Debug)]
+enum Part {
+    /// `small[start..end]`.
+    Small(usize, usize),
+    /// A large part, moved from its record.
+    Large(Vec<u8>),
+}
+
+/// A batch of frames, packed; reused from batch to batch.
 ///
 /// Per frame, `nums` holds, in order: index, offset, length, headerLength, flags (see
 /// [`flag`]), opcode, the mask key as a big-endian u32 (0 when unmasked), payloadLength,
@@ -57,14 +78,18 @@ pub struct Extra {
 /// payload: two numbers each, NaN for an absent range), then the lengths in `bytes` of the
 /// frame's bytes, of its unmasked payload (packed only with [`flag::PAYLOAD`]; otherwise it
 /// is the bytes after the header) and of its inflated payload, and last the UTF-8 length of
-/// `text`, the start of the content (inflated, else the payload). `bytes` holds those,
-/// frame after frame.
+/// the text (checked here; the page decodes it when shown), the start of the content
+/// (inflated, else the payload). The bytes ([`Packed::parts`]) hold those, frame after frame.
 #[derive(Debug, Default)]
 pub struct Packed {
     /// [`FIELDS`] numbers per frame.
     pub nums: Vec<f64>,
-    /// Each frame's bytes, unmasked payload (when masked) and inflated payload.
-    pub bytes: Vec<u8>,
+    /// The small parts (frame bytes, unmasked and inflated payloads), packed.
+    small: Vec<u8>,
+    /// The batch's bytes in order, up to the last large part: runs of `small`, large parts.
+    parts: Vec<Part>,
+    /// Where the run of `small` after the last large part starts.
+    run: usize,
     /// Close payloads and broken rules, for the frames that have them.
     pub extras: Vec<Extra>,
 }
@@ -74,52 +99,99 @@ fn range(r: Option<[f64; 2]>) -> [f64; 2] {
 }
 
 impl Packed {
-    /// Packs `frames`.
-    pub fn new(frames: Vec<FrameReport>) -> Self {
-        let mut p = Self {
-            nums: Vec::with_capacity(frames.len() * FIELDS),
-            bytes: Vec::with_capacity(frames.iter().map(|f| f.bytes.len()).sum()),
-            extras: Vec::new(),
-        };
-        for (at, f) in frames.into_iter().enumerate() {
-            p.push(at, f);
+    /// Empties the batch for the next one, freeing buffers a large batch grew.
+    pub fn clear(&mut self) {
+        if self.small.capacity() > KEEP_CAPACITY {
+            self.small = Vec::new();
         }
-        p
+        if self.nums.capacity() * 8 > KEEP_CAPACITY {
+            self.nums = Vec::new();
+        }
+        self.nums.clear();
+        self.small.clear();
+        self.parts.clear();
+        self.run = 0;
+        self.extras.clear();
     }
 
-    fn push(&mut self, at: usize, f: FrameReport) {
-        let after_header = &f.bytes[usize::from(f.header_length).min(f.bytes.len())..];
-        let apart = f.payload != after_header;
+    /// The batch's bytes, in pieces, in order.
+    pub fn parts(&self) -> impl Iterator<Item = &[u8]> {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Small(start, end) => &self.small[*start..*end],
+                Part::Large(v) => v.as_slice(),
+            })
+            .chain(std::iter::once(&self.small[self.run..]))
+            .filter(|p| !p.is_empty())
+    }
+
+    /// Total length of the batch's bytes.
+    pub fn byte_len(&self) -> usize {
+        self.parts().map(<[u8]>::len).sum()
+    }
+
+    /// Appends one part of a frame's bytes.
+    fn part(&mut self, bytes: Vec<u8>) {
+        if bytes.len() < LARGE {
+            self.small.extend_from_slice(&bytes);
+            return;
+        }
+        self.parts.push(Part::Small(self.run, self.small.len()));
+        self.run = self.small.len();
+        self.parts.push(Part::Large(bytes));
+    }
+
+    /// Frames in the batch.
+    pub fn len(&self) -> usize {
+        self.nums.len() / FIELDS
+    }
+
+    /// True when the batch holds no frame.
+    pub fn is_empty(&self) -> bool {
+        self.nums.is_empty()
+    }
+
+    /// Appends `frames` to the batch.
+    pub fn extend(&mut self, frames: impl IntoIterator<Item = FrameRecord>) {
+        for f in frames {
+            self.push(f);
+        }
+    }
+
+    fn push(&mut self, f: FrameRecord) {
+        let h = &f.header;
+        let apart = h.mask.is_some();
+        let text = f.text_len();
         let flags = [
-            (f.fin, flag::FIN),
-            (f.rsv1, flag::RSV1),
-            (f.rsv2, flag::RSV2),
-            (f.rsv3, flag::RSV3),
-            (f.control, flag::CONTROL),
-            (f.masked, flag::MASKED),
+            (h.fin, flag::FIN),
+            (h.rsv1, flag::RSV1),
+            (h.rsv2, flag::RSV2),
+            (h.rsv3, flag::RSV3),
+            (h.is_control(), flag::CONTROL),
+            (apart, flag::MASKED),
             (f.truncated, flag::TRUNCATED),
-            (f.compressed, flag::COMPRESSED),
+            (f.message.is_some_and(|m| m.compressed), flag::COMPRESSED),
             (f.inflated.is_some(), flag::INFLATED),
-            (f.text.is_some(), flag::TEXT),
+            (text.is_some(), flag::TEXT),
             (apart, flag::PAYLOAD),
         ]
         .iter()
         .filter(|(on, _)| *on)
         .fold(0, |acc, (_, bit)| acc | bit);
-        let key = f.mask_key.map_or(0, u32::from_be_bytes);
-        let r = &f.ranges;
-        let unmasked = if apart { f.payload.len() } else { 0 };
-        let inflated = f.inflated.as_ref().map_or(0, Vec::len);
+        let key = h.mask.map_or(0, u32::from_be_bytes);
+        let r = FieldRanges::from(&f);
+        let at = self.len();
         self.nums.extend_from_slice(&[
-            f.index,
-            f.offset,
-            f.length,
-            f64::from(f.header_length),
+            f.index as f64,
+            f.offset as f64,
+            f.declared_len() as f64,
+            h.header_len() as f64,
             f64::from(flags),
-            f64::from(f.opcode),
+            f64::from(h.opcode),
             f64::from(key),
-            f.payload_length,
-            f64::from(f.length_encoding),
+            h.payload_len as f64,
+            f64::from(h.length_encoding.bits()),
         ]);
         for pair in [
             r.flags_and_opcode,
@@ -130,25 +202,61 @@ impl Packed {
         ] {
             self.nums.extend_from_slice(&pair);
         }
+        let unmasked = if apart { f.payload.len() } else { 0 };
+        let inflated = f.inflated.as_ref().map_or(0, Vec::len);
         self.nums.extend_from_slice(&[
             f.bytes.len() as f64,
             unmasked as f64,
             inflated as f64,
-            f.text.as_ref().map_or(0, String::len) as f64,
+            text.unwrap_or(0) as f64,
         ]);
-        self.bytes.extend_from_slice(&f.bytes);
-        if apart {
-            self.bytes.extend_from_slice(&f.payload);
-        }
-        if let Some(i) = &f.inflated {
-            self.bytes.extend_from_slice(i);
-        }
         if f.close.is_some() || !f.violations.is_empty() {
             self.extras.push(Extra {
                 at,
-                close: f.close,
-                violations: f.violations,
+                close: f.close.as_ref().map(CloseInfo::from),
+                violations: f.violations.iter().map(Violation::from).collect(),
             });
         }
+        self.part(f.bytes);
+        if apart {
+            self.part(f.payload);
+        }
+        if let Some(i) = f.inflated {
+            self.part(i);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decoder::{Decoder, DEFAULT_BUFFER_LIMIT};
+    use framewire_core::inspect::Start;
+    use framewire_core::Role;
+
+    #[test]
+    fn large_parts_keep_their_place_among_the_packed_ones() {
+        // A small text frame, a masked 100,000-byte binary frame (its bytes and its
+        // unmasked payload both large), a small one: the batch's bytes in frame order.
+        let key = [1, 2, 3, 4];
+        let big: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+        let mut wire = vec![0x81, 0x02, b'h', b'i', 0x82, 0xff];
+        wire.extend_from_slice(&(big.len() as u64).to_be_bytes());
+        wire.extend_from_slice(&key);
+        wire.extend(big.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        wire.extend_from_slice(&[0x81, 0x01, b'!']);
+        let mut d = Decoder::new(Some(Role::Client), Start::Connection, DEFAULT_BUFFER_LIMIT)
+            .expect("a decoder");
+        let mut p = Packed::default();
+        p.extend(d.push_records(&wire));
+        assert_eq!(p.len(), 3);
+        let mut expect = wire.clone();
+        expect.splice(4 + 14 + big.len()..4 + 14 + big.len(), big.iter().copied());
+        let got: Vec<u8> = p.parts().flatten().copied().collect();
+        assert_eq!((got.len(), p.byte_len()), (expect.len(), expect.len()));
+        assert!(got == expect, "the parts are out of order");
+        assert_eq!(p.parts().count(), 4, "a run, two large parts, a run");
+        p.clear();
+        assert_eq!((p.len(), p.byte_len()), (0, 0));
     }
 }

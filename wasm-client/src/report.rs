@@ -4,7 +4,9 @@
 //! Lengths and offsets are `f64` because JavaScript numbers are; they are exact
 //! up to 2^53 bytes, far beyond any buffer a browser holds.
 
-use framewire_core::inspect::{FrameRecord, Unfinished, Violation as CoreViolation};
+use framewire_core::inspect::{
+    CloseInfo as CoreCloseInfo, FrameRecord, Unfinished, Violation as CoreViolation,
+};
 use serde::{Serialize, Serializer};
 
 /// Serializes bytes as a `Uint8Array` rather than an array of numbers.
@@ -176,10 +178,35 @@ impl From<&CoreViolation> for Violation {
     }
 }
 
+impl From<&FrameRecord> for FieldRanges {
+    fn from(f: &FrameRecord) -> Self {
+        let payload_at = f.payload_offset();
+        Self {
+            flags_and_opcode: range(f.offset, f.layout.flags_and_opcode.clone()),
+            mask_bit_and_length: range(f.offset, f.layout.mask_bit_and_length.clone()),
+            extended_length: f.layout.extended_length.clone().map(|r| range(f.offset, r)),
+            mask_key: f.layout.mask_key.clone().map(|r| range(f.offset, r)),
+            payload: [
+                num(payload_at),
+                num(payload_at.saturating_add(f.header.payload_len)),
+            ],
+        }
+    }
+}
+
+impl From<&CoreCloseInfo> for CloseInfo {
+    fn from(c: &CoreCloseInfo) -> Self {
+        Self {
+            code: c.code.map(|c| c.0),
+            meaning: c.code.map_or("no status code", |c| c.meaning()).to_owned(),
+            reason: c.reason.clone(),
+        }
+    }
+}
+
 impl From<FrameRecord> for FrameReport {
     fn from(f: FrameRecord) -> Self {
         let h = f.header;
-        let payload_at = f.payload_offset();
         let header_len = h.header_len().min(f.bytes.len());
         Self {
             index: num(f.index),
@@ -197,23 +224,10 @@ impl From<FrameRecord> for FrameReport {
             mask_key: h.mask,
             payload_length: num(h.payload_len),
             length_encoding: h.length_encoding.bits(),
-            ranges: FieldRanges {
-                flags_and_opcode: range(f.offset, f.layout.flags_and_opcode.clone()),
-                mask_bit_and_length: range(f.offset, f.layout.mask_bit_and_length.clone()),
-                extended_length: f.layout.extended_length.clone().map(|r| range(f.offset, r)),
-                mask_key: f.layout.mask_key.clone().map(|r| range(f.offset, r)),
-                payload: [
-                    num(payload_at),
-                    num(payload_at.saturating_add(h.payload_len)),
-                ],
-            },
+            ranges: FieldRanges::from(&f),
             text: f.text(),
             compressed: f.message.is_some_and(|m| m.compressed),
-            close: f.close.as_ref().map(|c| CloseInfo {
-                code: c.code.map(|c| c.0),
-                meaning: c.code.map_or("no status code", |c| c.meaning()).to_owned(),
-                reason: c.reason.clone(),
-            }),
+            close: f.close.as_ref().map(CloseInfo::from),
             violations: f.violations.iter().map(Violation::from).collect(),
             masked_payload: f.bytes[header_len..].to_vec(),
             truncated: f.truncated,

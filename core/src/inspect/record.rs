@@ -92,16 +92,21 @@ impl FrameRecord {
     /// The content as text, for a text message's frame whose content is valid UTF-8
     /// by itself (for a truncated frame, its valid start).
     pub fn text(&self) -> Option<String> {
+        let n = self.text_len()?;
+        Some(String::from_utf8_lossy(&self.content()[..n]).into_owned())
+    }
+
+    /// The length in bytes of [`FrameRecord::text`], found without building the
+    /// string: the content's UTF-8 is checked, nothing is allocated.
+    pub fn text_len(&self) -> Option<usize> {
         let part = self.message?;
         if part.kind != Some(DataKind::Text) || (part.compressed && self.inflated.is_none()) {
             return None;
         }
         let content = self.content();
-        match std::str::from_utf8(content) {
-            Ok(s) => Some(s.to_owned()),
-            Err(e) if self.truncated => {
-                Some(String::from_utf8_lossy(&content[..e.valid_up_to()]).into_owned())
-            }
+        match simdutf8::compat::from_utf8(content) {
+            Ok(_) => Some(content.len()),
+            Err(e) if self.truncated => Some(e.valid_up_to()),
             Err(_) => None,
         }
     }

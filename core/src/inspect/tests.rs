@@ -475,3 +475,50 @@ fn an_inflate_error_found_at_an_empty_final_frame_points_into_the_frame() {
     let end = i.ending();
     assert!(end.direction(S2C).first_violation.as_ref().unwrap().offset < 13);
 }
+
+#[test]
+fn text_len_is_the_length_of_text_without_building_it() {
+    // A text frame cut by the buffer inside a two-byte character keeps its valid start;
+    // invalid UTF-8 in a whole frame has no text; binary has none.
+    let config = InspectorConfig {
+        max_buffer: 16,
+        ..InspectorConfig::default()
+    };
+    let mut i = Inspector::new(config).unwrap();
+    let mut wire = Vec::new();
+    let cut = "abcdefghijklm\u{e9}xyz";
+    encode_frame(
+        &FrameHeader::new(true, OpCode::Text, None, cut.len() as u64),
+        cut.as_bytes(),
+        &mut wire,
+    );
+    encode_frame(
+        &FrameHeader::new(true, OpCode::Text, None, 2),
+        b"\xff!",
+        &mut wire,
+    );
+    encode_frame(
+        &FrameHeader::new(true, OpCode::Binary, None, 2),
+        b"hi",
+        &mut wire,
+    );
+    encode_frame(
+        &FrameHeader::new(true, OpCode::Text, None, 3),
+        b"h\xc3\xa9",
+        &mut wire,
+    );
+    let seen = i.feed(S2C, &wire, None);
+    let got: Vec<_> = frames(&seen)
+        .iter()
+        .map(|f| (f.text_len(), f.text()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some(13), Some("abcdefghijklm".to_owned())),
+            (None, None),
+            (None, None),
+            (Some(3), Some("h\u{e9}".to_owned())),
+        ]
+    );
+}
