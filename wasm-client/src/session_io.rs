@@ -156,10 +156,7 @@ impl AnalysisSession {
         let dir = analysis::direction(dir).map_err(|e| JsError::new(&e))?;
         Ok(self
             .inner
-            .heartbeats()
-            .pings
-            .iter()
-            .find(|p| p.direction == dir.reverse() && p.pong_frame == Some(pong_frame as u64))
-            .map(|p| p.ping_frame as f64))
+            .ping_answered_by(dir, pong_frame as u64)
+            .map(|ping| ping as f64))
     }
 }

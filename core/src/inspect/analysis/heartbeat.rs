@@ -1,7 +1,7 @@
 //! Heartbeats: each ping matched to the pong that echoes it, and the longest
 //! silences of each direction.
 
-use super::{Direction, Session};
+use super::{Direction, FrameSummary, Session};
 
 /// One ping and, if it came, its pong.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,7 +66,58 @@ impl Heartbeats {
     pub const SILENCES: usize = 3;
 }
 
+/// Pings matched to pongs as frames are summarised, by the rule of
+/// [`Session::heartbeats`], so that the ping a pong answered is known without
+/// matching the whole session again for each pong (the page asks for every
+/// pong while an injected ping waits).
+#[derive(Debug, Default)]
+pub(super) struct PingMatcher {
+    /// Per direction of the ping: the positions (in the session's frames) of
+    /// pings not answered yet, oldest first.
+    waiting: [Vec<usize>; 2],
+    /// Per direction of the pong: (pong frame index, ping frame index), in
+    /// the order the pongs came (their indexes grow).
+    answered: [Vec<(u64, u64)>; 2],
+}
+
+impl PingMatcher {
+    /// Takes the summary `f` about to be appended to `frames`.
+    pub(super) fn observe(&mut self, frames: &[FrameSummary], f: &FrameSummary) {
+        match f.opcode {
+            0x9 => self.waiting[f.direction.index()].push(frames.len()),
+            0xA => {
+                let waiting = &mut self.waiting[f.direction.reverse().index()];
+                if let Some(i) = waiting
+                    .iter()
+                    .position(|&at| frames[at].control_payload == f.control_payload)
+                {
+                    let ping = frames[waiting.remove(i)].index;
+                    self.answered[f.direction.index()].push((f.index, ping));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The ping frame (of the other direction) that the pong `pong_frame` of `dir` answered.
+    fn answered_by(&self, dir: Direction, pong_frame: u64) -> Option<u64> {
+        let answers = &self.answered[dir.index()];
+        answers
+            .binary_search_by_key(&pong_frame, |&(pong, _)| pong)
+            .ok()
+            .map(|i| answers[i].1)
+    }
+}
+
 impl Session {
+    /// The frame index (in the other direction) of the ping that the pong
+    /// `pong_frame` of `dir` answered, as [`Self::heartbeats`] matches them;
+    /// `None` for an unsolicited pong or a frame that is no pong. Kept as
+    /// frames come: no matching over the whole session.
+    pub fn ping_answered_by(&self, dir: Direction, pong_frame: u64) -> Option<u64> {
+        self.pings.answered_by(dir, pong_frame)
+    }
+
     /// Pings matched to pongs (a pong answers the oldest unanswered ping of the
     /// other direction with the same payload), and the longest silences.
     pub fn heartbeats(&self) -> Heartbeats {

@@ -177,6 +177,7 @@ pub struct Session {
     dropped_frames: u64,
     text_kept: usize,
     seq: u64,
+    pings: heartbeat::PingMatcher,
 }
 
 fn ms(t: Option<Duration>) -> Option<f64> {
@@ -204,6 +205,7 @@ impl Session {
             dropped_frames: 0,
             text_kept: 0,
             seq: 0,
+            pings: heartbeat::PingMatcher::default(),
         })
     }
 
@@ -350,6 +352,7 @@ impl Session {
                         }
                     }
                 }
+                self.pings.observe(&self.frames, &summary);
                 self.frames.push(summary);
             }
             Observation::Message(rec) => {

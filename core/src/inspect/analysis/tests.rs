@@ -44,6 +44,66 @@ fn ping_is_matched_to_its_pong_with_the_round_trip_time() {
     assert_eq!(h.rtt_ms, Some([40.0, 170.0, 300.0]));
 }
 
+/// The page asked for every pong's ping while an injected ping waited, and each
+/// question matched the whole session again; the session now keeps the matches.
+#[test]
+fn the_ping_a_pong_answered_is_kept_as_frames_come_and_agrees_with_the_report() {
+    let mut s = session();
+    let steps: [(Direction, u8, &[u8]); 10] = [
+        (C2S, 0x89, b"a"),
+        (C2S, 0x89, b"a"),
+        (S2C, 0x89, b"z"),
+        (S2C, 0x8a, b"a"),
+        (C2S, 0x8a, b"q"),
+        (C2S, 0x8a, b"z"),
+        (S2C, 0x81, b"text"),
+        (S2C, 0x8a, b"a"),
+        (S2C, 0x8a, b"a"),
+        (C2S, 0x8a, b"z"),
+    ];
+    for (i, (dir, op, payload)) in steps.into_iter().enumerate() {
+        let bytes = if dir == C2S {
+            client(op, payload)
+        } else {
+            server(op, payload)
+        };
+        s.feed(dir, &bytes, at(i as u64));
+    }
+    let h = s.heartbeats();
+    let mut matched = 0;
+    for f in s.frames().iter().filter(|f| f.opcode == 0xA) {
+        let from_report = h
+            .pings
+            .iter()
+            .find(|p| p.direction == f.direction.reverse() && p.pong_frame == Some(f.index))
+            .map(|p| p.ping_frame);
+        assert_eq!(
+            s.ping_answered_by(f.direction, f.index),
+            from_report,
+            "{f:?}"
+        );
+        matched += usize::from(from_report.is_some());
+    }
+    // Frame indexes count every frame of a direction. Both client pings are
+    // answered (server pongs 1 and 3), the server's ping by the client's pong 3.
+    assert_eq!(matched, 3);
+    assert_eq!(s.ping_answered_by(S2C, 1), Some(0));
+    assert_eq!(s.ping_answered_by(S2C, 3), Some(1));
+    assert_eq!(
+        s.ping_answered_by(S2C, 4),
+        None,
+        "a third pong of a has no ping left"
+    );
+    assert_eq!(s.ping_answered_by(C2S, 2), None, "q answers nothing");
+    assert_eq!(s.ping_answered_by(C2S, 3), Some(0));
+    assert_eq!(
+        s.ping_answered_by(C2S, 4),
+        None,
+        "the second z has no ping left"
+    );
+    assert_eq!(s.ping_answered_by(S2C, 2), None, "a text frame is no pong");
+}
+
 #[test]
 fn unanswered_ping_and_unsolicited_pong_are_counted() {
     let mut s = session();
