@@ -12,6 +12,7 @@ pub mod analysis;
 pub mod builder;
 pub mod decoder;
 pub mod handshake;
+pub mod js_objects;
 pub mod packed;
 pub mod report;
 #[cfg(feature = "analysis")]
@@ -19,6 +20,7 @@ pub mod session_io;
 
 use framewire_core::Role;
 use js_sys::{Reflect, Uint8Array};
+#[cfg(feature = "analysis")]
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -191,6 +193,9 @@ fn role(name: &str) -> Result<Option<Role>, JsError> {
     }
 }
 
+/// The analysis module's reports as JavaScript values (through serde; the decoder's own
+/// results are built by [`js_objects`], without it).
+#[cfg(feature = "analysis")]
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(
@@ -209,7 +214,7 @@ pub fn decode_frames(
 ) -> Result<JsValue, JsError> {
     let report = decode_buffer(bytes, self::role(role)?, deflate == Some(true))
         .map_err(|e| JsError::new(&e.to_string()))?;
-    to_js(&report)
+    Ok(js_objects::buffer(&report))
 }
 
 /// Parses hex in any common layout (plain, `0x`, colons, Wireshark or xxd dumps)
@@ -254,7 +259,7 @@ impl StreamDecoder {
     /// Takes the next chunk; returns the frames it completes.
     #[wasm_bindgen(unchecked_return_type = "FrameReport[]")]
     pub fn push(&mut self, chunk: &[u8]) -> Result<JsValue, JsError> {
-        to_js(&self.inner.push(chunk))
+        Ok(js_objects::frames(&self.inner.push(chunk)))
     }
 
     /// Takes the next chunk; returns the frames it completes packed as
@@ -265,7 +270,11 @@ impl StreamDecoder {
         let p = crate::packed::Packed::new(self.inner.push(chunk));
         let nums = js_sys::Float64Array::from(p.nums.as_slice());
         let bytes = Uint8Array::from(p.bytes.as_slice());
-        Ok(js_sys::Array::of3(&nums, &bytes, &to_js(&p.extras)?))
+        Ok(js_sys::Array::of3(
+            &nums,
+            &bytes,
+            &js_objects::extras(&p.extras),
+        ))
     }
 
     /// Reads the server's response head (the 101) and, when it agrees to
@@ -281,7 +290,7 @@ impl StreamDecoder {
     /// The unfinished frame at the end of the stream so far, if any.
     #[wasm_bindgen(unchecked_return_type = "Incomplete | null")]
     pub fn incomplete(&self) -> Result<JsValue, JsError> {
-        to_js(&self.inner.incomplete())
+        Ok(js_objects::incomplete(self.inner.incomplete().as_ref()))
     }
 
     /// Bytes held for an unfinished frame.
@@ -408,7 +417,10 @@ pub fn accept_key(key: &str) -> String {
 /// response, pass the request too to check the accept key and the choices.
 #[wasm_bindgen(js_name = checkHandshake, unchecked_return_type = "HandshakeReport")]
 pub fn check_handshake(text: &str, request: Option<String>) -> Result<JsValue, JsError> {
-    to_js(&handshake::check_handshake(text, request.as_deref()))
+    Ok(js_objects::handshake(&handshake::check_handshake(
+        text,
+        request.as_deref(),
+    )))
 }
 
 #[cfg(feature = "analysis")]
