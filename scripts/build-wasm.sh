@@ -7,8 +7,9 @@
 #                       www/loader.js when first needed (global `framewireAnalysis`).
 # Each: cargo build --profile wasm (opt-level z, fat LTO, one codegen unit, panic=abort) for
 # wasm32-unknown-unknown, then wasm-bindgen --target no-modules (a classic script, which loads
-# from file:// where ES modules do not), then wasm-opt -Oz when binaryen is installed, keeping its
-# output only if it still works (checked in node: Debian 12's binaryen 108 mis-writes
+# from file:// where ES modules do not), then wasm-opt -Oz, keeping its output only if it still
+# works (checked in node) and is smaller gzipped: scripts/wasm-opt's binaryen 132 from npm
+# (scripts/setup.sh installs it), else the system's (Debian 12's binaryen 108 mis-writes
 # wasm-bindgen's externref table, and such output is refused). Installs the wasm32 target and
 # wasm-bindgen-cli when missing. Last, writes pkg/NAME_bytes.js per module, a classic script
 # holding the wasm bytes as base64 for a page opened from file:// (where fetch() is refused);
@@ -24,6 +25,10 @@ OUT_DIR=www/pkg
 BUILT=$TARGET_DIR/wasm32-unknown-unknown/wasm/framewire_wasm.wasm
 
 step() { printf '==> build-wasm: %s\n' "$*"; }
+
+# wasm-opt: the npm one of scripts/wasm-opt if installed, else the system's.
+WASM_OPT=$ROOT/scripts/wasm-opt/node_modules/.bin/wasm-opt
+[ -x "$WASM_OPT" ] || WASM_OPT=$(command -v wasm-opt || true)
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     step "installing the wasm32-unknown-unknown target"
@@ -76,20 +81,27 @@ module() {
         --no-typescript --remove-name-section --remove-producers-section \
         --out-dir "$OUT_DIR" "$BUILT"
 
-    if ! command -v wasm-opt >/dev/null 2>&1; then
-        step "$name: wasm-opt not found (apt-get install binaryen): left unoptimized"
+    if [ -z "$WASM_OPT" ]; then
+        step "$name: wasm-opt not found (scripts/setup.sh installs it): left unoptimized"
     elif ! command -v node >/dev/null 2>&1; then
         step "$name: node not found: wasm-opt's output cannot be checked, left unoptimized"
     else
-        wasm-opt -Oz --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
-            --enable-sign-ext --enable-reference-types --enable-multivalue \
+        "$WASM_OPT" -Oz --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
+            --enable-sign-ext --enable-reference-types --enable-multivalue --enable-simd \
             "$wasm" -o "$wasm.opt"
-        if works "$name" "$global" "$wasm.opt"; then
-            mv "$wasm.opt" "$wasm"
-            step "$name: wasm-opt -Oz ($(wasm-opt --version)) output checked in node: kept"
-        else
+        local before after
+        before=$(gzip -9 -c "$wasm" | wc -c)
+        after=$(gzip -9 -c "$wasm.opt" | wc -c)
+        if ! works "$name" "$global" "$wasm.opt"; then
             rm -f "$wasm.opt"
             step "$name: wasm-opt output does not load (binaryen too old for externref tables): kept the unoptimized module"
+        elif [ "$after" -ge "$before" ]; then
+            # Smaller raw is not smaller gzipped: the analysis module grows about 4% gzipped with -Oz.
+            rm -f "$wasm.opt"
+            step "$name: wasm-opt output is no smaller gzipped ($after against $before bytes): kept the unoptimized module"
+        else
+            mv "$wasm.opt" "$wasm"
+            step "$name: wasm-opt -Oz ($("$WASM_OPT" --version)) output checked in node: kept ($before -> $after bytes gzipped)"
         fi
     fi
     if command -v node >/dev/null 2>&1 && ! works "$name" "$global" "$wasm"; then
