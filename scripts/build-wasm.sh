@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds the inspector's two wasm modules (crate framewire-wasm) for the web into www/pkg/:
-#   framewire_wasm      the base, loaded at start: frame decoding (buffer and stream), hex
-#                       parsing, the handshake check, the frame builder (global `wasm_bindgen`);
+#   framewire_wasm      the decoder: frame decoding (buffer and stream) with inflate, hex
+#                       parsing, the frame builder (global `wasm_bindgen`), loaded by
+#                       www/loader.js on the first connection, decode or build;
 #   framewire_analysis  built with the feature `analysis` (the message view, compression,
-#                       heartbeats, close diagnosis, filter, import and export), loaded by
+#                       heartbeats, close diagnosis, filter, import and export, the handshake
+#                       check), loaded by
 #                       www/loader.js when first needed (global `framewireAnalysis`).
 # Each: cargo build --profile wasm (opt-level z, fat LTO, one codegen unit, panic=abort) for
 # wasm32-unknown-unknown, then wasm-bindgen --target no-modules (a classic script, which loads

@@ -62,16 +62,26 @@
     }
   }
 
-  /** The opening handshake's heads, each checked by the core. */
-  function showHandshake(request, response) {
+  /** Which heads showHandshake last showed: an older check arriving late is dropped. */
+  let shownHeads = 0;
+
+  /** The opening handshake's heads, each checked by the core. The check is in the analysis
+   *  module (loaded for the connection's analysis anyway), so it follows when that has loaded. */
+  async function showHandshake(request, response) {
+    const shown = ++shownHeads;
     $("hs-request").textContent = request ?? "";
     $("hs-response").textContent = response ?? "";
-    if (!fw) return;
+    renderChecks("hs-request-check", null);
+    renderChecks("hs-response-check", null);
+    if (!page.loader.canDecode()) return;
     try {
-      renderChecks("hs-request-check", fw.checkHandshake(request ?? ""));
-      renderChecks("hs-response-check", fw.checkHandshake(response ?? "", request ?? undefined));
+      const checker = await page.loader.loadAnalysis();
+      if (shown !== shownHeads) return;
+      renderChecks("hs-request-check", checker.checkHandshake(request ?? ""));
+      renderChecks("hs-response-check", checker.checkHandshake(response ?? "", request ?? undefined));
     } catch (e) {
-      renderChecks("hs-request-check", { ok: false, problems: [{ message: String(e.message ?? e) }], notes: [] });
+      if (shown !== shownHeads) return;
+      renderChecks("hs-request-check", { ok: false, problems: [{ message: `Not checked: ${e.message ?? e}` }], notes: [] });
     }
   }
 
@@ -358,7 +368,8 @@
     }
     try {
       if (/^\s*(GET\s|HTTP\/)/.test(text)) {
-        renderHandshake(out, fw.checkHandshake(text));
+        // The handshake check is in the analysis module, loaded the first time it is needed.
+        renderHandshake(out, (await page.loader.loadAnalysis()).checkHandshake(text));
         return;
       }
       const r = fw.decodeHex(text, role, $("decode-deflate").checked);

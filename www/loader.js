@@ -1,9 +1,9 @@
 // Loading the decoder: framewire's core compiled to wasm (www/pkg/, built by
 // scripts/build-wasm.sh) as two modules, each fetched when first needed, not at start (the
 // page's start stays within issue 14's 60 KiB). The decoder (pkg/framewire_wasm*: decoding,
-// hex, the handshake check, the frame builder) loads on the first connection, decode or build;
+// hex, the frame builder) loads on the first connection, decode or build;
 // its bindings, a small classic script defining `wasm_bindgen`, are in index.html. The analysis module (pkg/framewire_analysis*: message
-// view, compression, heartbeats, close, filter, import and export, global `framewireAnalysis`)
+// view, compression, heartbeats, close, filter, import and export, the handshake check, global `framewireAnalysis`)
 // loads with chart.js when first needed (loadAnalysis). Served over http(s), the page fetches
 // pkg/NAME_bg.wasm. Opened from file://, where browsers refuse fetch(), it loads
 // pkg/NAME_bytes.js instead: a classic script holding the same bytes as base64. Every failure

@@ -407,7 +407,9 @@ pub fn opcode_name(opcode: u8) -> String {
     framewire_core::opcode::opcode_name(opcode).to_owned()
 }
 
-/// `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key`.
+/// `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key`. In the analysis module only, with
+/// [`check_handshake`].
+#[cfg(feature = "analysis")]
 #[wasm_bindgen(js_name = acceptKey)]
 pub fn accept_key(key: &str) -> String {
     framewire_core::handshake::accept_key(key)
@@ -415,6 +417,11 @@ pub fn accept_key(key: &str) -> String {
 
 /// Parses and checks an opening-handshake request or response head; for a
 /// response, pass the request too to check the accept key and the choices.
+///
+/// In the analysis module only: the check (httparse for requests, SHA-1, base64, every
+/// handshake rule and its message) was a fifth of the decoder module, 14 KB gzipped, and
+/// the page checks heads when it analyses a connection, which loads that module anyway.
+#[cfg(feature = "analysis")]
 #[wasm_bindgen(js_name = checkHandshake, unchecked_return_type = "HandshakeReport")]
 pub fn check_handshake(text: &str, request: Option<String>) -> Result<JsValue, JsError> {
     Ok(js_objects::handshake(&handshake::check_handshake(
