@@ -3,9 +3,10 @@
 //! with the calls [`super::codec`] makes, so the codec's logic is the same on every build.
 //!
 //! The window is kept here as plain bytes: the preset dictionary (the history) followed by
-//! what was inflated since, trimmed to the last [`WINDOW`] bytes between calls. miniz_oxide
-//! decodes into it in its non-wrapping mode, which refuses a distance reaching before the
-//! window's start as zlib does ("too far back"), rather than reading zeros.
+//! what was inflated since, moved back to its last [`WINDOW`] bytes once it passes twice
+//! that. miniz_oxide decodes into it in its non-wrapping mode, which refuses a distance
+//! reaching before the window's start as zlib does ("too far back"), rather than reading
+//! zeros. The buffer is kept across messages (a thread's spare state), so it is zeroed once.
 
 use miniz_oxide::inflate::core::inflate_flags::{
     TINFL_FLAG_HAS_MORE_INPUT, TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
@@ -41,8 +42,9 @@ pub struct DecompressError(&'static str);
 /// A raw-deflate inflate state with its own window.
 pub struct Decompress {
     state: Box<DecompressorOxide>,
-    /// The history, then the bytes inflated since: at most [`WINDOW`] between calls.
+    /// The history, then the bytes inflated since, in `window[..end]`; the rest is room.
     window: Vec<u8>,
+    end: usize,
     total_in: u64,
     total_out: u64,
     ended: bool,
@@ -61,6 +63,7 @@ impl Decompress {
         Self {
             state: Box::default(),
             window: Vec::new(),
+            end: 0,
             total_in: 0,
             total_out: 0,
             ended: false,
@@ -71,7 +74,7 @@ impl Decompress {
     pub fn reset(&mut self, zlib_header: bool) {
         debug_assert!(!zlib_header, "permessage-deflate carries raw deflate");
         self.state.init();
-        self.window.clear();
+        self.end = 0;
         self.total_in = 0;
         self.total_out = 0;
         self.ended = false;
@@ -82,9 +85,12 @@ impl Decompress {
         if self.total_in > 0 {
             return Err(DecompressError("a dictionary comes before the stream"));
         }
-        self.window.clear();
-        self.window
-            .extend_from_slice(&dict[dict.len().saturating_sub(WINDOW)..]);
+        let dict = &dict[dict.len().saturating_sub(WINDOW)..];
+        if self.window.len() < dict.len() {
+            self.window.resize(dict.len(), 0);
+        }
+        self.window[..dict.len()].copy_from_slice(dict);
+        self.end = dict.len();
         Ok(0)
     }
 
@@ -108,14 +114,19 @@ impl Decompress {
         if self.ended {
             return Ok(Status::StreamEnd);
         }
-        let at = self.window.len();
-        self.window.resize(at + output.len(), 0);
+        let at = self.end;
+        let room = at + output.len();
+        if self.window.len() < room {
+            self.window.resize(room, 0);
+        }
         let flags = TINFL_FLAG_HAS_MORE_INPUT | TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
-        let (status, took, wrote) = decompress(&mut self.state, input, &mut self.window, at, flags);
+        let (status, took, wrote) =
+            decompress(&mut self.state, input, &mut self.window[..room], at, flags);
         output[..wrote].copy_from_slice(&self.window[at..at + wrote]);
-        self.window.truncate(at + wrote);
-        if self.window.len() > 2 * WINDOW {
-            self.window.drain(..self.window.len() - WINDOW);
+        self.end = at + wrote;
+        if self.end > 2 * WINDOW {
+            self.window.copy_within(self.end - WINDOW..self.end, 0);
+            self.end = WINDOW;
         }
         self.total_in += took as u64;
         self.total_out += wrote as u64;
