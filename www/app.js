@@ -85,7 +85,7 @@
     }
   }
 
-  function onWireText(text) {
+  async function onWireText(text) {
     let msg;
     try {
       msg = JSON.parse(text);
@@ -98,7 +98,7 @@
       let deflate = false;
       if (decoders) {
         try {
-          deflate = decoders.map((d) => d.enableDeflate(msg.response ?? "")).every(Boolean);
+          deflate = await page.loader.enableDeflate(decoders, msg.response ?? "");
         } catch (e) {
           tableNote(`Cannot tell whether permessage-deflate is on: ${e.message ?? e}`, "warning");
         }
@@ -157,7 +157,14 @@
       sock.onopen = () => {
         clearTimeout(timer);
         wire = sock;
-        sock.onmessage = (e) => (typeof e.data === "string" ? onWireText(e.data) : onWireBinary(e.data));
+        // In order, one after the other: "attached" waits for the deflate answer (read by the
+        // analysis module) before the bytes after it are decoded.
+        let queue = Promise.resolve();
+        sock.onmessage = (e) => {
+          queue = queue
+            .then(() => (typeof e.data === "string" ? onWireText(e.data) : onWireBinary(e.data)))
+            .catch((err) => tableNote(`The wire view failed: ${err.message ?? err}`, "warning"));
+        };
         sock.onclose = () => {
           if (wire === sock) wire = null;
         };

@@ -191,5 +191,17 @@
     return analysisLoad;
   }
 
-  page.loader = { fromFile, canDecode, loadDecoder, onDecoder, loadAnalysis, loadScript, base64Bytes };
+  /** Turns on permessage-deflate in the stream `decoders` when the server's 101 head
+   *  `response` agreed to it; resolves to whether it did, rejects when the head does not read.
+   *  The analysis module reads the head (the decoder has no HTTP parser: it would be 6 KB
+   *  gzipped more at start), and a live connection loads that module anyway: the caller
+   *  holds the connection's bytes back until this resolves. */
+  async function enableDeflate(decoders, response) {
+    const answer = (await loadAnalysis()).deflateAnswer(response);
+    if (!answer) return false;
+    for (const d of decoders) d.enableDeflateAgreed(answer);
+    return true;
+  }
+
+  page.loader = { fromFile, canDecode, loadDecoder, onDecoder, loadAnalysis, enableDeflate, loadScript, base64Bytes };
 })((self.framewirePage ??= {}));

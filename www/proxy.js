@@ -223,13 +223,14 @@
     entry.decoders = [new fw.StreamDecoder("client", DECODER_LIMIT), new fw.StreamDecoder("server", DECODER_LIMIT)];
     entry.deflate = false;
     page.analysis.track(`proxy:${entry.conn.id}`, `proxy #${entry.conn.id} ${entry.conn.path ?? ""}`, entry.conn.request, entry.conn.response);
-    if (entry.conn.response) {
-      try {
-        entry.deflate = entry.decoders.map((d) => d.enableDeflate(entry.conn.response)).every(Boolean);
-      } catch (e) {
-        tableNote(`#${entry.conn.id}: cannot tell whether permessage-deflate is on: ${e.message ?? e}`, "warning");
-      }
-    }
+    // The connection's chunks are decoded in order after the deflate answer (read by the
+    // analysis module, loaded when first needed).
+    entry.ready = entry.conn.response
+      ? page.loader.enableDeflate(entry.decoders, entry.conn.response).then(
+          (on) => (entry.deflate = on),
+          (e) => tableNote(`#${entry.conn.id}: cannot tell whether permessage-deflate is on: ${e.message ?? e}`, "warning"),
+        )
+      : Promise.resolve();
     return entry.decoders;
   }
 
@@ -262,11 +263,21 @@
     if (!entry || !entry.attached) return;
     const decoders = decodersFor(entry);
     if (!decoders) return;
+    entry.ready = entry.ready
+      .then(() => decodeChunk(entry, decoders, kind, t, new Uint8Array(data, CHUNK_HEADER)))
+      .catch((e) => tableNote(`#${id}: decoding failed: ${e.message ?? e}`, "warning"));
+  }
+
+  /** Decodes and lists chunk `bytes` of `entry` (of `kind`, at time `t`), unless its decoders
+   *  have been freed meanwhile. */
+  function decodeChunk(entry, decoders, kind, t, bytes) {
+    if (entry.decoders !== decoders) return;
+    const id = entry.conn.id;
     const dir = kind & 1;
-    page.analysis.feed(`proxy:${id}`, dir, new Uint8Array(data, CHUNK_HEADER), t);
+    page.analysis.feed(`proxy:${id}`, dir, bytes, t);
     let frames;
     try {
-      frames = decoders[dir].push(new Uint8Array(data, CHUNK_HEADER));
+      frames = decoders[dir].push(bytes);
     } catch (e) {
       tableNote(`#${id}: decoding failed: ${e.message ?? e}`, "warning");
       return;

@@ -5,6 +5,7 @@
 //! (about 14 KB of the wasm). The shapes are those of the TypeScript types in `lib.rs`, in
 //! the order of the Rust structs' fields, with `null` for an absent value.
 
+use framewire_core::deflate::DeflateParams;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::JsValue;
 
@@ -160,4 +161,28 @@ pub fn handshake(r: &HandshakeReport) -> JsValue {
         or_null(r.expected_accept.as_deref(), JsValue::from_str),
     );
     o.into()
+}
+
+/// A permessage-deflate answer (`DeflateAnswer`), or `null` when there is none.
+pub fn deflate_answer(a: Option<&DeflateParams>) -> JsValue {
+    or_null(a, |a| {
+        let o = Object::new();
+        set(&o, "serverNoContextTakeover", a.server_no_context_takeover);
+        set(&o, "clientNoContextTakeover", a.client_no_context_takeover);
+        set(
+            &o,
+            "serverMaxWindowBits",
+            or_null(a.server_max_window_bits, JsValue::from),
+        );
+        set(
+            &o,
+            "clientMaxWindowBits",
+            match a.client_max_window_bits {
+                Some(Some(bits)) => JsValue::from(bits),
+                Some(None) => JsValue::TRUE,
+                None => JsValue::NULL,
+            },
+        );
+        o.into()
+    })
 }

@@ -126,6 +126,15 @@ export interface FrameSpec {
   payload?: Uint8Array | string;
 }
 
+/** The permessage-deflate parameters a server's 101 agreed to (deflateAnswer). */
+export interface DeflateAnswer {
+  serverNoContextTakeover: boolean;
+  clientNoContextTakeover: boolean;
+  serverMaxWindowBits: number | null;
+  /** `true`: present without a value. */
+  clientMaxWindowBits: number | true | null;
+}
+
 /** What checkHandshake found. */
 export interface HandshakeReport {
   kind: "request" | "response";
@@ -213,7 +222,7 @@ pub fn decode_frames(
     deflate: Option<bool>,
 ) -> Result<JsValue, JsError> {
     let report = decode_buffer(bytes, self::role(role)?, deflate == Some(true))
-        .map_err(|e| JsError::new(&e.to_string()))?;
+        .map_err(|e| JsError::new(&decoder::setup_error(&e)))?;
     Ok(js_objects::buffer(&report))
 }
 
@@ -252,7 +261,7 @@ impl StreamDecoder {
     ) -> Result<StreamDecoder, JsError> {
         let limit = max_buffer.map_or(DEFAULT_BUFFER_LIMIT, |n| n as usize);
         let inner = Decoder::new(self::role(role)?, Start::Connection, limit)
-            .map_err(|e| JsError::new(&e.to_string()))?;
+            .map_err(|e| JsError::new(&decoder::setup_error(&e)))?;
         Ok(Self { inner })
     }
 
@@ -277,14 +286,28 @@ impl StreamDecoder {
         ))
     }
 
-    /// Reads the server's response head (the 101) and, when it agrees to
-    /// permessage-deflate, inflates compressed messages from now on. Returns
-    /// whether it did.
-    #[wasm_bindgen(js_name = enableDeflate)]
-    pub fn enable_deflate(&mut self, response: &str) -> Result<bool, JsError> {
+    /// Inflates compressed messages from now on, as `answer` agreed: the object
+    /// `deflateAnswer` of the analysis module reads from the server's 101 (only its
+    /// `clientNoContextTakeover` and `serverNoContextTakeover` matter to inflating).
+    /// Reading the 101 itself is in the analysis module: its parser and messages were
+    /// 6 KB of the decoder gzipped, and a live connection loads that module anyway.
+    #[wasm_bindgen(js_name = enableDeflateAgreed)]
+    pub fn enable_deflate_agreed(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "DeflateAnswer")] answer: JsValue,
+    ) -> Result<(), JsError> {
+        if !answer.is_object() {
+            return Err(JsError::new(
+                "enableDeflateAgreed needs the object deflateAnswer returns",
+            ));
+        }
         self.inner
-            .enable_deflate_from_response(response)
-            .map_err(|e| JsError::new(&e.to_string()))
+            .enable_deflate_agreed(&framewire_core::deflate::DeflateParams {
+                client_no_context_takeover: flag(&answer, "clientNoContextTakeover", false)?,
+                server_no_context_takeover: flag(&answer, "serverNoContextTakeover", false)?,
+                ..Default::default()
+            });
+        Ok(())
     }
 
     /// The unfinished frame at the end of the stream so far, if any.
@@ -405,6 +428,18 @@ pub fn encode_frame(
 #[wasm_bindgen(js_name = opcodeName)]
 pub fn opcode_name(opcode: u8) -> String {
     framewire_core::opcode::opcode_name(opcode).to_owned()
+}
+
+/// The permessage-deflate parameters the server's response head (the 101) agrees to,
+/// or `null` when it does not agree to permessage-deflate; for
+/// `StreamDecoder.enableDeflateAgreed`. In the analysis module only.
+#[cfg(feature = "analysis")]
+#[wasm_bindgen(js_name = deflateAnswer, unchecked_return_type = "DeflateAnswer | null")]
+pub fn deflate_answer(response: &str) -> Result<JsValue, JsError> {
+    let head = crate::handshake::normalised_head(response);
+    let answer =
+        framewire_core::inspect::deflate_answer(&head).map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(js_objects::deflate_answer(answer.as_ref()))
 }
 
 /// `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key`. In the analysis module only, with
