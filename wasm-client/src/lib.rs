@@ -197,7 +197,7 @@ fn role(name: &str) -> Result<Option<Role>, JsError> {
         "server" => Ok(Some(Role::Server)),
         "any" => Ok(None),
         other => Err(JsError::new(&format!(
-            "role {other:?} is not \"client\", \"server\" or \"any\""
+            "role \"{other}\" is not \"client\", \"server\" or \"any\""
         ))),
     }
 }
@@ -337,7 +337,7 @@ impl StreamDecoder {
 
 fn field(obj: &JsValue, name: &str) -> Result<JsValue, JsError> {
     Reflect::get(obj, &JsValue::from_str(name))
-        .map_err(|_| JsError::new(&format!("cannot read field {name:?}")))
+        .map_err(|_| JsError::new(&format!("cannot read field \"{name}\"")))
 }
 
 fn flag(obj: &JsValue, name: &str, default: bool) -> Result<bool, JsError> {
@@ -346,7 +346,7 @@ fn flag(obj: &JsValue, name: &str, default: bool) -> Result<bool, JsError> {
         return Ok(default);
     }
     v.as_bool()
-        .ok_or_else(|| JsError::new(&format!("field {name:?} must be true or false")))
+        .ok_or_else(|| JsError::new(&format!("field \"{name}\" must be true or false")))
 }
 
 fn number(obj: &JsValue, name: &str) -> Result<Option<u32>, JsError> {
@@ -359,7 +359,7 @@ fn number(obj: &JsValue, name: &str) -> Result<Option<u32>, JsError> {
             Ok(Some(n as u32))
         }
         _ => Err(JsError::new(&format!(
-            "field {name:?} must be a whole number"
+            "field \"{name}\" must be a whole number"
         ))),
     }
 }
@@ -375,7 +375,7 @@ fn bytes_of(v: &JsValue, name: &str) -> Result<Vec<u8>, JsError> {
         return Ok(Uint8Array::new(v).to_vec());
     }
     Err(JsError::new(&format!(
-        "field {name:?} must be a string, a Uint8Array or an array of bytes"
+        "field \"{name}\" must be a string, a Uint8Array or an array of bytes"
     )))
 }
 
