@@ -209,7 +209,7 @@
     for (const id of ["hs-request", "hs-response", "hs-request-check", "hs-response-check"]) $(id).replaceChildren();
 
     await decoder();
-    const viaProxy = page.proxy.covers(target);
+    const viaProxy = page.proxy?.covers(target) ?? false;
     if (!viaProxy) clearTable();
     let tapped = false;
     attached = false;
@@ -228,7 +228,7 @@
     } else if (fw) {
       decoders = [new fw.StreamDecoder("client", DECODER_LIMIT), new fw.StreamDecoder("server", DECODER_LIMIT)];
       setStatus("wire-status", "Opening the wire view…");
-      const token = page.proxy.randomToken();
+      const token = page.loader.randomToken();
       tapped = await openWire(target, token);
       if (tapped) target.searchParams.set("tap", token);
     }
@@ -472,7 +472,29 @@
       $("decode").scrollIntoView({ block: "start" });
     });
     page.analysis.initAnalysis(page.loader.canDecode());
-    page.proxy.initProxy(decoder);
+    initProxySection(decoder);
+  }
+
+  /** The proxy section's script, proxy.js, loads when the section is first used, or at once
+   *  when the page's address names a proxy or its key (proxy mode): the start of the page
+   *  opened by itself does without its 7 KB. */
+  function initProxySection(decoder) {
+    let load = null;
+    const loadProxy = () =>
+      (load ??= page.loader.loadScript("proxy.js").then(
+        () => page.proxy.initProxy(decoder),
+        (e) => {
+          load = null;
+          $("proxy-status").textContent = `The proxy section did not load: ${e.message ?? e}`;
+          $("proxy-status").dataset.kind = "error";
+        },
+      ));
+    $("proxy-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      if (!page.proxy) loadProxy().then((connected) => connected || page.proxy?.connect());
+    });
+    const q = new URLSearchParams(location.search);
+    if (location.hash.includes("key=") || q.has("proxy") || location.pathname.startsWith("/__framewire/")) loadProxy();
   }
 
   page.app = { showHandshake };

@@ -203,5 +203,11 @@
     return true;
   }
 
-  page.loader = { fromFile, canDecode, loadDecoder, onDecoder, loadAnalysis, enableDeflate, loadScript, base64Bytes };
+  /** 16 random bytes as base64url: a wire-view token or a proxy tag. */
+  function randomToken() {
+    const raw = crypto.getRandomValues(new Uint8Array(16));
+    return btoa(String.fromCharCode(...raw)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  page.loader = { fromFile, canDecode, loadDecoder, onDecoder, loadAnalysis, enableDeflate, loadScript, base64Bytes, randomToken };
 })((self.framewirePage ??= {}));

@@ -65,10 +65,7 @@
   }
 
   /** 16 bytes from crypto.getRandomValues as base64url (22 characters, 128 bits). */
-  function randomToken() {
-    const raw = crypto.getRandomValues(new Uint8Array(16));
-    return btoa(String.fromCharCode(...raw)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
+  const randomToken = page.loader.randomToken;
 
   // ---- where the proxy is -------------------------------------------------
 
@@ -530,11 +527,13 @@
     for (const node of $("inject-form").querySelectorAll("[data-for]")) node.hidden = node.dataset.for !== what;
   }
 
-  /** Wires up the proxy section; `decoder()` resolves to the wasm API (loaded on first use) or null. */
+  /** Wires up the proxy section; `decoder()` resolves to the wasm API (loaded on first use) or null.
+   *  Returns whether it connected at once (the address named the proxy and its key). */
   function initProxy(decoder) {
     loadDecoder = decoder;
-    $("proxy-url").value = proxyFromLocation() || "ws://127.0.0.1:9090";
-    $("proxy-key").value = keyFromLocation();
+    // Loaded when the section is first used: what was typed in meanwhile stays.
+    $("proxy-url").value ||= proxyFromLocation() || "ws://127.0.0.1:9090";
+    $("proxy-key").value ||= keyFromLocation();
     $("proxy-form").addEventListener("submit", (e) => {
       e.preventDefault();
       connect();
@@ -560,8 +559,10 @@
     });
     showFields();
     // Served by the proxy, or told where it is, with the key: connect at once.
-    if (proxyFromLocation() && $("proxy-key").value) connect();
+    if (!proxyFromLocation() || !$("proxy-key").value) return false;
+    connect();
+    return true;
   }
 
-  page.proxy = { initProxy, covers, tagOwn, randomToken, proxyTime };
+  page.proxy = { initProxy, connect, covers, tagOwn, proxyTime };
 })((self.framewirePage ??= {}));
