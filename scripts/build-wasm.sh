@@ -5,7 +5,7 @@
 #                       www/loader.js on the first connection, decode or build;
 #   framewire_analysis  built with the feature `analysis` (the message view, compression,
 #                       heartbeats, close diagnosis, filter, import and export, the handshake
-#                       check), loaded by
+#                       check, reading a server's 101 for permessage-deflate), loaded by
 #                       www/loader.js when first needed (global `framewireAnalysis`).
 # Each: cargo build --profile wasm (opt-level z, fat LTO, one codegen unit, panic=abort) for
 # wasm32-unknown-unknown, then wasm-bindgen --target no-modules (a classic script, which loads

@@ -3,7 +3,8 @@
 // page's start stays within issue 14's 60 KiB). The decoder (pkg/framewire_wasm*: decoding,
 // hex, the frame builder) loads on the first connection, decode or build;
 // its bindings, a small classic script defining `wasm_bindgen`, are in index.html. The analysis module (pkg/framewire_analysis*: message
-// view, compression, heartbeats, close, filter, import and export, the handshake check, global `framewireAnalysis`)
+// view, compression, heartbeats, close, filter, import and export, the handshake check, the 101's
+// permessage-deflate answer, global `framewireAnalysis`)
 // loads with chart.js when first needed (loadAnalysis). Served over http(s), the page fetches
 // pkg/NAME_bg.wasm. Opened from file://, where browsers refuse fetch(), it loads
 // pkg/NAME_bytes.js instead: a classic script holding the same bytes as base64. Every failure
