@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Builds the inspector's two wasm modules (crate framewire-wasm) for the web into www/pkg/:
-#   framewire_wasm      the base, loaded at start: frame decoding (buffer and stream), hex
-#                       parsing, the handshake check, the frame builder (global `wasm_bindgen`);
+#   framewire_wasm      the decoder: frame decoding (buffer and stream) with inflate, hex
+#                       parsing, the frame builder (global `wasm_bindgen`), loaded by
+#                       www/loader.js on the first connection, decode or build;
 #   framewire_analysis  built with the feature `analysis` (the message view, compression,
-#                       heartbeats, close diagnosis, filter, import and export), loaded by
+#                       heartbeats, close diagnosis, filter, import and export, the handshake
+#                       check, reading a server's 101 for permessage-deflate), loaded by
 #                       www/loader.js when first needed (global `framewireAnalysis`).
-# Each: cargo build --profile wasm (opt-level 3, fat LTO, one codegen unit, panic=abort) for
-# wasm32-unknown-unknown with SIMD (simd128: Firefox 89+, Chrome 91+, Safari 16.4+; the
-# core's unmasking and simdutf8's UTF-8 check use it), then wasm-bindgen --target no-modules (a classic script, which loads
-# from file:// where ES modules do not), then wasm-opt -Oz when binaryen is installed, keeping its
-# output only if it still works (checked in node: Debian 12's binaryen 108 mis-writes
+# Each: cargo build --profile wasm (fat LTO, one codegen unit, panic=abort; the decoder at
+# opt-level 3 for speed, the analysis module at z for size) for wasm32-unknown-unknown with SIMD
+# (simd128: Firefox 89+, Chrome 91+, Safari 16.4+; the core's unmasking and simdutf8's UTF-8
+# check use it), then wasm-bindgen --target no-modules (a classic script, which loads from
+# file:// where ES modules do not), then wasm-opt (-O3 for the decoder, -Oz for the analysis),
+# keeping its output only if it still works (checked in node) and is smaller gzipped:
+# scripts/wasm-opt's binaryen 132 from npm (scripts/setup.sh installs it), else the system's
+# (Debian 12's binaryen 108 mis-writes
 # wasm-bindgen's externref table, and such output is refused). Installs the wasm32 target and
 # wasm-bindgen-cli when missing. Last, writes pkg/NAME_bytes.js per module, a classic script
 # holding the wasm bytes as base64 for a page opened from file:// (where fetch() is refused);
@@ -28,6 +33,9 @@ step() { printf '==> build-wasm: %s\n' "$*"; }
 
 # For the wasm target only (host build scripts and proc macros are left alone).
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:-} -C target-feature=+simd128"
+# wasm-opt: the npm one of scripts/wasm-opt if installed, else the system's.
+WASM_OPT=$ROOT/scripts/wasm-opt/node_modules/.bin/wasm-opt
+[ -x "$WASM_OPT" ] || WASM_OPT=$(command -v wasm-opt || true)
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     step "installing the wasm32-unknown-unknown target"
@@ -67,10 +75,11 @@ JS
     return "$status"
 }
 
-# module NAME GLOBAL [CARGO_ARGS...]: builds one module into $OUT_DIR/NAME{.js,_bg.wasm,_bytes.js}.
+# module NAME GLOBAL WASM_OPT_LEVEL [CARGO_ARGS...]: builds one module into
+# $OUT_DIR/NAME{.js,_bg.wasm,_bytes.js}.
 module() {
-    local name=$1 global=$2
-    shift 2
+    local name=$1 global=$2 level=$3
+    shift 3
     local wasm=$OUT_DIR/${name}_bg.wasm
     step "$name: cargo build --profile wasm -p framewire-wasm --target wasm32-unknown-unknown $*"
     cargo build --profile wasm -p framewire-wasm --target wasm32-unknown-unknown "$@"
@@ -80,20 +89,27 @@ module() {
         --no-typescript --remove-name-section --remove-producers-section \
         --out-dir "$OUT_DIR" "$BUILT"
 
-    if ! command -v wasm-opt >/dev/null 2>&1; then
-        step "$name: wasm-opt not found (apt-get install binaryen): left unoptimized"
+    if [ -z "$WASM_OPT" ]; then
+        step "$name: wasm-opt not found (scripts/setup.sh installs it): left unoptimized"
     elif ! command -v node >/dev/null 2>&1; then
         step "$name: node not found: wasm-opt's output cannot be checked, left unoptimized"
     else
-        wasm-opt -Oz --enable-simd --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
-            --enable-sign-ext --enable-reference-types --enable-multivalue \
+        "$WASM_OPT" "$level" --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
+            --enable-sign-ext --enable-reference-types --enable-multivalue --enable-simd \
             "$wasm" -o "$wasm.opt"
-        if works "$name" "$global" "$wasm.opt"; then
-            mv "$wasm.opt" "$wasm"
-            step "$name: wasm-opt -Oz ($(wasm-opt --version)) output checked in node: kept"
-        else
+        local before after
+        before=$(gzip -9 -c "$wasm" | wc -c)
+        after=$(gzip -9 -c "$wasm.opt" | wc -c)
+        if ! works "$name" "$global" "$wasm.opt"; then
             rm -f "$wasm.opt"
             step "$name: wasm-opt output does not load (binaryen too old for externref tables): kept the unoptimized module"
+        elif [ "$after" -ge "$before" ]; then
+            # Smaller raw is not smaller gzipped: the analysis module grows about 4% gzipped with -Oz.
+            rm -f "$wasm.opt"
+            step "$name: wasm-opt output is no smaller gzipped ($after against $before bytes): kept the unoptimized module"
+        else
+            mv "$wasm.opt" "$wasm"
+            step "$name: wasm-opt $level ($("$WASM_OPT" --version)) output checked in node: kept ($before -> $after bytes gzipped)"
         fi
     fi
     if command -v node >/dev/null 2>&1 && ! works "$name" "$global" "$wasm"; then
@@ -118,8 +134,8 @@ module() {
 
 rm -rf "$OUT_DIR"
 mkdir -p "$OUT_DIR"
-module framewire_wasm wasm_bindgen
+module framewire_wasm wasm_bindgen -O3
 # The analysis module stays size-first (opt-level z): at 3 it is 13% larger (300 KB gzipped
 # against 264 KB), and it is not on the live table's decode path.
-module framewire_analysis framewireAnalysis --features analysis --config 'profile.wasm.opt-level="z"'
+module framewire_analysis framewireAnalysis -Oz --features analysis --config 'profile.wasm.opt-level="z"'
 step "the page's base load is measured by tests/tests/browser_size.rs (cargo test --test browser_size)"

@@ -132,10 +132,11 @@ else
         python3 -m pip install -q --break-system-packages "websockets==$PY_WEBSOCKETS_VERSION"
 fi
 
-# --- Node: packages of the node interop peer and of the bench's JavaScript servers ---
-# bench/node holds Bun (the npm package @oven/bun-linux-x64 ships the binary) and ws.
+# --- Node: packages of the node interop peer, of the bench's JavaScript servers and wasm-opt ---
+# bench/node holds Bun (the npm package @oven/bun-linux-x64 ships the binary) and ws;
+# scripts/wasm-opt holds binaryen's wasm-opt (scripts/build-wasm.sh prefers it to Debian's).
 
-for NODE_DIR in tests/interop/node bench/node; do
+for NODE_DIR in tests/interop/node bench/node scripts/wasm-opt; do
     if [ -f "$NODE_DIR/package-lock.json" ]; then
         command -v npm >/dev/null 2>&1 || fail "npm is not on PATH (needed for $NODE_DIR)"
         if [ -f "$NODE_DIR/node_modules/.package-lock.json" ] &&

@@ -147,6 +147,7 @@ step "wasm bundle for the browser tests (scripts/build-wasm.sh)" build_wasm_bund
 step "cargo test --workspace" cargo_tests
 step "fuzz targets, ${FUZZ_SECS:-20}s each (scripts/fuzz.sh)" fuzzing
 step "cargo build -p framewire-core --target wasm32-unknown-unknown" cargo build -p framewire-core --target wasm32-unknown-unknown
+step "cargo test -p framewire-core --features small-inflate --lib --test deflate (inflate on miniz_oxide, as in the browser's decoder)" cargo test -p framewire-core --features small-inflate --lib --test deflate
 step "framewire-core has no tokio in its dependency tree" core_without_tokio
 step "framewire-server has no clap, tracing-subscriber or mimalloc in its dependency tree" server_lib_without_cli_deps
 step "wasm-pack test --headless --firefox wasm-client --features analysis" wasm_browser_tests

@@ -356,7 +356,8 @@
       c.session.describe(conn.id, conn.client ?? undefined, conn.server ?? undefined);
       const decoders = [new fw.StreamDecoder("client", DECODER_LIMIT), new fw.StreamDecoder("server", DECODER_LIMIT)];
       try {
-        if (conn.response) for (const d of decoders) d.enableDeflate(conn.response);
+        const answer = conn.response ? fw.deflateAnswer(conn.response) : null;
+        if (answer) for (const d of decoders) d.enableDeflateAgreed(answer);
         for (const ch of conn.chunks) {
           const dir = ch.dir === "c2s" ? 0 : 1;
           feed(key, dir, ch.bytes, ch.t);

@@ -62,20 +62,30 @@
     }
   }
 
-  /** The opening handshake's heads, each checked by the core. */
-  function showHandshake(request, response) {
+  /** Which heads showHandshake last showed: an older check arriving late is dropped. */
+  let shownHeads = 0;
+
+  /** The opening handshake's heads, each checked by the core. The check is in the analysis
+   *  module (loaded for the connection's analysis anyway), so it follows when that has loaded. */
+  async function showHandshake(request, response) {
+    const shown = ++shownHeads;
     $("hs-request").textContent = request ?? "";
     $("hs-response").textContent = response ?? "";
-    if (!fw) return;
+    renderChecks("hs-request-check", null);
+    renderChecks("hs-response-check", null);
+    if (!page.loader.canDecode()) return;
     try {
-      renderChecks("hs-request-check", fw.checkHandshake(request ?? ""));
-      renderChecks("hs-response-check", fw.checkHandshake(response ?? "", request ?? undefined));
+      const checker = await page.loader.loadAnalysis();
+      if (shown !== shownHeads) return;
+      renderChecks("hs-request-check", checker.checkHandshake(request ?? ""));
+      renderChecks("hs-response-check", checker.checkHandshake(response ?? "", request ?? undefined));
     } catch (e) {
-      renderChecks("hs-request-check", { ok: false, problems: [{ message: String(e.message ?? e) }], notes: [] });
+      if (shown !== shownHeads) return;
+      renderChecks("hs-request-check", { ok: false, problems: [{ message: `Not checked: ${e.message ?? e}` }], notes: [] });
     }
   }
 
-  function onWireText(text) {
+  async function onWireText(text) {
     let msg;
     try {
       msg = JSON.parse(text);
@@ -88,7 +98,7 @@
       let deflate = false;
       if (decoders) {
         try {
-          deflate = decoders.map((d) => d.enableDeflate(msg.response ?? "")).every(Boolean);
+          deflate = await page.loader.enableDeflate(decoders, msg.response ?? "");
         } catch (e) {
           tableNote(`Cannot tell whether permessage-deflate is on: ${e.message ?? e}`, "warning");
         }
@@ -147,7 +157,14 @@
       sock.onopen = () => {
         clearTimeout(timer);
         wire = sock;
-        sock.onmessage = (e) => (typeof e.data === "string" ? onWireText(e.data) : onWireBinary(e.data));
+        // In order, one after the other: "attached" waits for the deflate answer (read by the
+        // analysis module) before the bytes after it are decoded.
+        let queue = Promise.resolve();
+        sock.onmessage = (e) => {
+          queue = queue
+            .then(() => (typeof e.data === "string" ? onWireText(e.data) : onWireBinary(e.data)))
+            .catch((err) => tableNote(`The wire view failed: ${err.message ?? err}`, "warning"));
+        };
         sock.onclose = () => {
           if (wire === sock) wire = null;
         };
@@ -192,7 +209,7 @@
     for (const id of ["hs-request", "hs-response", "hs-request-check", "hs-response-check"]) $(id).replaceChildren();
 
     await decoder();
-    const viaProxy = page.proxy.covers(target);
+    const viaProxy = page.proxy?.covers(target) ?? false;
     if (!viaProxy) clearTable();
     let tapped = false;
     attached = false;
@@ -211,7 +228,7 @@
     } else if (fw) {
       decoders = [new fw.StreamDecoder("client", DECODER_LIMIT), new fw.StreamDecoder("server", DECODER_LIMIT)];
       setStatus("wire-status", "Opening the wire view…");
-      const token = page.proxy.randomToken();
+      const token = page.loader.randomToken();
       tapped = await openWire(target, token);
       if (tapped) target.searchParams.set("tap", token);
     }
@@ -358,7 +375,8 @@
     }
     try {
       if (/^\s*(GET\s|HTTP\/)/.test(text)) {
-        renderHandshake(out, fw.checkHandshake(text));
+        // The handshake check is in the analysis module, loaded the first time it is needed.
+        renderHandshake(out, (await page.loader.loadAnalysis()).checkHandshake(text));
         return;
       }
       const r = fw.decodeHex(text, role, $("decode-deflate").checked);
@@ -454,7 +472,29 @@
       $("decode").scrollIntoView({ block: "start" });
     });
     page.analysis.initAnalysis(page.loader.canDecode());
-    page.proxy.initProxy(decoder);
+    initProxySection(decoder);
+  }
+
+  /** The proxy section's script, proxy.js, loads when the section is first used, or at once
+   *  when the page's address names a proxy or its key (proxy mode): the start of the page
+   *  opened by itself does without its 7 KB. */
+  function initProxySection(decoder) {
+    let load = null;
+    const loadProxy = () =>
+      (load ??= page.loader.loadScript("proxy.js").then(
+        () => page.proxy.initProxy(decoder),
+        (e) => {
+          load = null;
+          $("proxy-status").textContent = `The proxy section did not load: ${e.message ?? e}`;
+          $("proxy-status").dataset.kind = "error";
+        },
+      ));
+    $("proxy-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      if (!page.proxy) loadProxy().then((connected) => connected || page.proxy?.connect());
+    });
+    const q = new URLSearchParams(location.search);
+    if (location.hash.includes("key=") || q.has("proxy") || location.pathname.startsWith("/__framewire/")) loadProxy();
   }
 
   page.app = { showHandshake };

@@ -1,9 +1,10 @@
 // Loading the decoder: framewire's core compiled to wasm (www/pkg/, built by
 // scripts/build-wasm.sh) as two modules, each fetched when first needed, not at start (the
 // page's start stays within issue 14's 60 KiB). The decoder (pkg/framewire_wasm*: decoding,
-// hex, the handshake check, the frame builder) loads on the first connection, decode or build;
+// hex, the frame builder) loads on the first connection, decode or build;
 // its bindings, a small classic script defining `wasm_bindgen`, are in index.html. The analysis module (pkg/framewire_analysis*: message
-// view, compression, heartbeats, close, filter, import and export, global `framewireAnalysis`)
+// view, compression, heartbeats, close, filter, import and export, the handshake check, the 101's
+// permessage-deflate answer, global `framewireAnalysis`)
 // loads with chart.js when first needed (loadAnalysis). Served over http(s), the page fetches
 // pkg/NAME_bg.wasm. Opened from file://, where browsers refuse fetch(), it loads
 // pkg/NAME_bytes.js instead: a classic script holding the same bytes as base64. Every failure
@@ -223,5 +224,23 @@
     return analysisLoad;
   }
 
-  page.loader = { fromFile, canDecode, loadDecoder, onDecoder, loadAnalysis, loadScript, base64Bytes };
+  /** Turns on permessage-deflate in the stream `decoders` when the server's 101 head
+   *  `response` agreed to it; resolves to whether it did, rejects when the head does not read.
+   *  The analysis module reads the head (the decoder has no HTTP parser: it would be 6 KB
+   *  gzipped more at start), and a live connection loads that module anyway: the caller
+   *  holds the connection's bytes back until this resolves. */
+  async function enableDeflate(decoders, response) {
+    const answer = (await loadAnalysis()).deflateAnswer(response);
+    if (!answer) return false;
+    for (const d of decoders) d.enableDeflateAgreed(answer);
+    return true;
+  }
+
+  /** 16 random bytes as base64url: a wire-view token or a proxy tag. */
+  function randomToken() {
+    const raw = crypto.getRandomValues(new Uint8Array(16));
+    return btoa(String.fromCharCode(...raw)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  page.loader = { fromFile, canDecode, loadDecoder, onDecoder, loadAnalysis, enableDeflate, loadScript, base64Bytes, randomToken };
 })((self.framewirePage ??= {}));

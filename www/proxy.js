@@ -65,10 +65,7 @@
   }
 
   /** 16 bytes from crypto.getRandomValues as base64url (22 characters, 128 bits). */
-  function randomToken() {
-    const raw = crypto.getRandomValues(new Uint8Array(16));
-    return btoa(String.fromCharCode(...raw)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
+  const randomToken = page.loader.randomToken;
 
   // ---- where the proxy is -------------------------------------------------
 
@@ -223,13 +220,14 @@
     entry.decoders = [new fw.StreamDecoder("client", DECODER_LIMIT), new fw.StreamDecoder("server", DECODER_LIMIT)];
     entry.deflate = false;
     page.analysis.track(`proxy:${entry.conn.id}`, `proxy #${entry.conn.id} ${entry.conn.path ?? ""}`, entry.conn.request, entry.conn.response);
-    if (entry.conn.response) {
-      try {
-        entry.deflate = entry.decoders.map((d) => d.enableDeflate(entry.conn.response)).every(Boolean);
-      } catch (e) {
-        tableNote(`#${entry.conn.id}: cannot tell whether permessage-deflate is on: ${e.message ?? e}`, "warning");
-      }
-    }
+    // The connection's chunks are decoded in order after the deflate answer (read by the
+    // analysis module, loaded when first needed).
+    entry.ready = entry.conn.response
+      ? page.loader.enableDeflate(entry.decoders, entry.conn.response).then(
+          (on) => (entry.deflate = on),
+          (e) => tableNote(`#${entry.conn.id}: cannot tell whether permessage-deflate is on: ${e.message ?? e}`, "warning"),
+        )
+      : Promise.resolve();
     return entry.decoders;
   }
 
@@ -262,11 +260,21 @@
     if (!entry || !entry.attached) return;
     const decoders = decodersFor(entry);
     if (!decoders) return;
+    entry.ready = entry.ready
+      .then(() => decodeChunk(entry, decoders, kind, t, new Uint8Array(data, CHUNK_HEADER)))
+      .catch((e) => tableNote(`#${id}: decoding failed: ${e.message ?? e}`, "warning"));
+  }
+
+  /** Decodes and lists chunk `bytes` of `entry` (of `kind`, at time `t`), unless its decoders
+   *  have been freed meanwhile. */
+  function decodeChunk(entry, decoders, kind, t, bytes) {
+    if (entry.decoders !== decoders) return;
+    const id = entry.conn.id;
     const dir = kind & 1;
-    page.analysis.feed(`proxy:${id}`, dir, new Uint8Array(data, CHUNK_HEADER), t);
+    page.analysis.feed(`proxy:${id}`, dir, bytes, t);
     let frames;
     try {
-      frames = decoders[dir].push(new Uint8Array(data, CHUNK_HEADER));
+      frames = decoders[dir].push(bytes);
     } catch (e) {
       tableNote(`#${id}: decoding failed: ${e.message ?? e}`, "warning");
       return;
@@ -519,11 +527,13 @@
     for (const node of $("inject-form").querySelectorAll("[data-for]")) node.hidden = node.dataset.for !== what;
   }
 
-  /** Wires up the proxy section; `decoder()` resolves to the wasm API (loaded on first use) or null. */
+  /** Wires up the proxy section; `decoder()` resolves to the wasm API (loaded on first use) or null.
+   *  Returns whether it connected at once (the address named the proxy and its key). */
   function initProxy(decoder) {
     loadDecoder = decoder;
-    $("proxy-url").value = proxyFromLocation() || "ws://127.0.0.1:9090";
-    $("proxy-key").value = keyFromLocation();
+    // Loaded when the section is first used: what was typed in meanwhile stays.
+    $("proxy-url").value ||= proxyFromLocation() || "ws://127.0.0.1:9090";
+    $("proxy-key").value ||= keyFromLocation();
     $("proxy-form").addEventListener("submit", (e) => {
       e.preventDefault();
       connect();
@@ -549,8 +559,10 @@
     });
     showFields();
     // Served by the proxy, or told where it is, with the key: connect at once.
-    if (proxyFromLocation() && $("proxy-key").value) connect();
+    if (!proxyFromLocation() || !$("proxy-key").value) return false;
+    connect();
+    return true;
   }
 
-  page.proxy = { initProxy, covers, tagOwn, randomToken, proxyTime };
+  page.proxy = { initProxy, connect, covers, tagOwn, proxyTime };
 })((self.framewirePage ??= {}));

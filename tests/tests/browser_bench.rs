@@ -165,7 +165,8 @@ const out = { big: [], small: [], bigWasm: [], smallWasm: [], smallText: [], err
 // (pushObjects), field by field (the wasm object's fields), over frames of every kind.
 const norm = (v, keys) => v instanceof Uint8Array ? [...v] : Array.isArray(v) ? v.map((x) => norm(x))
   : v && typeof v === "object" ? Object.fromEntries((keys ?? Object.keys(v)).sort().map((k) => [k, norm(v[k])])) : v;
-const DEFLATE = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
+// What the analysis module's deflateAnswer reads from a 101 agreeing to plain permessage-deflate.
+const DEFLATE = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: null, clientMaxWindowBits: null };
 const binary = [0x82, 0xfe, 0x01, 0x2c, 9, 8, 7, 6, ...Array.from({ length: 300 }, (_, i) => i & 255)];
 const samples = [
   ["client", null, [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58, 0x81, 0x02, 0x68, 0x69, ...binary,
@@ -177,7 +178,7 @@ for (const [role, head, wire] of samples) {
   const [a, b] = [new fw.StreamDecoder(role, 64), new fw.StreamDecoder(role, 64)];
   if (!a.pushObjects) out.errors.push("the page's StreamDecoder.push is not the packed one");
   else {
-    if (head) { a.enableDeflate(head); b.enableDeflate(head); }
+    if (head) { a.enableDeflateAgreed(head); b.enableDeflateAgreed(head); }
     const bytes = Uint8Array.from(wire);
     for (const part of [bytes.subarray(0, 13), bytes.subarray(13)]) {
       const ys = b.pushObjects(part);

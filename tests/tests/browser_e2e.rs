@@ -347,10 +347,13 @@ async fn inspector_flow(c: &Client, port: u16, deflate_port: u16, screenshot: &P
     .await;
     assert_eq!(rules, json!(["UnmaskedClientFrame"]));
 
-    // The opening handshake as the server saw it, checked by the core.
-    let checks = js(
+    // The opening handshake as the server saw it, checked by the core (in the analysis
+    // module: the check follows once it has loaded).
+    let checks = wait_js(
         c,
-        "return ['hs-request-check', 'hs-response-check'].map(id => document.getElementById(id).textContent)",
+        "const t = ['hs-request-check', 'hs-response-check'].map(id => document.getElementById(id).textContent); \
+         return t.every(Boolean) ? t : null",
+        "the handshake checks",
     )
     .await;
     assert!(

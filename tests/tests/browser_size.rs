@@ -4,7 +4,8 @@
 //! and wasm file among them is gzipped (`gzip -9`) from `www/` and summed. The two wasm
 //! modules, chart.js and decoders.js must not be among them: they load when first needed.
 //! Then the RFC 6455 example is decoded, which loads the decoder, and what that fetched is
-//! listed too. Prints every figure, and the lazily loaded files' sizes.
+//! listed too. Prints every figure, and the lazily loaded files' sizes. Last, the proxy
+//! section, whose script also loads on first use, is used once.
 
 use std::io::Write;
 use std::path::Path;
@@ -22,13 +23,14 @@ const BUDGET: u64 = 60 * 1024;
 /// Longest the flow may take.
 const FLOW_LIMIT: Duration = Duration::from_secs(60);
 /// Files that must load only when first needed.
-const LAZY: [&str; 6] = [
+const LAZY: [&str; 7] = [
     "pkg/framewire_wasm_bg.wasm",
     "pkg/framewire_wasm_bytes.js",
     "pkg/framewire_analysis.js",
     "pkg/framewire_analysis_bg.wasm",
     "chart.js",
     "decoders.js",
+    "proxy.js",
 ];
 
 /// Bytes of `path` compressed by `gzip -9`.
@@ -151,6 +153,20 @@ async fn base_load_is_within_budget(c: Client, port: u16) {
         first_use > 0,
         "the first decode fetched nothing: was the decoder loaded at start?"
     );
+
+    // The proxy section works though proxy.js was not loaded at start: a connect with a
+    // wrong key loads it and tries (no proxy listens on port 9 of loopback).
+    set_value(&c, "#proxy-url", "ws://127.0.0.1:9").await;
+    set_value(&c, "#proxy-key", "wrong").await;
+    click(&c, "#proxy-connect").await;
+    wait_js(
+        &c,
+        "const s = document.getElementById('proxy-status'); \
+         return self.framewirePage.proxy && /127\\.0\\.0\\.1:9/.test(s.textContent) ? s.textContent : null",
+        "the proxy section loaded on its first use and tried ws://127.0.0.1:9",
+    )
+    .await;
+    assert!(fetched(&c, port).await.iter().any(|p| p == "proxy.js"));
 }
 
 #[test]

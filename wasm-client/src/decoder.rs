@@ -14,6 +14,19 @@ use crate::report::{BufferReport, FrameReport, Incomplete};
 /// Default buffer limit: 16 MiB plus the longest header.
 pub const DEFAULT_BUFFER_LIMIT: usize = 16 * 1024 * 1024 + MAX_HEADER_LEN;
 
+/// `e`, an error of [`Decoder::new`], as a JavaScript error. Setting an inspector up
+/// only fails with `BufferTooSmall`; its message is written out here because formatting
+/// the whole `InspectError` linked the handshake errors' messages into the decoder module
+/// (1.1 KB gzipped) for errors it cannot meet.
+pub fn setup_error(e: &InspectError) -> String {
+    match e {
+        InspectError::BufferTooSmall(n) => format!(
+            "buffer limit of {n} bytes is too small: a frame header needs up to {MAX_HEADER_LEN}"
+        ),
+        _ => "the decoder could not be set up".to_owned(),
+    }
+}
+
 /// Decodes the frames one end sends, in chunks, with a bounded buffer.
 #[derive(Debug)]
 pub struct Decoder {
@@ -45,6 +58,11 @@ impl Decoder {
     pub fn enable_deflate(&mut self) {
         self.inspector
             .enable_deflate(&framewire_core::deflate::DeflateParams::default());
+    }
+
+    /// Inflates permessage-deflate messages as the server's answer `answer` agreed.
+    pub fn enable_deflate_agreed(&mut self, answer: &framewire_core::deflate::DeflateParams) {
+        self.inspector.enable_deflate(answer);
     }
 
     /// Reads the server's response head and inflates from now on if it agrees to
@@ -151,6 +169,12 @@ mod tests {
         }
         assert_eq!(seen, whole);
         assert_eq!(d.buffered(), 0);
+    }
+
+    #[test]
+    fn a_too_small_buffer_is_named_as_the_core_names_it() {
+        let e = Decoder::new(Some(Role::Client), Start::Connection, 3).unwrap_err();
+        assert_eq!(setup_error(&e), e.to_string());
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod analysis;
 pub mod builder;
 pub mod decoder;
 pub mod handshake;
+pub mod js_objects;
 pub mod packed;
 pub mod report;
 #[cfg(feature = "analysis")]
@@ -19,6 +20,7 @@ pub mod session_io;
 
 use framewire_core::Role;
 use js_sys::{Reflect, Uint8Array};
+#[cfg(feature = "analysis")]
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -124,6 +126,15 @@ export interface FrameSpec {
   payload?: Uint8Array | string;
 }
 
+/** The permessage-deflate parameters a server's 101 agreed to (deflateAnswer). */
+export interface DeflateAnswer {
+  serverNoContextTakeover: boolean;
+  clientNoContextTakeover: boolean;
+  serverMaxWindowBits: number | null;
+  /** `true`: present without a value. */
+  clientMaxWindowBits: number | true | null;
+}
+
 /** What checkHandshake found. */
 export interface HandshakeReport {
   kind: "request" | "response";
@@ -186,11 +197,14 @@ fn role(name: &str) -> Result<Option<Role>, JsError> {
         "server" => Ok(Some(Role::Server)),
         "any" => Ok(None),
         other => Err(JsError::new(&format!(
-            "role {other:?} is not \"client\", \"server\" or \"any\""
+            "role \"{other}\" is not \"client\", \"server\" or \"any\""
         ))),
     }
 }
 
+/// The analysis module's reports as JavaScript values (through serde; the decoder's own
+/// results are built by [`js_objects`], without it).
+#[cfg(feature = "analysis")]
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(
@@ -208,8 +222,8 @@ pub fn decode_frames(
     deflate: Option<bool>,
 ) -> Result<JsValue, JsError> {
     let report = decode_buffer(bytes, self::role(role)?, deflate == Some(true))
-        .map_err(|e| JsError::new(&e.to_string()))?;
-    to_js(&report)
+        .map_err(|e| JsError::new(&decoder::setup_error(&e)))?;
+    Ok(js_objects::buffer(&report))
 }
 
 /// Parses hex in any common layout (plain, `0x`, colons, Wireshark or xxd dumps)
@@ -249,7 +263,7 @@ impl StreamDecoder {
     ) -> Result<StreamDecoder, JsError> {
         let limit = max_buffer.map_or(DEFAULT_BUFFER_LIMIT, |n| n as usize);
         let inner = Decoder::new(self::role(role)?, Start::Connection, limit)
-            .map_err(|e| JsError::new(&e.to_string()))?;
+            .map_err(|e| JsError::new(&decoder::setup_error(&e)))?;
         Ok(Self {
             inner,
             packed: Default::default(),
@@ -259,7 +273,7 @@ impl StreamDecoder {
     /// Takes the next chunk; returns the frames it completes.
     #[wasm_bindgen(unchecked_return_type = "FrameReport[]")]
     pub fn push(&mut self, chunk: &[u8]) -> Result<JsValue, JsError> {
-        to_js(&self.inner.push(chunk))
+        Ok(js_objects::frames(&self.inner.push(chunk)))
     }
 
     /// Takes the next chunk; returns the frames it completes packed as
@@ -278,29 +292,39 @@ impl StreamDecoder {
             bytes.subarray(at, end).copy_from(part);
             at = end;
         }
-        let extras = if p.extras.is_empty() {
-            js_sys::Array::new().into()
-        } else {
-            to_js(&p.extras)?
-        };
+        let extras = js_objects::extras(&p.extras);
         self.packed.clear();
         Ok(js_sys::Array::of3(&nums, &bytes, &extras))
     }
 
-    /// Reads the server's response head (the 101) and, when it agrees to
-    /// permessage-deflate, inflates compressed messages from now on. Returns
-    /// whether it did.
-    #[wasm_bindgen(js_name = enableDeflate)]
-    pub fn enable_deflate(&mut self, response: &str) -> Result<bool, JsError> {
+    /// Inflates compressed messages from now on, as `answer` agreed: the object
+    /// `deflateAnswer` of the analysis module reads from the server's 101 (only its
+    /// `clientNoContextTakeover` and `serverNoContextTakeover` matter to inflating).
+    /// Reading the 101 itself is in the analysis module: its parser and messages were
+    /// 6 KB of the decoder gzipped, and a live connection loads that module anyway.
+    #[wasm_bindgen(js_name = enableDeflateAgreed)]
+    pub fn enable_deflate_agreed(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "DeflateAnswer")] answer: JsValue,
+    ) -> Result<(), JsError> {
+        if !answer.is_object() {
+            return Err(JsError::new(
+                "enableDeflateAgreed needs the object deflateAnswer returns",
+            ));
+        }
         self.inner
-            .enable_deflate_from_response(response)
-            .map_err(|e| JsError::new(&e.to_string()))
+            .enable_deflate_agreed(&framewire_core::deflate::DeflateParams {
+                client_no_context_takeover: flag(&answer, "clientNoContextTakeover", false)?,
+                server_no_context_takeover: flag(&answer, "serverNoContextTakeover", false)?,
+                ..Default::default()
+            });
+        Ok(())
     }
 
     /// The unfinished frame at the end of the stream so far, if any.
     #[wasm_bindgen(unchecked_return_type = "Incomplete | null")]
     pub fn incomplete(&self) -> Result<JsValue, JsError> {
-        to_js(&self.inner.incomplete())
+        Ok(js_objects::incomplete(self.inner.incomplete().as_ref()))
     }
 
     /// Bytes held for an unfinished frame.
@@ -324,7 +348,7 @@ impl StreamDecoder {
 
 fn field(obj: &JsValue, name: &str) -> Result<JsValue, JsError> {
     Reflect::get(obj, &JsValue::from_str(name))
-        .map_err(|_| JsError::new(&format!("cannot read field {name:?}")))
+        .map_err(|_| JsError::new(&format!("cannot read field \"{name}\"")))
 }
 
 fn flag(obj: &JsValue, name: &str, default: bool) -> Result<bool, JsError> {
@@ -333,7 +357,7 @@ fn flag(obj: &JsValue, name: &str, default: bool) -> Result<bool, JsError> {
         return Ok(default);
     }
     v.as_bool()
-        .ok_or_else(|| JsError::new(&format!("field {name:?} must be true or false")))
+        .ok_or_else(|| JsError::new(&format!("field \"{name}\" must be true or false")))
 }
 
 fn number(obj: &JsValue, name: &str) -> Result<Option<u32>, JsError> {
@@ -346,7 +370,7 @@ fn number(obj: &JsValue, name: &str) -> Result<Option<u32>, JsError> {
             Ok(Some(n as u32))
         }
         _ => Err(JsError::new(&format!(
-            "field {name:?} must be a whole number"
+            "field \"{name}\" must be a whole number"
         ))),
     }
 }
@@ -362,7 +386,7 @@ fn bytes_of(v: &JsValue, name: &str) -> Result<Vec<u8>, JsError> {
         return Ok(Uint8Array::new(v).to_vec());
     }
     Err(JsError::new(&format!(
-        "field {name:?} must be a string, a Uint8Array or an array of bytes"
+        "field \"{name}\" must be a string, a Uint8Array or an array of bytes"
     )))
 }
 
@@ -417,7 +441,21 @@ pub fn opcode_name(opcode: u8) -> String {
     framewire_core::opcode::opcode_name(opcode).to_owned()
 }
 
-/// `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key`.
+/// The permessage-deflate parameters the server's response head (the 101) agrees to,
+/// or `null` when it does not agree to permessage-deflate; for
+/// `StreamDecoder.enableDeflateAgreed`. In the analysis module only.
+#[cfg(feature = "analysis")]
+#[wasm_bindgen(js_name = deflateAnswer, unchecked_return_type = "DeflateAnswer | null")]
+pub fn deflate_answer(response: &str) -> Result<JsValue, JsError> {
+    let head = crate::handshake::normalised_head(response);
+    let answer =
+        framewire_core::inspect::deflate_answer(&head).map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(js_objects::deflate_answer(answer.as_ref()))
+}
+
+/// `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key`. In the analysis module only, with
+/// [`check_handshake`].
+#[cfg(feature = "analysis")]
 #[wasm_bindgen(js_name = acceptKey)]
 pub fn accept_key(key: &str) -> String {
     framewire_core::handshake::accept_key(key)
@@ -425,9 +463,17 @@ pub fn accept_key(key: &str) -> String {
 
 /// Parses and checks an opening-handshake request or response head; for a
 /// response, pass the request too to check the accept key and the choices.
+///
+/// In the analysis module only: the check (httparse for requests, SHA-1, base64, every
+/// handshake rule and its message) was a fifth of the decoder module, 14 KB gzipped, and
+/// the page checks heads when it analyses a connection, which loads that module anyway.
+#[cfg(feature = "analysis")]
 #[wasm_bindgen(js_name = checkHandshake, unchecked_return_type = "HandshakeReport")]
 pub fn check_handshake(text: &str, request: Option<String>) -> Result<JsValue, JsError> {
-    to_js(&handshake::check_handshake(text, request.as_deref()))
+    Ok(js_objects::handshake(&handshake::check_handshake(
+        text,
+        request.as_deref(),
+    )))
 }
 
 #[cfg(feature = "analysis")]

@@ -6,7 +6,9 @@
 use framewire_core::capture::{jsonl, Capture, Chunk, Connection};
 use framewire_core::inspect::Direction;
 use framewire_wasm::session_io::read_capture;
-use framewire_wasm::{analyze_capture, convert_capture, AnalysisSession};
+use framewire_wasm::{
+    analyze_capture, convert_capture, deflate_answer, AnalysisSession, StreamDecoder,
+};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -15,7 +17,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 #[path = "js/mod.rs"]
 mod js;
 
-use js::{bytes, get, len, num, string};
+use js::{boolean, bytes, get, len, num, string};
 
 /// A masked client frame (zero key) and an unmasked server frame.
 fn client(first: u8, payload: &[u8]) -> Vec<u8> {
@@ -172,4 +174,35 @@ fn a_session_past_its_recording_limit_still_analyses_and_reports_only_the_newest
     assert_eq!(string(&r, "messages.1.text"), "eeee");
     let back = read_capture(&s.export_as("capture").unwrap()).unwrap();
     assert_eq!(len(&back, "connections.0.chunks"), 1);
+}
+
+/// The decoder no longer reads the 101 itself: the analysis module's `deflateAnswer` does,
+/// and the decoder's `enableDeflateAgreed` takes its object and inflates.
+#[wasm_bindgen_test]
+fn the_deflate_answer_read_by_the_analysis_module_turns_on_the_decoders_inflate() {
+    let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_max_window_bits\r\n\r\n";
+    let answer = deflate_answer(head).unwrap();
+    assert!(boolean(&answer, "serverNoContextTakeover"));
+    assert!(!boolean(&answer, "clientNoContextTakeover"));
+    assert!(get(&answer, "serverMaxWindowBits").is_null());
+    assert_eq!(get(&answer, "clientMaxWindowBits").as_bool(), Some(true));
+
+    let plain = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+    assert!(deflate_answer(plain).unwrap().is_null());
+    assert!(deflate_answer("HTTP/1.1 200 OK\r\n\r\n").is_err());
+
+    // RFC 7692's compressed "Hello" (section 7.2.3.1), twice: with server_no_context_takeover
+    // agreed, each message inflates by itself.
+    let hello = [0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+    let mut d = StreamDecoder::new("server", None).unwrap();
+    d.enable_deflate_agreed(answer).unwrap();
+    let frames = d.push(&hello).unwrap();
+    assert_eq!(string(&frames, "0.text"), "Hello");
+    let frames = d.push(&hello).unwrap();
+    assert_eq!(string(&frames, "0.text"), "Hello");
+    assert!(StreamDecoder::new("server", None)
+        .unwrap()
+        .enable_deflate_agreed(wasm_bindgen::JsValue::NULL)
+        .is_err());
 }

@@ -25,7 +25,11 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+#[cfg(feature = "small-inflate")]
+use super::small_inflate::{Decompress, FlushDecompress, Status};
+use flate2::{Compress, Compression, FlushCompress};
+#[cfg(not(feature = "small-inflate"))]
+use flate2::{Decompress, FlushDecompress, Status};
 
 /// The empty stored block a sync flush ends with; removed from, and restored to, every message.
 const TRAILER: [u8; 4] = [0x00, 0x00, 0xFF, 0xFF];
