@@ -537,7 +537,7 @@ where
             tracing::debug!(%peer, "relay not sent: {e}");
         }
     }
-    reason.map_or(EndReason::Closed, |r| *r)
+    ended(&kind, peer, reason.map_or(EndReason::Closed, |r| *r))
 }
 
 /// Queues `first` and what else waits in the member's mailbox (at most
