@@ -1007,14 +1007,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WsWriter<S> {
     /// Queues a message without writing it unless the high-water mark is
     /// passed; call [`Self::flush`] after a batch.
     pub async fn feed(&mut self, msg: Message) -> Result<()> {
-        let above = self.shared.with(|d| {
-            d.queue(&msg)
-                .map(|()| d.conn.pending_len() > d.cfg.high_water)
-        })?;
-        if above {
-            self.shared.drive_out(None).await?;
-        }
-        Ok(())
+        self.feed_with(|d| d.queue(&msg)).await
     }
 
     /// Queues a prepared message, its frame shared; as [`WebSocket::send_prepared`].
@@ -1026,10 +1019,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WsWriter<S> {
     /// Queues a prepared message without writing it unless the high-water
     /// mark is passed; as [`Self::feed`].
     pub async fn feed_prepared(&mut self, msg: &PreparedMessage) -> Result<()> {
-        let above = self.shared.with(|d| {
-            d.queue_prepared(msg)
-                .map(|()| d.conn.pending_len() > d.cfg.high_water)
-        })?;
+        self.feed_with(|d| d.queue_prepared(msg)).await
+    }
+
+    /// Queues with `queue`, then writes only while the high-water mark is passed.
+    async fn feed_with(&mut self, queue: impl FnOnce(&mut Driver<S>) -> Result<()>) -> Result<()> {
+        let above = self
+            .shared
+            .with(|d| queue(d).map(|()| d.conn.pending_len() > d.cfg.high_water))?;
         if above {
             self.shared.drive_out(None).await?;
         }
