@@ -5,14 +5,12 @@ use framewire_core::handshake::{
     accept_key, parse_request, parse_response, request_problems, validate_request,
     validate_response, ClientRequest, HandshakeError, Request, UpgradeRequest,
 };
-use serde::Serialize;
 
 /// Largest head accepted: 64 KiB.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// One thing wrong with a head.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
     /// What is wrong.
     pub message: String,
@@ -21,8 +19,7 @@ pub struct Problem {
 }
 
 /// What the check found.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HandshakeReport {
     /// `request` or `response`.
     pub kind: &'static str,

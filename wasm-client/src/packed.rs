@@ -7,8 +7,6 @@
 //! anything about a frame: every value comes from a [`FrameRecord`], as in
 //! [`crate::report::FrameReport`].
 
-use serde::Serialize;
-
 use framewire_core::inspect::FrameRecord;
 
 use crate::report::{CloseInfo, FieldRanges, Violation};
@@ -44,7 +42,7 @@ pub mod flag {
 }
 
 /// The rare parts of frame `at` (its position in the batch).
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Extra {
     /// Position of the frame in the batch.
     pub at: usize,

@@ -7,28 +7,12 @@
 use framewire_core::inspect::{
     CloseInfo as CoreCloseInfo, FrameRecord, Unfinished, Violation as CoreViolation,
 };
-use serde::{Serialize, Serializer};
-
-/// Serializes bytes as a `Uint8Array` rather than an array of numbers.
-#[allow(clippy::ptr_arg)] // serde hands `serialize_with` a reference to the field type.
-fn as_bytes<S: Serializer>(bytes: &Vec<u8>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_bytes(bytes)
-}
-
-/// Serializes optional bytes as a `Uint8Array` or `null`.
-fn as_opt_bytes<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-    match bytes {
-        Some(b) => s.serialize_bytes(b),
-        None => s.serialize_none(),
-    }
-}
 
 /// A byte range `[start, end)`, absolute in the decoded buffer or stream.
 pub type ByteRange = [f64; 2];
 
 /// Where each field of a frame lies, absolute in the buffer or stream.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FieldRanges {
     /// Byte 0: FIN, RSV1-3 and the opcode.
     pub flags_and_opcode: ByteRange,
@@ -43,8 +27,7 @@ pub struct FieldRanges {
 }
 
 /// A rule of RFC 6455 that a frame breaks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Violation {
     /// The core's name for the rule, such as `UnmaskedClientFrame`.
     pub rule: String,
@@ -57,8 +40,7 @@ pub struct Violation {
 }
 
 /// A close frame's payload, when it parses.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CloseInfo {
     /// The status code, absent for an empty payload.
     pub code: Option<u16>,
@@ -71,8 +53,7 @@ pub struct CloseInfo {
 /// Everything known about one frame.
 ///
 /// New fields may be added; consumers ignore fields they do not know.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FrameReport {
     /// Position of the frame among those decoded by the same decoder, from 0.
     pub index: f64,
@@ -107,13 +88,10 @@ pub struct FrameReport {
     /// Byte ranges of the fields.
     pub ranges: FieldRanges,
     /// The frame's bytes as on the wire (cut short when `truncated`).
-    #[serde(serialize_with = "as_bytes")]
     pub bytes: Vec<u8>,
     /// The payload as on the wire, still masked when `masked`.
-    #[serde(serialize_with = "as_bytes")]
     pub masked_payload: Vec<u8>,
     /// The payload unmasked.
-    #[serde(serialize_with = "as_bytes")]
     pub payload: Vec<u8>,
     /// True when only the start of the payload was kept (stream buffer limit).
     pub truncated: bool,
@@ -122,7 +100,6 @@ pub struct FrameReport {
     /// What this frame's payload inflated to (for the last frame of a message,
     /// including the flush of the implied trailer); `None` when not compressed or
     /// when inflating failed.
-    #[serde(serialize_with = "as_opt_bytes")]
     pub inflated: Option<Vec<u8>>,
     /// The payload (inflated, when compressed) as text, for text data that is valid
     /// UTF-8 by itself.
@@ -134,8 +111,7 @@ pub struct FrameReport {
 }
 
 /// A frame whose bytes have not all arrived.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Incomplete {
     /// Absolute offset of its first byte.
     pub offset: f64,
@@ -148,8 +124,7 @@ pub struct Incomplete {
 }
 
 /// The result of decoding a whole buffer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BufferReport {
     /// The complete frames, in order.
     pub frames: Vec<FrameReport>,
