@@ -5,9 +5,13 @@
 # memory bound or takes over a second on one input; prints how many inputs each ran.
 #
 # Environment:
-#   FUZZ_SECS      seconds of fuzzing per target (default 20: 9 targets, about 3 minutes)
+#   FUZZ_SECS      seconds of fuzzing per target (default 20: 11 runs, about 4 minutes)
 #   FUZZ_RSS_MB    libFuzzer's -rss_limit_mb, the memory bound of a run (default 512)
 #   FUZZ_TARGETS   the targets to run, space-separated (default: all of `cargo fuzz list`)
+#   FUZZ_SMALL_INFLATE  the targets run a second time built with the feature
+#                  `small-inflate` (inflate on miniz_oxide, as in the browser's decoder),
+#                  reported as TARGET+miniz (default: "deflate inspector", those of them
+#                  among FUZZ_TARGETS; empty to skip)
 #   FUZZ_WORK      where new inputs, crash artifacts and logs go
 #                  (default: $CARGO_TARGET_DIR/fuzz-work, else target/fuzz-work)
 #
@@ -42,15 +46,18 @@ cargo +nightly fuzz build --debug-assertions --target-dir "$FUZZ_TARGET_DIR"
 
 results=()
 crashed=0
-for t in $targets; do
-    mkdir -p "$WORK/corpus/$t" "$WORK/artifacts/$t"
-    log=$WORK/logs/$t.log
-    printf '==> fuzz: %s for %ss\n' "$t" "$FUZZ_SECS"
+# Runs target $1 (reported as $2, its work under that name) with cargo-fuzz options $3.
+fuzz_one() {
+    local t=$1 name=$2 opts=$3
+    mkdir -p "$WORK/corpus/$name" "$WORK/artifacts/$name"
+    log=$WORK/logs/$name.log
+    printf '==> fuzz: %s for %ss\n' "$name" "$FUZZ_SECS"
     status=0
-    cargo +nightly fuzz run --debug-assertions --target-dir "$FUZZ_TARGET_DIR" "$t" \
-        "$WORK/corpus/$t" "corpus/$t" -- \
+    # shellcheck disable=SC2086 # $opts is a list of options
+    cargo +nightly fuzz run --debug-assertions $opts --target-dir "$FUZZ_TARGET_DIR" "$t" \
+        "$WORK/corpus/$name" "corpus/$t" -- \
         -max_total_time="$FUZZ_SECS" -rss_limit_mb="$FUZZ_RSS_MB" -timeout=1 \
-        -print_final_stats=1 -artifact_prefix="$WORK/artifacts/$t/" >"$log" 2>&1 || status=$?
+        -print_final_stats=1 -artifact_prefix="$WORK/artifacts/$name/" >"$log" 2>&1 || status=$?
     execs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1 || true)
     if [ -z "$execs" ]; then
         execs=$(grep -Eo '^#[0-9]+' "$log" | tr -d '#' | tail -1 || true)
@@ -58,23 +65,44 @@ for t in $targets; do
     execs=${execs:-0}
     if [ "$status" -ne 0 ]; then
         crashed=$((crashed + 1))
-        results+=("$(printf '%-30s %10s inputs  CRASHED (exit status %s)' "$t" "$execs" "$status")")
-        echo "---- $t failed; the end of its log ($log):"
+        results+=("$(printf '%-30s %10s inputs  CRASHED (exit status %s)' "$name" "$execs" "$status")")
+        echo "---- $name failed; the end of its log ($log):"
         tail -n 40 "$log"
         echo "---- what failed:"
         grep -m1 -A2 -E 'panicked at|ERROR: libFuzzer|ERROR: AddressSanitizer' "$log" || true
-        artifact=$(grep -Eo "$WORK/artifacts/$t/[^ ]+" "$log" | tail -1 || true)
+        artifact=$(grep -Eo "$WORK/artifacts/$name/[^ ]+" "$log" | tail -1 || true)
         if [ -n "$artifact" ]; then
-            echo "---- reproduce: (cd fuzz && cargo +nightly fuzz run --debug-assertions $t $artifact)"
+            echo "---- reproduce: (cd fuzz && cargo +nightly fuzz run --debug-assertions $opts $t $artifact)"
         fi
     elif [ "$execs" -eq 0 ]; then
         crashed=$((crashed + 1))
-        results+=("$(printf '%-30s %10s inputs  FAILED: ran no input' "$t" "$execs")")
+        results+=("$(printf '%-30s %10s inputs  FAILED: ran no input' "$name" "$execs")")
         tail -n 20 "$log"
     else
-        results+=("$(printf '%-30s %10s inputs  ok' "$t" "$execs")")
+        results+=("$(printf '%-30s %10s inputs  ok' "$name" "$execs")")
     fi
+}
+
+for t in $targets; do
+    fuzz_one "$t" "$t" ""
 done
+
+# The same inflating targets on miniz_oxide, the browser decoder's inflate. Built last: the
+# feature changes framewire-core, so these binaries replace the ones above until the next build.
+small=()
+for t in ${FUZZ_SMALL_INFLATE-deflate inspector}; do
+    if grep -qw -- "$t" <<<"$targets"; then small+=("$t"); fi
+done
+if [ "${#small[@]}" -gt 0 ]; then
+    echo "==> fuzz: building ${small[*]} with small-inflate"
+    for t in "${small[@]}"; do
+        cargo +nightly fuzz build --debug-assertions --features small-inflate \
+            --target-dir "$FUZZ_TARGET_DIR" "$t"
+    done
+    for t in "${small[@]}"; do
+        fuzz_one "$t" "$t+miniz" "--features small-inflate"
+    done
+fi
 
 printf '\n==== fuzz.sh: %ss per target, -rss_limit_mb=%s, -timeout=1 ====\n' "$FUZZ_SECS" "$FUZZ_RSS_MB"
 printf '  %s\n' "${results[@]}"
