@@ -347,6 +347,62 @@ async fn an_attached_subscriber_whose_peer_goes_away_while_written_to_is_let_go_
     assert_eq!(hub.subscribers("t"), 1);
 }
 
+/// The hub's drain, the publisher and each connection's task on different
+/// threads: staging, the drain's writes and `resume_direct` race for real, and
+/// still every subscriber gets every message once, in publish order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attached_subscribers_on_a_multi_thread_runtime_get_every_message_once_in_order() {
+    const SUBSCRIBERS: usize = 8;
+    let hub = Hub::default();
+    let mut readers = Vec::new();
+    let mut tasks = Vec::new();
+    for i in 0..SUBSCRIBERS {
+        // From 300 bytes (every batch blocks midway) to 38 KiB (none does).
+        let (server, mut client) = piped(300 << i);
+        let mut sub = hub.subscriber();
+        sub.subscribe("t");
+        tasks.push(run_attached(server, sub));
+        readers.push(tokio::spawn(async move {
+            for n in 0..1000 {
+                match client.recv().await {
+                    Some(Ok(crate::Message::Text(t))) => assert_eq!(t.as_str(), format!("{n:040}")),
+                    other => panic!("after {n} messages: {other:?}"),
+                }
+            }
+            client
+        }));
+    }
+    let publisher = {
+        let hub = hub.clone();
+        tokio::spawn(async move { publish_numbered(&hub, "t", 0, 50).await })
+    };
+    let within = std::time::Duration::from_secs(20);
+    tokio::time::timeout(within, publisher)
+        .await
+        .expect("published within 20 s")
+        .unwrap();
+    let mut clients = Vec::new();
+    for reader in readers {
+        let client = tokio::time::timeout(within, reader)
+            .await
+            .expect("every message within 20 s");
+        clients.push(client.expect("each message once, in publish order"));
+    }
+    let stats = hub.stats();
+    assert_eq!(
+        (stats.delivered, stats.dropped, stats.cut_off),
+        (1000 * SUBSCRIBERS as u64, 0, 0)
+    );
+    drop(clients);
+    for task in tasks {
+        let sub = tokio::time::timeout(std::time::Duration::from_secs(5), task)
+            .await
+            .expect("each task ends with its connection")
+            .unwrap();
+        assert_eq!(sub.queued_bytes(), 0);
+    }
+}
+
 /// Both futures to completion, on this task.
 async fn futures_join<A: std::future::Future, B: std::future::Future>(
     a: A,
