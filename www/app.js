@@ -465,14 +465,37 @@
     initTable();
     initDecode();
     checkDecoder();
-    page.builder.initBuilder(decoder, (text, role) => {
-      $("decode-input").value = text;
-      $("decode-role").value = role;
-      decodeInto($("decode-output"), text, role);
-      $("decode").scrollIntoView({ block: "start" });
-    });
+    initBuilderSection(decoder);
     page.analysis.initAnalysis(page.loader.canDecode());
     initProxySection(decoder);
+  }
+
+  /** The frame builder's script, builder.js, loads when the builder is first used (a field
+   *  focused or the form sent): the page's start does without it. */
+  function initBuilderSection(decoder) {
+    const form = $("builder-form");
+    let load = null;
+    const loadBuilder = () =>
+      (load ??= page.loader.loadScript("builder.js").then(
+        () =>
+          page.builder.initBuilder(decoder, (text, role) => {
+            $("decode-input").value = text;
+            $("decode-role").value = role;
+            decodeInto($("decode-output"), text, role);
+            $("decode").scrollIntoView({ block: "start" });
+          }),
+        (e) => {
+          load = null;
+          $("builder-output").textContent = `The frame builder did not load: ${e.message ?? e}`;
+        },
+      ));
+    $("b-mask").addEventListener("change", () => ($("b-key").disabled = !$("b-mask").checked));
+    form.addEventListener("focusin", loadBuilder);
+    form.addEventListener("submit", (e) => {
+      if (page.builder) return;
+      e.preventDefault();
+      loadBuilder().then(() => page.builder && form.requestSubmit());
+    });
   }
 
   /** The proxy section's script, proxy.js, loads when the section is first used, or at once

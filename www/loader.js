@@ -176,6 +176,8 @@
   }
 
   let decoderLoad = null;
+  /** The decoder's API once loaded. */
+  let decoderApi = null;
   const decoderWaiters = [];
 
   /** True when the decoder's bindings are there, so it can load when needed. */
@@ -186,6 +188,7 @@
   function loadDecoder() {
     decoderLoad ??= timed(instantiate(BASE), BASE.what).then((api) => {
       packedPush(api);
+      decoderApi = api;
       for (const f of decoderWaiters.splice(0)) f(api);
       return api;
     });
@@ -193,20 +196,27 @@
     return decoderLoad;
   }
 
-  /** Calls `f(api)` once the decoder has loaded (whoever loaded it), without loading it. */
+  /** Calls `f(api)` once the decoder has loaded (whoever loaded it; at once if it has), without loading it. */
   function onDecoder(f) {
-    decoderWaiters.push(f);
+    if (decoderApi) f(decoderApi);
+    else decoderWaiters.push(f);
   }
 
   let analysisLoad = null;
 
-  /** Loads the analysis module's bindings and wasm, and chart.js, the first time; resolves to
-   *  its API (AnalysisSession, analyzeCapture, convertCapture). A failed load is tried again
-   *  on the next call. */
+  /** Loads the analysis module's bindings and wasm, the pane's drawing and import
+   *  (analysis_view.js) and chart.js, the first time; resolves to the module's API
+   *  (AnalysisSession, analyzeCapture, convertCapture). A failed load is tried again on the
+   *  next call. */
   function loadAnalysis() {
     analysisLoad ??= timed(
       (async () => {
         const chart = loadScript("chart.js").catch(() => null);
+        const view = page.analysisView
+          ? null
+          : loadScript("analysis_view.js").catch(() => {
+              throw new Error(`www/analysis_view.js could not be read`);
+            });
         if (ANALYSIS.api() === undefined) {
           try {
             await loadScript(`pkg/${ANALYSIS.name}.js`);
@@ -215,6 +225,7 @@
           }
         }
         const api = await instantiate(ANALYSIS);
+        await view;
         await chart;
         return api;
       })(),

@@ -549,7 +549,7 @@
     });
     $("inject-what").addEventListener("change", showFields);
     $("inject-from-builder").addEventListener("click", () => {
-      const built = page.builder.lastBuilt();
+      const built = page.builder?.lastBuilt() ?? null;
       if (built) $("inject-hex").value = built;
       else setStatus("Build a frame in the frame builder first.", "warning");
     });

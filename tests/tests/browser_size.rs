@@ -2,10 +2,11 @@
 //! gzipped). Headless Firefox opens the page from `framewire serve`; once it says the decoder
 //! is ready, the page's own resource timing lists every file it fetched, and each JavaScript
 //! and wasm file among them is gzipped (`gzip -9`) from `www/` and summed. The two wasm
-//! modules, chart.js and decoders.js must not be among them: they load when first needed.
+//! modules, analysis_view.js, builder.js, chart.js and decoders.js must not be among them:
+//! they load when first needed.
 //! Then the RFC 6455 example is decoded, which loads the decoder, and what that fetched is
 //! listed too. Prints every figure, and the lazily loaded files' sizes. Last, the proxy
-//! section, whose script also loads on first use, is used once.
+//! section and the frame builder, whose scripts also load on first use, are used once.
 
 use std::io::Write;
 use std::path::Path;
@@ -23,11 +24,13 @@ const BUDGET: u64 = 60 * 1024;
 /// Longest the flow may take.
 const FLOW_LIMIT: Duration = Duration::from_secs(60);
 /// Files that must load only when first needed.
-const LAZY: [&str; 7] = [
+const LAZY: [&str; 9] = [
     "pkg/framewire_wasm_bg.wasm",
     "pkg/framewire_wasm_bytes.js",
     "pkg/framewire_analysis.js",
     "pkg/framewire_analysis_bg.wasm",
+    "analysis_view.js",
+    "builder.js",
     "chart.js",
     "decoders.js",
     "proxy.js",
@@ -167,6 +170,18 @@ async fn base_load_is_within_budget(c: Client, port: u16) {
     )
     .await;
     assert!(fetched(&c, port).await.iter().any(|p| p == "proxy.js"));
+
+    // The frame builder works though builder.js was not loaded at start: the first build
+    // loads it and builds.
+    set_value(&c, "#b-payload", "Hello").await;
+    click(&c, "#build").await;
+    wait_js(
+        &c,
+        "const b = document.querySelector('#builder-output pre'); return b ? b.textContent : null",
+        "the builder loaded on its first use and built a frame",
+    )
+    .await;
+    assert!(fetched(&c, port).await.iter().any(|p| p == "builder.js"));
 }
 
 #[test]
