@@ -4,8 +4,10 @@
 "use strict";
 
 (function (page) {
-  const { el, hex, frameBreakdown } = page.render;
-  const { clock, tableNote, addFrameRow, clearTable, initTable } = page.table;
+  const { el, hex, clock, frameBreakdown } = page.render;
+  // The frame table (table.js) loads with the first connection (connect waits for it).
+  const tableNote = (...a) => page.table.tableNote(...a);
+  const addFrameRow = (...a) => page.table.addFrameRow(...a);
 
   /** Entries kept in the event log. */
   const MAX_EVENTS = 300;
@@ -209,8 +211,15 @@
     for (const id of ["hs-request", "hs-response", "hs-request-check", "hs-response-check"]) $(id).replaceChildren();
 
     await decoder();
+    try {
+      await page.loader.loadTable();
+    } catch (e) {
+      setStatus("conn-status", `Not connected: ${e.message ?? e}`, "error");
+      $("connect").disabled = false;
+      return;
+    }
     const viaProxy = page.proxy?.covers(target) ?? false;
-    if (!viaProxy) clearTable();
+    if (!viaProxy) page.table.clearTable();
     let tapped = false;
     attached = false;
     if (viaProxy) {
@@ -462,7 +471,6 @@
     document.body.dataset.started = "true";
     fileNote();
     initConnection();
-    initTable();
     initDecode();
     checkDecoder();
     initBuilderSection(decoder);
@@ -504,7 +512,7 @@
   function initProxySection(decoder) {
     let load = null;
     const loadProxy = () =>
-      (load ??= page.loader.loadScript("proxy.js").then(
+      (load ??= page.loader.loadTable().then(() => page.loader.loadScript("proxy.js")).then(
         () => page.proxy.initProxy(decoder),
         (e) => {
           load = null;

@@ -202,6 +202,22 @@
     else decoderWaiters.push(f);
   }
 
+  let tableLoad = null;
+
+  /** Loads the frame table (table.js) and sets it up, the first time: the first connection,
+   *  proxy use or import waits for it; the page's start does without it. A failed load is
+   *  tried again on the next call. */
+  function loadTable() {
+    tableLoad ??= loadScript("table.js").then(
+      () => page.table.initTable(),
+      () => {
+        tableLoad = null;
+        throw new Error("www/table.js could not be read");
+      },
+    );
+    return tableLoad;
+  }
+
   let analysisLoad = null;
 
   /** Loads the analysis module's bindings and wasm, the pane's drawing and import
@@ -212,6 +228,8 @@
     analysisLoad ??= timed(
       (async () => {
         const chart = loadScript("chart.js").catch(() => null);
+        // An import adds its frames to the table.
+        const table = loadTable();
         const view = page.analysisView
           ? null
           : loadScript("analysis_view.js").catch(() => {
@@ -226,6 +244,7 @@
         }
         const api = await instantiate(ANALYSIS);
         await view;
+        await table;
         await chart;
         return api;
       })(),
@@ -253,5 +272,5 @@
     return btoa(String.fromCharCode(...raw)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
 
-  page.loader = { fromFile, canDecode, loadDecoder, onDecoder, loadAnalysis, enableDeflate, loadScript, base64Bytes, randomToken };
+  page.loader = { fromFile, canDecode, loadDecoder, onDecoder, loadTable, loadAnalysis, enableDeflate, loadScript, base64Bytes, randomToken };
 })((self.framewirePage ??= {}));
