@@ -37,7 +37,7 @@
   /** The last frame built, as hex. */
   let built = null;
 
-  /** Wires up the builder; `decoder()` resolves to the wasm API (loaded on first use) or null;
+  /** Wires up the builder; `decoder()` resolves to the wasm API (loaded at start) or null;
    *  `toDecode(hexText, role)` hands built bytes to the decode pane. */
   function initBuilder(decoder, toDecode) {
     page.loader.onDecoder(nameOpcodes);

@@ -1,8 +1,7 @@
 // Loading the decoder: framewire's core compiled to wasm (www/pkg/, built by
-// scripts/build-wasm.sh) as two modules, each fetched when first needed, not at start (the
-// page's start stays within issue 14's 60 KiB). The decoder (pkg/framewire_wasm*: decoding,
-// hex, the frame builder) loads on the first connection, decode or build;
-// its bindings, a small classic script defining `wasm_bindgen`, are in index.html. The analysis module (pkg/framewire_analysis*: message
+// scripts/build-wasm.sh) as two modules. The decoder (pkg/framewire_wasm*: decoding, hex, the
+// frame builder) loads at start (app.js), within issue 14's 60 KiB base load with the page's
+// JavaScript; its bindings, a small classic script defining `wasm_bindgen`, are in index.html. The analysis module (pkg/framewire_analysis*: message
 // view, compression, heartbeats, close, filter, import and export, the handshake check, the 101's
 // permessage-deflate answer, global `framewireAnalysis`)
 // loads with chart.js when first needed (loadAnalysis). Served over http(s), the page fetches
