@@ -207,7 +207,7 @@
     initDecode();
     checkDecoder();
     initBuilderSection(decoder);
-    page.analysis.initAnalysis(page.loader.canDecode());
+    initAnalysisPane();
     initProxySection(decoder);
   }
 
@@ -235,20 +235,38 @@
     });
   }
 
+  /** The analysis pane's script (analysis.js) loads with the first connection or proxy use, or
+   *  when the pane's import or an export is first asked for (then asked again). */
+  function initAnalysisPane() {
+    const later = (e) => {
+      if (page.analysis) return;
+      page.loader.loadPane().then(
+        () => e.target.dispatchEvent(new Event(e.type)),
+        (err) => setStatus("an-status", `The analysis did not load: ${err.message ?? err}`, "error"),
+      );
+    };
+    $("an-import").addEventListener("change", later);
+    for (const f of ["har", "capture", "pcapng"]) $(`an-export-${f}`).addEventListener("click", later);
+  }
+
   /** The proxy section's script, proxy.js, loads when the section is first used, or at once
    *  when the page's address names a proxy or its key (proxy mode): the start of the page
    *  opened by itself does without its 7 KB. */
   function initProxySection(decoder) {
     let load = null;
     const loadProxy = () =>
-      (load ??= page.loader.loadTable().then(() => page.loader.loadScript("proxy.js")).then(
-        () => page.proxy.initProxy(decoder),
-        (e) => {
-          load = null;
-          $("proxy-status").textContent = `The proxy section did not load: ${e.message ?? e}`;
-          $("proxy-status").dataset.kind = "error";
-        },
-      ));
+      (load ??= page.loader
+        .loadTable()
+        .then(() => page.loader.loadPane())
+        .then(() => page.loader.loadScript("proxy.js"))
+        .then(
+          () => page.proxy.initProxy(decoder),
+          (e) => {
+            load = null;
+            $("proxy-status").textContent = `The proxy section did not load: ${e.message ?? e}`;
+            $("proxy-status").dataset.kind = "error";
+          },
+        ));
     $("proxy-form").addEventListener("submit", (e) => {
       e.preventDefault();
       if (!page.proxy) loadProxy().then((connected) => connected || page.proxy?.connect());

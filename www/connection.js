@@ -166,6 +166,7 @@
     fw = await decoder();
     try {
       await page.loader.loadTable();
+      await page.loader.loadPane();
     } catch (e) {
       setStatus("conn-status", `Not connected: ${e.message ?? e}`, "error");
       $("connect").disabled = false;

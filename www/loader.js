@@ -201,21 +201,24 @@
     else decoderWaiters.push(f);
   }
 
-  let tableLoad = null;
-
-  /** Loads the frame table (table.js) and sets it up, the first time: the first connection,
-   *  proxy use or import waits for it; the page's start does without it. A failed load is
-   *  tried again on the next call. */
-  function loadTable() {
-    tableLoad ??= loadScript("table.js").then(
-      () => page.table.initTable(),
-      () => {
-        tableLoad = null;
-        throw new Error("www/table.js could not be read");
-      },
-    );
-    return tableLoad;
+  /** A function that loads the script `src` and runs `init()`, the first time it is called;
+   *  a failed load rejects and is tried again on the next call. */
+  function scriptOnce(src, init) {
+    let load = null;
+    return () =>
+      (load ??= loadScript(src).then(init, () => {
+        load = null;
+        throw new Error(`www/${src} could not be read`);
+      }));
   }
+
+  /** Loads the frame table (table.js) and sets it up: the first connection, proxy use or
+   *  import waits for it; the page's start does without it. */
+  const loadTable = scriptOnce("table.js", () => page.table.initTable());
+
+  /** Loads the analysis pane's tracking of connections (analysis.js) and sets it up: the first
+   *  connection, proxy use, import or export waits for it. */
+  const loadPane = scriptOnce("analysis.js", () => page.analysis.initAnalysis(canDecode()));
 
   let analysisLoad = null;
 
@@ -231,9 +234,11 @@
         const table = loadTable();
         const view = page.analysisView
           ? null
-          : loadScript("analysis_view.js").catch(() => {
-              throw new Error(`www/analysis_view.js could not be read`);
-            });
+          : loadPane().then(() =>
+              loadScript("analysis_view.js").catch(() => {
+                throw new Error(`www/analysis_view.js could not be read`);
+              }),
+            );
         if (ANALYSIS.api() === undefined) {
           try {
             await loadScript(`pkg/${ANALYSIS.name}.js`);
@@ -271,5 +276,5 @@
     return btoa(String.fromCharCode(...raw)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
 
-  page.loader = { fromFile, canDecode, loadDecoder, onDecoder, loadTable, loadAnalysis, enableDeflate, loadScript, base64Bytes, randomToken };
+  page.loader = { fromFile, canDecode, loadDecoder, onDecoder, loadTable, loadPane, loadAnalysis, enableDeflate, loadScript, base64Bytes, randomToken };
 })((self.framewirePage ??= {}));
