@@ -16,7 +16,8 @@
 # scripts/wasm-opt's binaryen 132 from npm (scripts/setup.sh installs it), else the system's
 # (Debian 12's binaryen 108 mis-writes
 # wasm-bindgen's externref table, and such output is refused). Installs the wasm32 target and
-# wasm-bindgen-cli when missing. Last, writes pkg/NAME_bytes.js per module, a classic script
+# wasm-bindgen-cli when missing. The bindings lose their JSDoc comments. Last, writes
+# pkg/NAME_bytes.js per module, a classic script
 # holding the wasm bytes as base64 for a page opened from file:// (where fetch() is refused);
 # over http the page fetches the .wasm itself. Prints each module's size, raw and gzipped.
 set -euo pipefail
@@ -88,6 +89,10 @@ module() {
     wasm-bindgen --target no-modules --no-modules-global "$global" --out-name "$name" \
         --no-typescript --remove-name-section --remove-producers-section \
         --out-dir "$OUT_DIR" "$BUILT"
+    # The bindings' doc comments (the Rust docs copied as JSDoc, for editors) are dropped from
+    # what the page loads: the decoder's bindings 5,135 -> 4,167 bytes gzipped. The API is
+    # documented in wasm-client/src.
+    perl -0pi -e 's{\n[ \t]*/\*\*(?:[^*]|\*(?!/))*\*/}{}g' "$OUT_DIR/$name.js"
 
     if [ -z "$WASM_OPT" ]; then
         step "$name: wasm-opt not found (scripts/setup.sh installs it): left unoptimized"

@@ -1,25 +1,19 @@
 // The frame builder: fields in, bytes out (through the wasm module's encodeFrame),
-// shown with the same breakdown as decoded frames, broken rules included.
+// shown with the same breakdown as decoded frames, broken rules included. Loaded by app.js
+// when the builder is first used, not at the page's start.
 "use strict";
 
 (function (page) {
   const { el, hex, frameBreakdown } = page.render;
   const $ = (id) => document.getElementById(id);
 
-  /** Fills the opcode list with every 4-bit value, named by the core itself once it is loaded. */
-  function fillOpcodes(fw) {
-    const select = $("b-opcode");
-    const chosen = select.value || "1";
-    select.replaceChildren();
-    for (let op = 0; op < 16; op++) {
-      let name = "";
-      if (fw) {
-        const probe = fw.decodeFrames(fw.encodeFrame({ opcode: op }), "any");
-        name = ` ${probe.frames[0].opcodeName}`;
-      }
-      select.append(el("option", { value: String(op) }, `0x${op.toString(16)}${name}`));
+  /** Names the opcode list's 4-bit values (index.html lists them) by the core itself. */
+  function nameOpcodes(fw) {
+    for (const option of $("b-opcode").options) {
+      const op = Number(option.value);
+      const probe = fw.decodeFrames(fw.encodeFrame({ opcode: op }), "any");
+      option.textContent = `0x${op.toString(16)} ${probe.frames[0].opcodeName}`;
     }
-    select.value = chosen;
   }
 
   function spec(fw) {
@@ -43,13 +37,11 @@
   /** The last frame built, as hex. */
   let built = null;
 
-  /** Wires up the builder; `decoder()` resolves to the wasm API (loaded on first use) or null;
+  /** Wires up the builder; `decoder()` resolves to the wasm API (loaded at start) or null;
    *  `toDecode(hexText, role)` hands built bytes to the decode pane. */
   function initBuilder(decoder, toDecode) {
-    fillOpcodes(null);
-    page.loader.onDecoder(fillOpcodes);
+    page.loader.onDecoder(nameOpcodes);
     const out = $("builder-output");
-    $("b-mask").addEventListener("change", () => ($("b-key").disabled = !$("b-mask").checked));
     $("builder-form").addEventListener("submit", async (e) => {
       e.preventDefault();
       const fw = await decoder();

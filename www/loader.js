@@ -1,8 +1,7 @@
 // Loading the decoder: framewire's core compiled to wasm (www/pkg/, built by
-// scripts/build-wasm.sh) as two modules, each fetched when first needed, not at start (the
-// page's start stays within issue 14's 60 KiB). The decoder (pkg/framewire_wasm*: decoding,
-// hex, the frame builder) loads on the first connection, decode or build;
-// its bindings, a small classic script defining `wasm_bindgen`, are in index.html. The analysis module (pkg/framewire_analysis*: message
+// scripts/build-wasm.sh) as two modules. The decoder (pkg/framewire_wasm*: decoding, hex, the
+// frame builder) loads at start (app.js), within issue 14's 60 KiB base load with the page's
+// JavaScript; its bindings, a small classic script defining `wasm_bindgen`, are in index.html. The analysis module (pkg/framewire_analysis*: message
 // view, compression, heartbeats, close, filter, import and export, the handshake check, the 101's
 // permessage-deflate answer, global `framewireAnalysis`)
 // loads with chart.js when first needed (loadAnalysis). Served over http(s), the page fetches
@@ -176,6 +175,8 @@
   }
 
   let decoderLoad = null;
+  /** The decoder's API once loaded. */
+  let decoderApi = null;
   const decoderWaiters = [];
 
   /** True when the decoder's bindings are there, so it can load when needed. */
@@ -186,6 +187,7 @@
   function loadDecoder() {
     decoderLoad ??= timed(instantiate(BASE), BASE.what).then((api) => {
       packedPush(api);
+      decoderApi = api;
       for (const f of decoderWaiters.splice(0)) f(api);
       return api;
     });
@@ -193,20 +195,50 @@
     return decoderLoad;
   }
 
-  /** Calls `f(api)` once the decoder has loaded (whoever loaded it), without loading it. */
+  /** Calls `f(api)` once the decoder has loaded (whoever loaded it; at once if it has), without loading it. */
   function onDecoder(f) {
-    decoderWaiters.push(f);
+    if (decoderApi) f(decoderApi);
+    else decoderWaiters.push(f);
   }
+
+  /** A function that loads the script `src` and runs `init()`, the first time it is called;
+   *  a failed load rejects and is tried again on the next call. */
+  function scriptOnce(src, init) {
+    let load = null;
+    return () =>
+      (load ??= loadScript(src).then(init, () => {
+        load = null;
+        throw new Error(`www/${src} could not be read`);
+      }));
+  }
+
+  /** Loads the frame table (table.js) and sets it up: the first connection, proxy use or
+   *  import waits for it; the page's start does without it. */
+  const loadTable = scriptOnce("table.js", () => page.table.initTable());
+
+  /** Loads the analysis pane's tracking of connections (analysis.js) and sets it up: the first
+   *  connection, proxy use, import or export waits for it. */
+  const loadPane = scriptOnce("analysis.js", () => page.analysis.initAnalysis(canDecode()));
 
   let analysisLoad = null;
 
-  /** Loads the analysis module's bindings and wasm, and chart.js, the first time; resolves to
-   *  its API (AnalysisSession, analyzeCapture, convertCapture). A failed load is tried again
-   *  on the next call. */
+  /** Loads the analysis module's bindings and wasm, the pane's drawing and import
+   *  (analysis_view.js) and chart.js, the first time; resolves to the module's API
+   *  (AnalysisSession, analyzeCapture, convertCapture). A failed load is tried again on the
+   *  next call. */
   function loadAnalysis() {
     analysisLoad ??= timed(
       (async () => {
         const chart = loadScript("chart.js").catch(() => null);
+        // An import adds its frames to the table.
+        const table = loadTable();
+        const view = page.analysisView
+          ? null
+          : loadPane().then(() =>
+              loadScript("analysis_view.js").catch(() => {
+                throw new Error(`www/analysis_view.js could not be read`);
+              }),
+            );
         if (ANALYSIS.api() === undefined) {
           try {
             await loadScript(`pkg/${ANALYSIS.name}.js`);
@@ -215,6 +247,8 @@
           }
         }
         const api = await instantiate(ANALYSIS);
+        await view;
+        await table;
         await chart;
         return api;
       })(),
@@ -242,5 +276,5 @@
     return btoa(String.fromCharCode(...raw)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
 
-  page.loader = { fromFile, canDecode, loadDecoder, onDecoder, loadAnalysis, enableDeflate, loadScript, base64Bytes, randomToken };
+  page.loader = { fromFile, canDecode, loadDecoder, onDecoder, loadTable, loadPane, loadAnalysis, enableDeflate, loadScript, base64Bytes, randomToken };
 })((self.framewirePage ??= {}));

@@ -25,7 +25,7 @@
   const $ = (id) => document.getElementById(id);
 
   let fw = null;
-  /** Resolves to the decoder (loaded on first use), or null when it cannot load. */
+  /** Resolves to the decoder (loaded at start), or null when it cannot load. */
   let loadDecoder = async () => null;
   let sock = null;
   /** The proxy's clock: its T at hello, and performance.now() then. */
@@ -527,7 +527,7 @@
     for (const node of $("inject-form").querySelectorAll("[data-for]")) node.hidden = node.dataset.for !== what;
   }
 
-  /** Wires up the proxy section; `decoder()` resolves to the wasm API (loaded on first use) or null.
+  /** Wires up the proxy section; `decoder()` resolves to the wasm API (loaded at start) or null.
    *  Returns whether it connected at once (the address named the proxy and its key). */
   function initProxy(decoder) {
     loadDecoder = decoder;
@@ -549,7 +549,7 @@
     });
     $("inject-what").addEventListener("change", showFields);
     $("inject-from-builder").addEventListener("click", () => {
-      const built = page.builder.lastBuilt();
+      const built = page.builder?.lastBuilt() ?? null;
       if (built) $("inject-hex").value = built;
       else setStatus("Build a frame in the frame builder first.", "warning");
     });

@@ -272,5 +272,12 @@
     );
   }
 
-  page.render = { el, hex, MAX_DUMP_BYTES, opcodeLabel, maskLabel, lengthLabel, preview, fieldsOf, hexDump, frameBreakdown };
+  /** A wall-clock time (ms since the epoch) as hh:mm:ss.mmm. */
+  function clock(ms) {
+    const d = new Date(ms);
+    const p = (n, w = 2) => String(n).padStart(w, "0");
+    return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+  }
+
+  page.render = { el, hex, clock, MAX_DUMP_BYTES, opcodeLabel, maskLabel, lengthLabel, preview, fieldsOf, hexDump, frameBreakdown };
 })((self.framewirePage ??= {}));

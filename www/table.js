@@ -3,11 +3,12 @@
 // The entries are kept in memory up to a cap of frames (set in the page) and of bytes;
 // only the rows in view are in the DOM (virtualised: spacers stand for the rest), so
 // 100,000 frames scroll as lightly as ten. Selecting a row (click, arrow keys, Enter)
-// shows its breakdown.
+// shows its breakdown. Loaded by www/loader.js (loadTable) on the first connection, proxy use
+// or import, not at the page's start.
 "use strict";
 
 (function (page) {
-  const { el, frameBreakdown, opcodeLabel, maskLabel, lengthLabel, preview } = page.render;
+  const { el, clock, frameBreakdown, opcodeLabel, maskLabel, lengthLabel, preview } = page.render;
 
   /** Frames kept when the page does not say otherwise; older entries are dropped. */
   const DEFAULT_MAX_FRAMES = 50_000;
@@ -55,13 +56,6 @@
   const nextSeq = new Map();
   /** The analysis key of a proxy connection's rows. */
   const keyOf = (conn) => (conn === null ? "own" : `proxy:${conn}`);
-
-  /** A wall-clock time (ms since the epoch) as hh:mm:ss.mmm. */
-  function clock(ms) {
-    const d = new Date(ms);
-    const p = (n, w = 2) => String(n).padStart(w, "0");
-    return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
-  }
 
   /** Bytes a frame holds (its bytes, unmasked payload and inflated payload: www/loader.js). */
   const frameBytes = (f) => f.heldBytes;
@@ -373,7 +367,8 @@
     const input = $("keep-frames");
     input.min = String(MIN_FRAMES);
     input.max = String(MAX_FRAMES);
-    input.value = String(maxFrames);
+    // A cap typed before this script loaded is kept.
+    input.value = String(setMaxFrames(input.value || maxFrames));
     input.addEventListener("change", () => (input.value = String(setMaxFrames(input.value))));
     // Following stops only when the view moves up (the user scrolled back), never
     // because rows were added or the layout changed under a scroll not yet handled.

@@ -49,8 +49,28 @@ pub struct FrameSpec {
 /// A fresh random masking key.
 pub fn random_mask_key() -> Result<[u8; 4], BuildError> {
     let mut key = [0u8; 4];
-    getrandom::getrandom(&mut key).map_err(|e| BuildError::Random(e.to_string()))?;
+    fill_random(&mut key)?;
     Ok(key)
+}
+
+// In the browser the key comes straight from `crypto.getRandomValues` (getrandom's "js"
+// support added its probing of Node's crypto module to the decoder's bindings).
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues, catch)]
+    fn get_random_values(buf: &mut [u8]) -> Result<(), wasm_bindgen::JsValue>;
+}
+
+#[cfg(target_arch = "wasm32")]
+fn fill_random(buf: &mut [u8]) -> Result<(), BuildError> {
+    get_random_values(buf)
+        .map_err(|_| BuildError::Random("crypto.getRandomValues failed".to_owned()))
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn fill_random(buf: &mut [u8]) -> Result<(), BuildError> {
+    getrandom::getrandom(buf).map_err(|e| BuildError::Random(e.to_string()))
 }
 
 /// Encodes `spec` into wire bytes. A non-minimal `length_bits` is honoured, so

@@ -522,3 +522,21 @@ fn permessage_deflate_messages_are_inflated() {
     let frames = d.push(&one).unwrap_or_else(|_| panic!("push"));
     assert_eq!(string(&frames, "0.text"), "Hello");
 }
+
+#[wasm_bindgen_test]
+fn a_masked_frame_without_a_key_gets_a_random_one_from_crypto() {
+    let build = || {
+        encode_frame(spec(&[
+            ("opcode", 1.into()),
+            ("mask", true.into()),
+            ("payload", JsValue::from_str("Hello")),
+        ]))
+        .unwrap_or_else(|e| panic!("encode: {:?}", JsValue::from(e)))
+    };
+    let keys: Vec<Vec<u8>> = (0..4).map(|_| build()[2..6].to_vec()).collect();
+    // Four 32-bit keys from crypto.getRandomValues are not all the same.
+    assert!(keys.iter().any(|k| *k != keys[0]), "{keys:?}");
+    let r = decode(&build(), "client");
+    assert!(boolean(&r, "frames.0.masked"));
+    assert_eq!(string(&r, "frames.0.text"), "Hello");
+}
