@@ -636,16 +636,10 @@ impl Sender {
         self.deflate.as_deref().map(|d| &d.compressor)
     }
 
-    /// What a quiet, open sender keeps while its connection is parked
-    /// ([`crate::Connection::park`]): nothing queued, no message half sent, no
-    /// zlib state lent (its empty output buffer, a keepalive ping's say, is
-    /// freed); else it is given back.
-    #[allow(
-        clippy::result_large_err,
-        reason = "the sender given back is the sender itself, moved, not an error"
-    )]
-    pub(crate) fn park(self) -> Result<ParkedSender, Self> {
-        let quiet = self.state == CloseState::Open
+    /// True when the sender may be parked ([`crate::Connection::park`]): open,
+    /// nothing queued, no message half sent, no zlib state lent.
+    pub(crate) fn can_park(&self) -> bool {
+        self.state == CloseState::Open
             && self.pending_len() == 0
             && self.borrowed.is_none()
             && self.lent.is_none()
@@ -655,16 +649,18 @@ impl Sender {
             && !self
                 .deflate
                 .as_ref()
-                .is_some_and(|d| d.compressor.holds_state());
-        if !quiet {
-            return Err(self);
-        }
-        Ok(ParkedSender {
+                .is_some_and(|d| d.compressor.holds_state())
+    }
+
+    /// What the sender keeps while its connection is parked; its empty output
+    /// buffer (a keepalive ping's, say) is freed. Only after [`Self::can_park`].
+    pub(crate) fn park(self) -> ParkedSender {
+        ParkedSender {
             mask_rng: self.mask_rng,
             deflate: self.deflate,
             vectored: self.vectored,
             rsv_on_message_start: self.rsv_on_message_start,
-        })
+        }
     }
 
     /// Compresses outgoing messages of at least `min_size` bytes from now on.

@@ -40,7 +40,30 @@ impl Connection {
     )]
     pub fn park(mut self) -> Result<Parked, Self> {
         self.release_held();
-        let quiet = self.held == Held::Nothing
+        if !self.can_park() {
+            return Err(self);
+        }
+        let Self {
+            role,
+            tx,
+            inflater,
+            timers,
+            ..
+        } = self;
+        Ok(Parked {
+            tx: tx.park(),
+            inflater,
+            now: timers.now,
+            last_rx: timers.last_rx,
+            last_ping: timers.last_ping,
+            role,
+        })
+    }
+
+    /// True when [`Self::park`] would pack the connection down (no event is
+    /// lent: it is polled until it needs input).
+    pub fn can_park(&self) -> bool {
+        self.held == Held::Nothing
             && self.failure.is_none()
             && self.partial.is_none()
             && self.peek.is_none()
@@ -52,29 +75,8 @@ impl Connection {
                 .as_ref()
                 .is_some_and(|i| i.decompressor.holds_state())
             && !self.timers.received
-            && self.timers.close_sent_at.is_none();
-        if !quiet {
-            return Err(self);
-        }
-        let Self {
-            role,
-            tx,
-            inflater,
-            timers,
-            config,
-            ..
-        } = self;
-        match tx.park() {
-            Ok(tx) => Ok(Parked {
-                tx,
-                inflater,
-                now: timers.now,
-                last_rx: timers.last_rx,
-                last_ping: timers.last_ping,
-                role,
-            }),
-            Err(tx) => Err(Self::assemble(role, config, tx, inflater, timers)),
-        }
+            && self.timers.close_sent_at.is_none()
+            && self.tx.can_park()
     }
 }
 
