@@ -87,6 +87,7 @@ fn a_connection_with_anything_buffered_or_a_close_under_way_is_given_back() {
     pair.client.conn.send_text("hi").unwrap();
     pair.drive();
     let server = take_server(&mut pair);
+    assert!(!server.can_park());
     let server = server.park().expect_err("buffers held");
     pair.server.conn = server;
     assert_eq!(pair.server.take_events(), [Message::Text("hi".into())]);
@@ -121,6 +122,7 @@ fn a_parked_connection_keeps_its_keepalive_and_idle_deadlines() {
         ..PairConfig::default()
     });
     let server = take_server(&mut pair);
+    assert!(server.can_park());
     let due = server.poll_timeout().expect("a keepalive is due");
     let parked = server.park().expect("a new connection is quiet");
     assert_eq!(parked.poll_timeout(&cfg), Some(due));
