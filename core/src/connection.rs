@@ -21,6 +21,10 @@ use crate::rules::{check_header, RuleContext};
 use crate::sender::{CloseState, SendError, Sender};
 use crate::utf8::Utf8Validator;
 
+mod park;
+
+pub use park::Parked;
+
 /// Input and message buffers above this capacity are released once drained.
 const KEEP_CAPACITY: usize = 1 << 20;
 
@@ -187,6 +191,15 @@ impl Timers {
     fn ping_due(&self, every: Duration) -> Duration {
         self.last_rx.max(self.last_ping) + every
     }
+
+    /// The next deadline of an open connection with no close sent: the idle
+    /// timeout or the keepalive ping.
+    fn open_deadline(&self, config: &Config) -> Option<Duration> {
+        self.now?;
+        let idle = config.idle_timeout.map(|d| self.last_rx + d);
+        let ping = config.ping_interval.map(|d| self.ping_due(d));
+        idle.into_iter().chain(ping).min()
+    }
 }
 
 /// A WebSocket connection after the opening handshake, for either role.
@@ -233,6 +246,17 @@ impl Connection {
 
     fn with_rng(role: Role, config: Config, rng: Option<ChaCha8Rng>) -> Self {
         let tx = Sender::new(rng, config.limits.max_pending_output);
+        Self::assemble(role, config, tx, None, Timers::default())
+    }
+
+    /// A connection with nothing received or buffered, from its parts.
+    fn assemble(
+        role: Role,
+        config: Config,
+        tx: Sender,
+        inflater: Option<Box<Inflater>>,
+        timers: Timers,
+    ) -> Self {
         Self {
             role,
             config,
@@ -241,9 +265,9 @@ impl Connection {
             partial: None,
             peek: None,
             message: Vec::new(),
-            inflater: None,
+            inflater,
             failure: None,
-            timers: Timers::default(),
+            timers,
             tx,
         }
     }
@@ -1045,13 +1069,11 @@ impl Connection {
             return None;
         }
         let close = t.close_sent_at.map(|at| at + self.config.close_timeout);
+        if self.tx.is_open() {
+            return close.into_iter().chain(t.open_deadline(&self.config)).min();
+        }
         let idle = self.config.idle_timeout.map(|d| t.last_rx + d);
-        let ping = self
-            .config
-            .ping_interval
-            .filter(|_| self.tx.is_open())
-            .map(|d| t.ping_due(d));
-        [close, idle, ping].into_iter().flatten().min()
+        close.into_iter().chain(idle).min()
     }
 }
 

@@ -79,7 +79,7 @@ pub mod utf8;
 pub use bytes::Bytes;
 pub use close::CloseCode;
 pub use config::{Config, Limits};
-pub use connection::{Connection, DeflateFootprint, Event, Message};
+pub use connection::{Connection, DeflateFootprint, Event, Message, Parked};
 pub use error::ProtocolError;
 pub use opcode::{DataKind, OpCode};
 pub use payload::Utf8Bytes;

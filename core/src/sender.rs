@@ -636,6 +636,33 @@ impl Sender {
         self.deflate.as_deref().map(|d| &d.compressor)
     }
 
+    /// True when the sender may be parked ([`crate::Connection::park`]): open,
+    /// nothing queued, no message half sent, no zlib state lent.
+    pub(crate) fn can_park(&self) -> bool {
+        self.state == CloseState::Open
+            && self.pending_len() == 0
+            && self.borrowed.is_none()
+            && self.lent.is_none()
+            && self.open_message.is_none()
+            && !self.close_needs_timer
+            && !self.has_shared()
+            && !self
+                .deflate
+                .as_ref()
+                .is_some_and(|d| d.compressor.holds_state())
+    }
+
+    /// What the sender keeps while its connection is parked; its empty output
+    /// buffer (a keepalive ping's, say) is freed. Only after [`Self::can_park`].
+    pub(crate) fn park(self) -> ParkedSender {
+        ParkedSender {
+            mask_rng: self.mask_rng,
+            deflate: self.deflate,
+            vectored: self.vectored,
+            rsv_on_message_start: self.rsv_on_message_start,
+        }
+    }
+
     /// Compresses outgoing messages of at least `min_size` bytes from now on.
     pub(crate) fn enable_deflate(&mut self, compressor: Compressor, min_size: usize) {
         self.deflate = Some(Box::new(Deflate {
@@ -643,6 +670,33 @@ impl Sender {
             min_size,
             scratch: Vec::new(),
         }));
+    }
+}
+
+/// A parked sender ([`Sender::park`]): open, nothing queued.
+#[derive(Debug)]
+pub(crate) struct ParkedSender {
+    mask_rng: Option<Box<ChaCha8Rng>>,
+    deflate: Option<Box<Deflate>>,
+    vectored: bool,
+    rsv_on_message_start: u8,
+}
+
+impl ParkedSender {
+    /// The sender again, open, refusing more than `max_pending` queued bytes.
+    pub(crate) fn unpark(self, max_pending: usize) -> Sender {
+        Sender {
+            mask_rng: self.mask_rng,
+            deflate: self.deflate,
+            vectored: self.vectored,
+            rsv_on_message_start: self.rsv_on_message_start,
+            ..Sender::new(None, max_pending)
+        }
+    }
+
+    /// The compressor, when permessage-deflate is on.
+    pub(crate) fn compressor(&self) -> Option<&Compressor> {
+        self.deflate.as_deref().map(|d| &d.compressor)
     }
 }
 

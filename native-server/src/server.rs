@@ -25,7 +25,7 @@ use crate::chat;
 use crate::clock;
 use crate::handshake::{read_request, HeadEnd};
 use crate::http::query_param;
-use crate::session::{Endpoint, Session};
+use crate::session::{Endpoint, Session, SessionConfig};
 use crate::static_files;
 use crate::tcp;
 use crate::ticker::{self, Ticker};
@@ -91,17 +91,20 @@ struct State {
     wire: Arc<WireHub>,
     /// The one timer of every connection's deadlines.
     ticker: Arc<Ticker>,
+    /// `cfg.ws`, shared by the sessions (a parked one keeps none of its own).
+    sessions: Arc<SessionConfig>,
 }
 
 impl State {
     fn new(cfg: ServerConfig, nodelay_inherited: bool) -> Arc<Self> {
         Arc::new(Self {
-            cfg,
             nodelay_inherited,
             active: AtomicUsize::new(0),
             chat: chat::hub(),
             wire: Arc::new(WireHub::default()),
             ticker: Ticker::new(),
+            sessions: Arc::new(SessionConfig::new(cfg.ws.clone())),
+            cfg,
         })
     }
 }
@@ -230,11 +233,13 @@ impl Drop for Active {
 }
 
 /// A transport the server's connection handler runs on: plain TCP, or TLS over it.
-trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+trait Transport: AsyncRead + AsyncWrite + Unpin + Send + Sized + 'static {
     /// Sets `TCP_NODELAY` when the listener's setting is not inherited.
     fn set_nodelay(&self);
     /// Reads what has already arrived, without waiting; `WouldBlock` when nothing has.
     fn read_now(&self, buf: &mut [u8]) -> std::io::Result<usize>;
+    /// The transport as plain TCP, when it is (its quiet connections park).
+    fn into_tcp(self) -> Result<TcpStream, Self>;
 }
 
 impl Transport for TcpStream {
@@ -245,6 +250,10 @@ impl Transport for TcpStream {
     fn read_now(&self, buf: &mut [u8]) -> std::io::Result<usize> {
         tcp::read_drained(self, buf)
     }
+
+    fn into_tcp(self) -> Result<TcpStream, Self> {
+        Ok(self)
+    }
 }
 
 impl Transport for TlsStream<TcpStream> {
@@ -254,6 +263,10 @@ impl Transport for TlsStream<TcpStream> {
     /// The request head is read through rustls, by the generic reader.
     fn read_now(&self, _buf: &mut [u8]) -> std::io::Result<usize> {
         Err(std::io::ErrorKind::WouldBlock.into())
+    }
+
+    fn into_tcp(self) -> Result<TcpStream, Self> {
+        Err(self)
     }
 }
 
@@ -342,7 +355,10 @@ fn handle<S: Transport>(
             return;
         };
         // The session logs its end (its endpoint and peer are in its state).
-        session.run(&active.state.ticker).await;
+        let state = &active.state;
+        session
+            .run(&state.ticker, &state.sessions, S::into_tcp)
+            .await;
     }
 }
 
@@ -600,6 +616,9 @@ pub(crate) async fn reply<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, res
 mod session_faults;
 
 #[cfg(test)]
+mod parked;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -622,13 +641,11 @@ mod tests {
     }
 
     /// An idle connection is mostly its task's future: this one, holding the
-    /// session's loop. Tokio allocates a task 128-byte aligned with about 104
-    /// bytes of its own, and mimalloc serves an aligned block over 1 KiB from
-    /// the size class of the size plus 127: a release future of 1,048 bytes
-    /// or less is a 1,280-byte allocation, 1,049 to 1,304 a 1,536-byte one.
-    /// It is 1,000 in a release build (1,248 before the handshake's arguments
-    /// and the shutdown's `watch` waiter left it) and 896 in a test build
-    /// (1,152 before).
+    /// session, parked (`session::Parking`) while the connection is quiet.
+    /// Tokio allocates a task 128-byte aligned with about 104 bytes of its
+    /// own: a future of up to 280 bytes is a 384-byte block. It is 256 bytes
+    /// in a release build and 264 in a test build (1,000 and 896 when the
+    /// session's loop, with its `WebSocket`, was the future).
     #[tokio::test]
     async fn an_idle_connections_task_future_stays_small() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -637,6 +654,7 @@ mod tests {
             .unwrap();
         let (stream, peer) = listener.accept().await.unwrap();
         let state = Arc::new(State {
+            sessions: Arc::new(SessionConfig::new(ServerConfig::default().ws)),
             cfg: ServerConfig::default(),
             nodelay_inherited: true,
             active: AtomicUsize::new(0),
@@ -647,7 +665,7 @@ mod tests {
         let (_stop_tx, stop_rx) = watch::channel(false);
         let task = handle(stream, peer, Active::enter(state), stop_rx, None);
         let size = std::mem::size_of_val(&task);
-        assert!(size <= 920, "a connection's task future is {size} bytes");
+        assert!(size <= 280, "a connection's task future is {size} bytes");
     }
 
     /// The connections' deadlines live in the server's one ticker (no tokio

@@ -12,12 +12,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use framewire_core::{CloseCode, Connection, Event, Message, PreparedMessage, Sender};
+use framewire_core::{CloseCode, Config, Connection, Event, Message, PreparedMessage, Sender};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
 
 use crate::chat::Member;
+use crate::clock;
 use crate::error::Error;
-use crate::stream::{DriverConfig, HandshakeInfo, WebSocket, WsWriter};
+use crate::stream::{DriverConfig, HandshakeInfo, ParkedSocket, Received, WebSocket, WsWriter};
 use crate::ticker::{Stop, Ticker};
 use crate::topics::TooSlow;
 use crate::wire::{Tap, Tapped, WireInbox, WireItem};
@@ -141,27 +143,199 @@ enum Step {
     Stop,
 }
 
-pin_project_lite::pin_project! {
-    /// A running session: the loop of `/` and `/echo` (nothing but the peer
-    /// and the shutdown to wait for) held inline, the others' boxed (chat and
-    /// wire endpoints, and tapped connections: the inspector's), so that the
-    /// task of every connection holds one future type, no larger than the
-    /// plain loop, which is most of an idle connection's memory.
-    #[project = RunningProj]
-    pub(crate) enum Running<F> {
-        Plain { #[pin] serving: F },
-        Boxed { serving: Pin<Box<dyn Future<Output = EndReason> + Send>> },
+/// A running session: `/` and `/echo` over TCP park while quiet
+/// ([`Parking`]); the others (chat and wire endpoints, tapped connections
+/// (the inspector's), TLS) run boxed, so that every connection's task holds
+/// one small future type.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the parked session is what most connections are; the boxed ones are few"
+)]
+pub(crate) enum Running {
+    Boxed(Pin<Box<dyn Future<Output = EndReason> + Send>>),
+    Parking(Parking),
+}
+
+impl Running {
+    /// Whether the connection is parked (its loop not running).
+    #[cfg(test)]
+    pub(crate) fn is_parked(&self) -> bool {
+        matches!(
+            self,
+            Self::Parking(Parking {
+                phase: Phase::Parked { .. },
+                ..
+            })
+        )
     }
 }
 
-impl<F: Future<Output = EndReason>> Future for Running<F> {
+impl Future for Running {
     type Output = EndReason;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<EndReason> {
-        match self.project() {
-            RunningProj::Plain { serving } => serving.poll(cx),
-            RunningProj::Boxed { serving } => serving.as_mut().poll(cx),
+        match self.get_mut() {
+            Self::Boxed(serving) => serving.as_mut().poll(cx),
+            Self::Parking(parking) => parking.poll(cx),
         }
+    }
+}
+
+/// A `/` or `/echo` session over TCP: while the connection is quiet its
+/// task holds only the parked connection (the transport, the core's
+/// [`framewire_core::Parked`] state, its alarm) and the shutdown's [`Stop`];
+/// the loop ([`serve_peer`]) is boxed while there is something to do.
+pub(crate) struct Parking {
+    phase: Phase,
+    config: Arc<SessionConfig>,
+    peer: SocketAddr,
+    greet: bool,
+}
+
+/// What the sessions of a server share (a parked one keeps none of its own).
+#[derive(Debug)]
+pub(crate) struct SessionConfig {
+    /// Every connection's configuration (`ServerConfig::ws`).
+    pub conn: Config,
+    /// How long after it last looked a connection that holds buffers asks its
+    /// core whether it went quiet: about two of these after its last message
+    /// it frees them and parks.
+    pub quiet_tick: Duration,
+}
+
+impl SessionConfig {
+    /// Connections with `conn`, parking about two seconds after their last message.
+    pub(crate) fn new(conn: Config) -> Self {
+        Self {
+            conn,
+            quiet_tick: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Where a [`Parking`] session is.
+enum Phase {
+    Parked {
+        socket: ParkedSocket<TcpStream>,
+        stop: Stop,
+    },
+    Active(Pin<Box<dyn Future<Output = Outcome> + Send>>),
+    Done,
+}
+
+/// What a turn of [`serve_peer`] starts with.
+struct Turn {
+    kind: Kind,
+    peer: SocketAddr,
+    quiet_tick: Duration,
+    /// The shutdown came and the close is queued.
+    closing: bool,
+    reason: Ending,
+}
+
+/// How a turn of [`serve_peer`] ended.
+enum Outcome {
+    /// The connection went quiet and was parked.
+    Parked(ParkedSocket<TcpStream>, Stop),
+    /// The session is over.
+    Ended(EndReason),
+}
+
+impl Parking {
+    fn kind(&self) -> Kind {
+        if self.greet {
+            Kind::Greet
+        } else {
+            Kind::Echo
+        }
+    }
+
+    /// Runs `ws`'s loop (boxed) until it parks or ends.
+    fn activate(
+        &self,
+        ws: WebSocket<TcpStream>,
+        stop: Stop,
+        closing: bool,
+        reason: Ending,
+    ) -> Phase {
+        let turn = Turn {
+            kind: self.kind(),
+            peer: self.peer,
+            quiet_tick: self.config.quiet_tick,
+            closing,
+            reason,
+        };
+        Phase::Active(Box::pin(serve_peer(ws, stop, turn)))
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<EndReason> {
+        let mut wakes = 0;
+        loop {
+            self.phase = match std::mem::replace(&mut self.phase, Phase::Done) {
+                Phase::Parked {
+                    mut socket,
+                    mut stop,
+                } => {
+                    let config = &self.config.conn;
+                    // A wake-up that finds nothing to do (readiness already
+                    // consumed, say) parks again; twice in one poll, the next
+                    // look waits for the other tasks.
+                    let woken = match wakes {
+                        0 | 1 => poll_parked(&mut socket, &mut stop, config, cx),
+                        _ => {
+                            cx.waker().wake_by_ref();
+                            Poll::Pending
+                        }
+                    };
+                    if woken.is_pending() {
+                        self.phase = Phase::Parked { socket, stop };
+                        return Poll::Pending;
+                    }
+                    wakes += 1;
+                    let conn = socket.conn.unpark(config);
+                    let cfg = driver_config(config);
+                    let ws = WebSocket::resumed(socket.io, conn, socket.alarm, cfg);
+                    self.activate(ws, stop, false, None)
+                }
+                Phase::Active(mut serving) => match serving.as_mut().poll(cx) {
+                    Poll::Pending => {
+                        self.phase = Phase::Active(serving);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Outcome::Parked(socket, stop)) => Phase::Parked { socket, stop },
+                    Poll::Ready(Outcome::Ended(reason)) => return Poll::Ready(reason),
+                },
+                Phase::Done => return Poll::Pending,
+            };
+        }
+    }
+}
+
+/// Ready when a parked connection has something to do: the shutdown came, a
+/// deadline of its core passed, or the peer sent something (or closed, or
+/// reset the connection).
+fn poll_parked(
+    socket: &mut ParkedSocket<TcpStream>,
+    stop: &mut Stop,
+    config: &Config,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    if Pin::new(stop).poll(cx).is_ready() {
+        return Poll::Ready(());
+    }
+    if let Some(at) = socket.conn.poll_timeout(config) {
+        if socket.alarm.poll_at(clock::deadline(at), cx).is_ready() {
+            return Poll::Ready(());
+        }
+    }
+    socket.io.poll_read_ready(cx).map(|_| ())
+}
+
+/// The driver settings of a server connection with `config`.
+fn driver_config(config: &Config) -> DriverConfig {
+    DriverConfig {
+        write_stall: config.idle_timeout.unwrap_or(DEFAULT_WRITE_STALL),
+        ..DriverConfig::default()
     }
 }
 
@@ -170,40 +344,61 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     /// Runs the connection to its end, woken by `ticker` at its deadlines and
-    /// at the shutdown; the future yields why it ended.
-    ///
-    /// Built without `async fn`: those keep their arguments twice in the
-    /// future, and an idle connection is mostly this future.
+    /// at the shutdown; the future yields why it ended. `config` is what
+    /// every connection of the server runs with (a parked one keeps none of
+    /// its own); `into_tcp` gives the transport back as TCP when it is.
     pub(crate) fn run(
         mut self,
         ticker: &Arc<Ticker>,
-    ) -> Running<impl Future<Output = EndReason> + Send> {
+        config: &Arc<SessionConfig>,
+        into_tcp: impl FnOnce(S) -> std::result::Result<TcpStream, S>,
+    ) -> Running {
         let peer = self.peer;
         let shutdown = Stop::new(ticker.clone());
         match self.tap.take() {
             None if matches!(self.endpoint, Endpoint::Greet | Endpoint::Echo) => {
-                let (ws, kind, _) = self.parts(ticker, |io| io);
-                Running::Plain {
-                    serving: serve_peer(ws, kind, peer, shutdown),
-                }
+                let io = match into_tcp(self.io) {
+                    Ok(tcp) => tcp,
+                    Err(io) => {
+                        self.io = io;
+                        let (ws, kind, inbox) = self.parts(ticker, |io| io);
+                        return Running::Boxed(Box::pin(serve(ws, kind, inbox, peer, shutdown)));
+                    }
+                };
+                let greet = matches!(self.endpoint, Endpoint::Greet);
+                let parking = Parking {
+                    phase: Phase::Done,
+                    config: config.clone(),
+                    peer,
+                    greet,
+                };
+                let mut ws = WebSocket::from_connection(io, self.conn, HandshakeInfo::default());
+                ws.set_config(driver_config(&config.conn));
+                ws.share_timer(ticker.clone());
+                let (closing, reason) = begin(&mut ws, &parking.kind(), &shutdown);
+                // A connection quiet from the start parks without its loop.
+                let phase = match ws.park() {
+                    Ok(socket) => Phase::Parked {
+                        socket,
+                        stop: shutdown,
+                    },
+                    Err(ws) => parking.activate(ws, shutdown, closing, reason),
+                };
+                Running::Parking(Parking { phase, ..parking })
             }
             None => {
                 let (ws, kind, inbox) = self.parts(ticker, |io| io);
-                Running::Boxed {
-                    serving: Box::pin(serve_any(ws, kind, inbox, peer, shutdown)),
-                }
+                Running::Boxed(Box::pin(serve_any(ws, kind, inbox, peer, shutdown)))
             }
             Some(tap) => {
                 let recorder = tap.clone();
                 let (ws, kind, inbox) = self.parts(ticker, move |io| Tapped::new(io, recorder));
                 let serving = serve_any(ws, kind, inbox, peer, shutdown);
-                Running::Boxed {
-                    serving: Box::pin(async move {
-                        let reason = serving.await;
-                        tap.closed(&reason.to_string()).await;
-                        reason
-                    }),
-                }
+                Running::Boxed(Box::pin(async move {
+                    let reason = serving.await;
+                    tap.closed(&reason.to_string()).await;
+                    reason
+                }))
             }
         }
     }
@@ -219,14 +414,7 @@ where
     where
         T: AsyncRead + AsyncWrite + Unpin + 'static,
     {
-        let cfg = DriverConfig {
-            write_stall: self
-                .conn
-                .config()
-                .idle_timeout
-                .unwrap_or(DEFAULT_WRITE_STALL),
-            ..DriverConfig::default()
-        };
+        let cfg = driver_config(self.conn.config());
         // The endpoints read nothing of it (the server logs the path itself):
         // an empty one costs no allocation per connection.
         let info = HandshakeInfo::default();
@@ -307,42 +495,52 @@ where
     }
 }
 
-/// The loop of an endpoint with nothing to wait for but the peer and the
-/// shutdown (`/` and `/echo`): [`serve`] without the outside source, so that
-/// the future every such connection's task holds is its [`WebSocket`] and
-/// little more (the shutdown's [`Stop`], the peer's address, a boxed end reason).
+/// The loop of `/` and `/echo` over TCP ([`Parking`]): the peer's events and
+/// the shutdown, until the connection goes quiet (it is parked then) or ends.
 #[allow(
     clippy::manual_async_fn,
-    reason = "an async fn would hold the WebSocket twice in the future"
+    reason = "an async fn would hold the WebSocket twice in the boxed future"
 )]
-fn serve_peer<S>(
-    mut ws: WebSocket<S>,
-    kind: Kind,
-    peer: SocketAddr,
+fn serve_peer(
+    mut ws: WebSocket<TcpStream>,
     mut stop: Stop,
-) -> impl Future<Output = EndReason> + Send
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
+    turn: Turn,
+) -> impl Future<Output = Outcome> + Send {
     async move {
-        let (mut closing, mut reason) = begin(&mut ws, &kind, &stop);
+        let Turn {
+            kind,
+            peer,
+            quiet_tick,
+            mut closing,
+            mut reason,
+        } = turn;
         loop {
             let answer = |event: Event<'_>, tx: &mut Sender| on_event(&kind, event, tx, peer);
             let got = tokio::select! {
                 biased;
-                got = ws.recv_with(answer) => got,
-                () = &mut stop, if !closing => {
+                got = ws.recv_with_or_quiet(quiet_tick, answer) => got,
+                () = &mut stop, if !closing => Received::Quiet,
+            };
+            let got = match got {
+                Received::Event(got) => got,
+                // The shutdown first: a parked connection wakes for it.
+                Received::Quiet if !closing && stop.has_come() => {
                     closing = true;
                     reason.get_or_insert_with(|| Box::new(EndReason::Shutdown));
                     let _ = ws.queue(&going_away());
                     continue;
                 }
+                Received::Quiet => match ws.park() {
+                    Ok(socket) => return Outcome::Parked(socket, stop),
+                    // Not reached: the driver is quiet only when it can park.
+                    Err(_) => return Outcome::Ended(ended(&kind, peer, EndReason::Closed)),
+                },
             };
             if !from_peer(got, &mut reason, peer) {
                 break;
             }
         }
-        ended(&kind, peer, reason.map_or(EndReason::Closed, |r| *r))
+        Outcome::Ended(ended(&kind, peer, reason.map_or(EndReason::Closed, |r| *r)))
     }
 }
 

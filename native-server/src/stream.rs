@@ -184,6 +184,12 @@ struct Driver<S> {
     wrote: u32,
     /// Counts reads (wrapping), for waking the other half.
     read: u32,
+    /// Parking mode ([`WebSocket::recv_with_or_quiet`]): while the core holds
+    /// buffers, a timer this long after it last looked lets it find itself
+    /// quiet and free them, so that a connection with no timers of its own parks too.
+    quiet_tick: Option<Duration>,
+    /// When that timer falls due.
+    quiet_at: Option<Instant>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
@@ -208,7 +214,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
             split: false,
             wrote: 0,
             read: 0,
+            quiet_tick: None,
+            quiet_at: None,
         }
+    }
+
+    /// True when the connection can be parked: the transport open and
+    /// nothing owed to it, and the core quiet ([`Connection::can_park`]).
+    fn can_park(&self) -> bool {
+        self.io.is_some()
+            && !self.ended
+            && !self.eof
+            && !self.split
+            && !self.peer_closed
+            && !self.unflushed
+            && self.failure.is_none()
+            && self.unreported.is_none()
+            && self.stall_since.is_none()
+            && self.conn.can_park()
     }
 
     /// The next event, handed to `f` with the sender while it is lent.
@@ -472,13 +495,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
                 .checked_add(self.cfg.write_stall)
                 .unwrap_or_else(far_away)
         });
-        let Some(at) = [core, stall].into_iter().flatten().min() else {
+        let quiet = match self.quiet_tick {
+            Some(tick) if self.conn.buffer_capacity() > 0 => {
+                Some(*self.quiet_at.get_or_insert_with(|| Instant::now() + tick))
+            }
+            _ => None,
+        };
+        let Some(at) = [core, stall, quiet].into_iter().flatten().min() else {
             return Poll::Pending;
         };
         ready!(self.timer.poll_at(at, cx));
         if stall.is_some_and(|s| s <= Instant::now()) {
             return Poll::Ready(Err(Error::WriteStalled(self.cfg.write_stall)));
         }
+        self.quiet_at = None;
         self.conn.handle_timeout(clock::now());
         Poll::Ready(Ok(()))
     }
@@ -562,6 +592,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
         }
         Ok(())
     }
+}
+
+/// What [`WebSocket::recv_with_or_quiet`] got.
+pub(crate) enum Received<R> {
+    /// What [`WebSocket::recv_with`] gives.
+    Event(Option<Result<R>>),
+    /// Nothing yet, and the connection can be parked.
+    Quiet,
+}
+
+/// A parked connection ([`WebSocket::park`]): all it holds until the peer
+/// speaks, a timer falls due or the server shuts down.
+#[derive(Debug)]
+pub(crate) struct ParkedSocket<S> {
+    pub io: S,
+    pub conn: framewire_core::Parked,
+    pub alarm: Alarm,
 }
 
 /// What wakes a connection at its next deadline.
@@ -686,6 +733,61 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> WebSocket<S> {
     /// other connections, instead of a tokio sleep of its own.
     pub(crate) fn share_timer(&mut self, ticker: Arc<Ticker>) {
         self.driver.timer = Timer::Shared(Alarm::new(ticker));
+    }
+
+    /// The next event lent to `f`, as [`Self::recv_with`], or
+    /// [`Received::Quiet`] when no event is ready and the connection can be
+    /// parked ([`Self::park`]). Puts the driver in parking mode: a connection
+    /// that holds buffers asks its core `tick` after it last looked whether it
+    /// went quiet (the first tick with no input since the last frees them).
+    pub(crate) async fn recv_with_or_quiet<R>(
+        &mut self,
+        tick: Duration,
+        f: impl FnOnce(Event<'_>, &mut Sender) -> R,
+    ) -> Received<R> {
+        self.driver.quiet_tick = Some(tick);
+        let mut f = Some(f);
+        poll_fn(|cx| match self.driver.poll_lend(cx, &mut f) {
+            Poll::Ready(got) => Poll::Ready(Received::Event(got)),
+            Poll::Pending if self.driver.can_park() => Poll::Ready(Received::Quiet),
+            Poll::Pending => Poll::Pending,
+        })
+        .await
+    }
+
+    /// Parks a quiet connection over a shared timer: its transport, the
+    /// core's [`Parked`] state and its alarm; else gives it back.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the WebSocket given back is the connection itself, moved, not an error"
+    )]
+    pub(crate) fn park(self) -> std::result::Result<ParkedSocket<S>, Self> {
+        let Self { driver, info } = self;
+        if !driver.can_park() || info.is_some() {
+            return Err(Self { driver, info });
+        }
+        let Driver {
+            io: Some(io),
+            conn,
+            timer: Timer::Shared(alarm),
+            ..
+        } = driver
+        else {
+            return Err(Self { driver, info });
+        };
+        match conn.park() {
+            Ok(conn) => Ok(ParkedSocket { io, conn, alarm }),
+            // Not reached: the driver asked the core first.
+            Err(conn) => Err(Self::resumed(io, conn, alarm, driver.cfg)),
+        }
+    }
+
+    /// A parked connection running again with `cfg`.
+    pub(crate) fn resumed(io: S, conn: Connection, alarm: Alarm, cfg: DriverConfig) -> Self {
+        let mut ws = Self::from_connection(io, conn, HandshakeInfo::default());
+        ws.driver.timer = Timer::Shared(alarm);
+        ws.driver.cfg = cfg;
+        ws
     }
 
     /// Replaces the driver settings (high-water mark, write-stall limit, read size).

@@ -34,6 +34,10 @@ impl Transport for Faulty {
     fn read_now(&self, _buf: &mut [u8]) -> io::Result<usize> {
         Err(io::ErrorKind::WouldBlock.into())
     }
+
+    fn into_tcp(self) -> Result<tokio::net::TcpStream, Self> {
+        Err(self)
+    }
 }
 
 /// The longest one seed may take before it counts as a hang.
@@ -69,7 +73,8 @@ async fn server_side(
             shut_down.shut_down();
         }
     });
-    Some(session.run(&ticker).await)
+    let config = active.state.sessions.clone();
+    Some(session.run(&ticker, &config, Faulty::into_tcp).await)
 }
 
 /// What the client saw.
