@@ -20,7 +20,7 @@
 //! let hello = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
 //! let seen = insp.feed(Direction::ClientToServer, &hello, None);
 //! let Observation::Frame(f) = &seen[0] else { panic!() };
-//! assert_eq!(f.payload, b"Hello");
+//! assert_eq!(f.payload(), b"Hello");
 //! assert!(f.violations.is_empty());
 //! ```
 
