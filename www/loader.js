@@ -174,7 +174,7 @@
     }
 
     proto.push = function (chunk) {
-      const [n, b, extras] = this.pushPacked(chunk);
+      const [n, b, extras] = this.pushPacked(chunk instanceof Uint8Array ? chunk : Uint8Array.from(chunk));
       const frames = [];
       let at = 0;
       for (let i = 0; i < n.length; i += FIELDS) {

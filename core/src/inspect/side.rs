@@ -121,6 +121,42 @@ impl Side {
         }
     }
 
+    /// Takes the next `n` bytes of this direction, written by `fill` straight into the
+    /// buffer when they fit there (else through a copy, as [`Side::feed`]).
+    pub(super) fn feed_with(
+        &mut self,
+        n: usize,
+        fill: impl FnOnce(&mut [u8]),
+        time: Option<Duration>,
+        seq: u64,
+        out: &mut Vec<Observation>,
+    ) {
+        let room = self.max_buffer.saturating_sub(self.buf.len());
+        if self.close.is_some() || self.skipping.is_some() || n > room {
+            let mut bytes = vec![0; n];
+            fill(&mut bytes);
+            return self.feed(&bytes, time, seq, out);
+        }
+        self.fed = self.fed.saturating_add(n as u64);
+        let at = self.buf.len();
+        self.buf.resize(at + n, 0);
+        fill(&mut self.buf[at..]);
+        self.drain_frames(time, seq, out);
+    }
+
+    /// Reserves room for the rest of the frame the buffer ends inside, as its header
+    /// declares, up to the buffer limit.
+    pub(super) fn reserve_declared(&mut self) {
+        if self.skipping.is_some() || self.close.is_some() {
+            return;
+        }
+        if let Decoded::HeaderOnly { needed, .. } = decode_frame(&self.buf) {
+            let needed = usize::try_from(needed).unwrap_or(usize::MAX);
+            let room = self.max_buffer.saturating_sub(self.buf.len());
+            self.buf.reserve_exact(needed.min(room));
+        }
+    }
+
     /// Reports every frame at the start of the buffer that can be reported.
     fn drain_frames(&mut self, time: Option<Duration>, seq: u64, out: &mut Vec<Observation>) {
         let mut at = 0;

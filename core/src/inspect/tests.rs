@@ -567,3 +567,47 @@ fn a_large_frame_taken_from_the_buffer_leaves_the_frames_after_it_in_place() {
     assert!(fs.iter().all(|f| f.violations.is_empty()));
     assert_eq!(i.buffered(C2S), 0);
 }
+
+#[test]
+fn bytes_written_in_place_are_read_as_fed_ones_with_the_declared_frame_reserved() {
+    // A masked 3,000-byte frame (longer than a 1,000-byte buffer: truncated, then
+    // skipped), "Hello", a 500-byte frame, a close and bytes after it, in chunks of 700:
+    // feed_with (and reserve_declared after each chunk) reports what feed does.
+    let key = [1, 2, 3, 4];
+    let mut wire = Vec::new();
+    for n in [3000, 500] {
+        let payload: Vec<u8> = (0..n).map(|i| i as u8).collect();
+        encode_frame(
+            &FrameHeader::new(true, OpCode::Binary, Some(key), n as u64),
+            &payload,
+            &mut wire,
+        );
+        wire.extend_from_slice(&MASKED_HELLO);
+    }
+    encode_frame(
+        &FrameHeader::new(true, OpCode::Close, Some(key), 2),
+        &[3, 232],
+        &mut wire,
+    );
+    wire.extend_from_slice(b"after");
+    let config = InspectorConfig {
+        max_buffer: 1000,
+        ..InspectorConfig::default()
+    };
+    let (mut fed, mut written) = (
+        Inspector::new(config).unwrap(),
+        Inspector::new(config).unwrap(),
+    );
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for chunk in wire.chunks(700) {
+        a.extend(fed.feed(C2S, chunk, None));
+        b.extend(written.feed_with(C2S, chunk.len(), |dst| dst.copy_from_slice(chunk), None));
+        written.reserve_declared(C2S);
+        assert_eq!(written.buffered(C2S), fed.buffered(C2S));
+        assert!(written.buffered(C2S) <= 1000);
+    }
+    assert_eq!(frames(&a).len(), 5);
+    assert!(frames(&a)[0].truncated);
+    assert_eq!(a, b);
+    assert_eq!(written.ending(), fed.ending());
+}
