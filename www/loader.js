@@ -83,7 +83,7 @@
   }
 
   /** Numbers per frame from `pushPacked` (wasm-client/src/packed.rs, FIELDS). */
-  const FIELDS = 23;
+  const FIELDS = 22;
 
   /** Makes the decoder's `StreamDecoder.push` return frames read from `pushPacked`
    *  (wasm-client/src/packed.rs: the fields as numbers, the bytes in one array): one call
@@ -97,6 +97,14 @@
     const names = [];
     const utf8 = new TextDecoder();
     const NONE = Object.freeze([]);
+    /** `kept` (a frame's header, then its payload unmasked) with the payload from `at` on
+     *  masked again with `key` (a big-endian u32): the frame as on the wire. */
+    const masked = (kept, at, key) => {
+      const out = kept.slice();
+      const k = [key >>> 24, (key >>> 16) & 255, (key >>> 8) & 255, key & 255];
+      for (let i = at; i < out.length; i++) out[i] ^= k[(i - at) & 3];
+      return out;
+    };
 
     /** A frame of a `pushPacked` batch: the same fields as the wasm's FrameReport. */
     class PackedFrame {
@@ -107,6 +115,7 @@
         this._i = i;
         this._at = at;
         this._text = undefined;
+        this._wire = undefined;
         this.close = null;
         this.violations = NONE;
       }
@@ -138,36 +147,38 @@
       get ranges() {
         return { flagsAndOpcode: this._pair(9), maskBitAndLength: this._pair(11), extendedLength: this._pair(13), maskKey: this._pair(15), payload: this._pair(17) };
       }
-      get bytes() { return this._b.subarray(this._at, this._at + this._n[this._i + 19]); }
-      get maskedPayload() { const b = this.bytes; return b.subarray(Math.min(this.headerLength, b.length)); }
-      /** Where the unmasked payload (packed apart) or the inflated bytes start. */
-      get _after() { return this._at + this._n[this._i + 19]; }
-      get payload() {
-        if (!this._flag(1024)) return this.maskedPayload;
-        return this._b.subarray(this._after, this._after + this._n[this._i + 20]);
+      /** The frame as kept: its header's bytes, then its payload unmasked. */
+      get _kept() { return this._b.subarray(this._at, this._at + this._n[this._i + 19]); }
+      /** The frame as on the wire: a masked frame's payload is masked again (once, when
+       *  first asked for: the hex view and exports ask, the table does not). */
+      get bytes() {
+        if (!this.masked) return this._kept;
+        return (this._wire ??= masked(this._kept, Math.min(this.headerLength, this._n[this._i + 19]), this._n[this._i + 6]));
       }
+      get maskedPayload() { const b = this.bytes; return b.subarray(Math.min(this.headerLength, b.length)); }
+      get payload() { const k = this._kept; return k.subarray(Math.min(this.headerLength, k.length)); }
       get truncated() { return this._flag(64); }
       get compressed() { return this._flag(128); }
       get inflated() {
         if (!this._flag(256)) return null;
-        const at = this._after + this._n[this._i + 20];
-        return this._b.subarray(at, at + this._n[this._i + 21]);
+        const at = this._at + this._n[this._i + 19];
+        return this._b.subarray(at, at + this._n[this._i + 20]);
       }
       get text() {
         if (!this._flag(512)) return null;
-        return (this._text ??= utf8.decode((this.inflated ?? this.payload).subarray(0, this._n[this._i + 22])));
+        return (this._text ??= utf8.decode((this.inflated ?? this.payload).subarray(0, this._n[this._i + 21])));
       }
-      /** Bytes of the batch this frame is in that it holds (its bytes, payload and inflated). */
-      get heldBytes() { return this._n[this._i + 19] + this._n[this._i + 20] + this._n[this._i + 21]; }
+      /** Bytes of the batch this frame is in that it holds (the frame as kept, and inflated). */
+      get heldBytes() { return this._n[this._i + 19] + this._n[this._i + 20]; }
     }
 
     proto.push = function (chunk) {
-      const [n, b, extras] = this.pushPacked(chunk);
+      const [n, b, extras] = this.pushPacked(chunk instanceof Uint8Array ? chunk : Uint8Array.from(chunk));
       const frames = [];
       let at = 0;
       for (let i = 0; i < n.length; i += FIELDS) {
         frames.push(new PackedFrame(n, b, i, at));
-        at += n[i + 19] + n[i + 20] + n[i + 21];
+        at += n[i + 19] + n[i + 20];
       }
       for (const e of extras) Object.assign(frames[e.at], { close: e.close ?? null, violations: e.violations });
       return frames;

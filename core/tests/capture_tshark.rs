@@ -85,15 +85,15 @@ fn frames(capture: &Capture) -> Frames {
             match f.header.opcode {
                 0x1 => out
                     .texts
-                    .push(String::from_utf8(f.payload.clone()).unwrap()),
-                0x2 => out.binary.push(hex(&f.payload)),
+                    .push(String::from_utf8(f.payload().to_vec()).unwrap()),
+                0x2 => out.binary.push(hex(f.payload())),
                 0x8 => {
                     let c = f.close.clone().unwrap();
                     out.closes
                         .push(format!("{}/{}", c.code.unwrap().0, c.reason));
                 }
-                0x9 => out.pings.push(hex(&f.payload)),
-                0xA => out.pongs.push(hex(&f.payload)),
+                0x9 => out.pings.push(hex(f.payload())),
+                0xA => out.pongs.push(hex(f.payload())),
                 _ => {}
             }
         }

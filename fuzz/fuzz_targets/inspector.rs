@@ -154,12 +154,12 @@ fn check_records(obs: &[Observation], d: Direction, max_buffer: usize, bytes: &[
         assert_eq!(f.index, next_index);
         assert_eq!(f.offset, next_offset, "frames follow each other");
         assert_eq!(f.layout, f.header.layout());
-        assert!(f.bytes.len() <= max_buffer.max(f.header.header_len()));
+        assert!(f.kept_len() <= max_buffer.max(f.header.header_len()));
         let start = f.offset as usize;
-        assert_eq!(&bytes[start..start + f.bytes.len()], &f.bytes[..]);
+        assert_eq!(&bytes[start..start + f.kept_len()], &f.bytes()[..]);
         if !f.truncated {
-            assert_eq!(f.bytes.len() as u64, f.declared_len());
-            assert_eq!(f.payload.len() as u64, f.header.payload_len);
+            assert_eq!(f.kept_len() as u64, f.declared_len());
+            assert_eq!(f.payload().len() as u64, f.header.payload_len);
         }
         let end = f.offset.saturating_add(f.declared_len());
         for v in &f.violations {

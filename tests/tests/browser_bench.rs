@@ -108,8 +108,12 @@ fn native(sizes: Sizes) -> (f64, f64) {
             "big frame: {:?}",
             f.violations
         );
-        assert_eq!(f.payload.len(), sizes.big);
-        assert!(f.payload.iter().enumerate().all(|(i, b)| *b == big_byte(i)));
+        assert_eq!(f.payload().len(), sizes.big);
+        assert!(f
+            .payload()
+            .iter()
+            .enumerate()
+            .all(|(i, b)| *b == big_byte(i)));
         best.0 = best.0.min(ms);
 
         let (ms, frames, texts) = native_decode(&small, Role::Server);

@@ -92,7 +92,7 @@ fn decode(response_head: &str, chunks: &[Vec<u8>], id: u64) -> Decoded {
             if f.header.rsv1 {
                 out.compressed_frames[d] += 1;
             }
-            open[d].extend_from_slice(f.inflated.as_deref().unwrap_or(&f.payload));
+            open[d].extend_from_slice(f.content());
             if f.header.fin {
                 out.messages[d].push(std::mem::take(&mut open[d]));
             }

@@ -80,13 +80,22 @@ impl Decoder {
     /// Takes the next chunk and returns the core's records of the frames it
     /// completes, as the inspector made them (no copy, no conversion).
     pub fn push_records(&mut self, chunk: &[u8]) -> impl Iterator<Item = FrameRecord> {
-        self.inspector
-            .feed(self.direction, chunk, None)
-            .into_iter()
-            .filter_map(|o| match o {
-                Observation::Frame(f) => Some(*f),
-                _ => None,
-            })
+        frames(self.inspector.feed(self.direction, chunk, None))
+    }
+
+    /// Takes the next `n` bytes, written by `fill` straight into the decoder's buffer (a
+    /// JavaScript array copied once into wasm memory), and returns the records of the
+    /// frames they complete, as [`Decoder::push_records`]. Then reserves the rest of the
+    /// frame the bytes end inside, as its header declares (up to the buffer limit), so
+    /// the buffer grows once: growing it by doubling copies it in wasm each time.
+    pub fn push_records_with(
+        &mut self,
+        n: usize,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> impl Iterator<Item = FrameRecord> {
+        let seen = self.inspector.feed_with(self.direction, n, fill, None);
+        self.inspector.reserve_declared(self.direction);
+        frames(seen)
     }
 
     /// The unfinished frame at the end of what was pushed, if any.
@@ -110,6 +119,14 @@ impl Decoder {
     pub fn position(&self) -> u64 {
         self.inspector.position(self.direction)
     }
+}
+
+/// The frame records among `seen`.
+fn frames(seen: Vec<Observation>) -> impl Iterator<Item = FrameRecord> {
+    seen.into_iter().filter_map(|o| match o {
+        Observation::Frame(f) => Some(*f),
+        _ => None,
+    })
 }
 
 /// Decodes every frame in `bytes` sent by `sender`; the bytes may begin mid-message.

@@ -278,20 +278,30 @@ impl StreamDecoder {
 
     /// Takes the next chunk; returns the frames it completes packed as
     /// `[Float64Array, Uint8Array, extras]` (see `packed.rs`), which `www/loader.js`
-    /// turns into frame objects with the same fields as `push`'s, far faster: one copy
-    /// of the bytes out of wasm, and text decoded only when read.
+    /// turns into frame objects with the same fields as `push`'s, far faster: the chunk
+    /// copied once, straight into the decoder's buffer, one copy of the bytes out of
+    /// wasm, and text decoded only when read.
     #[wasm_bindgen(js_name = pushPacked)]
-    pub fn push_packed(&mut self, chunk: &[u8]) -> Result<js_sys::Array, JsError> {
-        self.packed.extend(self.inner.push_records(chunk));
+    pub fn push_packed(&mut self, chunk: &Uint8Array) -> Result<js_sys::Array, JsError> {
+        let n = chunk.length() as usize;
+        self.packed
+            .extend(self.inner.push_records_with(n, |dst| chunk.copy_to(dst)));
         let p = &self.packed;
         let nums = js_sys::Float64Array::from(p.nums.as_slice());
-        let bytes = Uint8Array::new_with_length(p.byte_len() as u32);
-        let mut at = 0;
-        for part in p.parts() {
-            let end = at + part.len() as u32;
-            bytes.subarray(at, end).copy_from(part);
-            at = end;
-        }
+        let bytes = match (p.parts().next(), p.parts().nth(1)) {
+            // One part (most batches): copied into an array made from it, not zeroed first.
+            (Some(only), None) => Uint8Array::from(only),
+            _ => {
+                let bytes = Uint8Array::new_with_length(p.byte_len() as u32);
+                let mut at = 0;
+                for part in p.parts() {
+                    let end = at + part.len() as u32;
+                    bytes.subarray(at, end).copy_from(part);
+                    at = end;
+                }
+                bytes
+            }
+        };
         let extras = js_objects::extras(&p.extras);
         self.packed.clear();
         Ok(js_sys::Array::of3(&nums, &bytes, &extras))

@@ -12,7 +12,7 @@ use framewire_core::inspect::FrameRecord;
 use crate::report::{CloseInfo, FieldRanges, Violation};
 
 /// Numbers per frame in [`Packed::nums`].
-pub const FIELDS: usize = 23;
+pub const FIELDS: usize = 22;
 
 /// Bits of the `flags` field.
 pub mod flag {
@@ -36,9 +36,6 @@ pub mod flag {
     pub const INFLATED: u32 = 256;
     /// `text` is present.
     pub const TEXT: u32 = 512;
-    /// The unmasked payload is packed apart (the frame is masked, so it differs from the
-    /// bytes after the header).
-    pub const PAYLOAD: u32 = 1024;
 }
 
 /// The rare parts of frame `at` (its position in the batch).
@@ -74,15 +71,16 @@ enum Part {
 /// [`flag`]), opcode, the mask key as a big-endian u32 (0 when unmasked), payloadLength,
 /// lengthEncoding, the ranges (flagsAndOpcode, maskBitAndLength, extendedLength, maskKey,
 /// payload: two numbers each, NaN for an absent range), then the lengths in `bytes` of the
-/// frame's bytes, of its unmasked payload (packed only with [`flag::PAYLOAD`]; otherwise it
-/// is the bytes after the header) and of its inflated payload, and last the UTF-8 length of
+/// frame as kept (its header's bytes, then its payload unmasked: the record's
+/// [`FrameRecord::unmasked_frame`]; the page masks the payload again only when the wire form
+/// of a masked frame is asked for) and of its inflated payload, and last the UTF-8 length of
 /// the text (checked here; the page decodes it when shown), the start of the content
 /// (inflated, else the payload). The bytes ([`Packed::parts`]) hold those, frame after frame.
 #[derive(Debug, Default)]
 pub struct Packed {
     /// [`FIELDS`] numbers per frame.
     pub nums: Vec<f64>,
-    /// The small parts (frame bytes, unmasked and inflated payloads), packed.
+    /// The small parts (frames as kept, inflated payloads), packed.
     small: Vec<u8>,
     /// The batch's bytes in order, up to the last large part: runs of `small`, large parts.
     parts: Vec<Part>,
@@ -157,9 +155,8 @@ impl Packed {
         }
     }
 
-    fn push(&mut self, f: FrameRecord) {
+    fn push(&mut self, mut f: FrameRecord) {
         let h = &f.header;
-        let apart = h.mask.is_some();
         let text = f.text_len();
         let flags = [
             (h.fin, flag::FIN),
@@ -167,12 +164,11 @@ impl Packed {
             (h.rsv2, flag::RSV2),
             (h.rsv3, flag::RSV3),
             (h.is_control(), flag::CONTROL),
-            (apart, flag::MASKED),
+            (h.mask.is_some(), flag::MASKED),
             (f.truncated, flag::TRUNCATED),
             (f.message.is_some_and(|m| m.compressed), flag::COMPRESSED),
             (f.inflated.is_some(), flag::INFLATED),
             (text.is_some(), flag::TEXT),
-            (apart, flag::PAYLOAD),
         ]
         .iter()
         .filter(|(on, _)| *on)
@@ -200,12 +196,10 @@ impl Packed {
         ] {
             self.nums.extend_from_slice(&pair);
         }
-        let unmasked = if apart { f.payload.len() } else { 0 };
-        let inflated = f.inflated.as_ref().map_or(0, Vec::len);
+        let inflated = f.inflated.take();
         self.nums.extend_from_slice(&[
-            f.bytes.len() as f64,
-            unmasked as f64,
-            inflated as f64,
+            f.kept_len() as f64,
+            inflated.as_ref().map_or(0, Vec::len) as f64,
             text.unwrap_or(0) as f64,
         ]);
         if f.close.is_some() || !f.violations.is_empty() {
@@ -215,11 +209,8 @@ impl Packed {
                 violations: f.violations.iter().map(Violation::from).collect(),
             });
         }
-        self.part(f.bytes);
-        if apart {
-            self.part(f.payload);
-        }
-        if let Some(i) = f.inflated {
+        self.part(f.into_unmasked_frame());
+        if let Some(i) = inflated {
             self.part(i);
         }
     }
@@ -234,8 +225,9 @@ mod tests {
 
     #[test]
     fn large_parts_keep_their_place_among_the_packed_ones() {
-        // A small text frame, a masked 100,000-byte binary frame (its bytes and its
-        // unmasked payload both large), a small one: the batch's bytes in frame order.
+        // A small text frame, a masked 100,000-byte binary frame (packed as its header
+        // and its payload unmasked: one large part), a small one: the batch's bytes in
+        // frame order.
         let key = [1, 2, 3, 4];
         let big: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
         let mut wire = vec![0x81, 0x02, b'h', b'i', 0x82, 0xff];
@@ -249,11 +241,11 @@ mod tests {
         p.extend(d.push_records(&wire));
         assert_eq!(p.len(), 3);
         let mut expect = wire.clone();
-        expect.splice(4 + 14 + big.len()..4 + 14 + big.len(), big.iter().copied());
+        expect.splice(4 + 14..4 + 14 + big.len(), big.iter().copied());
         let got: Vec<u8> = p.parts().flatten().copied().collect();
         assert_eq!((got.len(), p.byte_len()), (expect.len(), expect.len()));
         assert!(got == expect, "the parts are out of order");
-        assert_eq!(p.parts().count(), 4, "a run, two large parts, a run");
+        assert_eq!(p.parts().count(), 3, "a run, the large frame, a run");
         p.clear();
         assert_eq!((p.len(), p.byte_len()), (0, 0));
     }

@@ -182,7 +182,8 @@ impl From<&CoreCloseInfo> for CloseInfo {
 impl From<FrameRecord> for FrameReport {
     fn from(f: FrameRecord) -> Self {
         let h = f.header;
-        let header_len = h.header_len().min(f.bytes.len());
+        let bytes = f.bytes().into_owned();
+        let header_len = h.header_len().min(bytes.len());
         Self {
             index: num(f.index),
             offset: num(f.offset),
@@ -204,11 +205,11 @@ impl From<FrameRecord> for FrameReport {
             compressed: f.message.is_some_and(|m| m.compressed),
             close: f.close.as_ref().map(CloseInfo::from),
             violations: f.violations.iter().map(Violation::from).collect(),
-            masked_payload: f.bytes[header_len..].to_vec(),
+            masked_payload: bytes[header_len..].to_vec(),
             truncated: f.truncated,
+            payload: f.payload().to_vec(),
             inflated: f.inflated,
-            payload: f.payload,
-            bytes: f.bytes,
+            bytes,
         }
     }
 }

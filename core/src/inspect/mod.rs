@@ -10,7 +10,8 @@
 //!
 //! Memory is bounded: each direction holds at most [`InspectorConfig::max_buffer`]
 //! bytes of an unfinished frame, and a compressed message inflates to at most
-//! [`crate::Limits::max_message`] bytes. Nothing is allocated from a declared length.
+//! [`crate::Limits::max_message`] bytes. Nothing is allocated from a declared length
+//! (unless a host asks for it with [`Inspector::reserve_declared`]).
 //!
 //! ```
 //! use framewire_core::inspect::{Direction, Inspector, InspectorConfig, Observation};
@@ -20,7 +21,7 @@
 //! let hello = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
 //! let seen = insp.feed(Direction::ClientToServer, &hello, None);
 //! let Observation::Frame(f) = &seen[0] else { panic!() };
-//! assert_eq!(f.payload, b"Hello");
+//! assert_eq!(f.payload(), b"Hello");
 //! assert!(f.violations.is_empty());
 //! ```
 
@@ -128,6 +129,31 @@ impl Inspector {
         let mut out = Vec::new();
         self.sides[dir.index()].feed(bytes, time, self.feeds, &mut out);
         out
+    }
+
+    /// Takes the next `n` bytes seen in direction `dir`, as [`Inspector::feed`], letting
+    /// `fill` write them (all `n`) straight into the direction's buffer: for a host whose
+    /// bytes are not in a Rust slice (a JavaScript array, copied once into wasm memory).
+    pub fn feed_with(
+        &mut self,
+        dir: Direction,
+        n: usize,
+        fill: impl FnOnce(&mut [u8]),
+        time: Option<Duration>,
+    ) -> Vec<Observation> {
+        self.feeds += 1;
+        let mut out = Vec::new();
+        self.sides[dir.index()].feed_with(n, fill, time, self.feeds, &mut out);
+        out
+    }
+
+    /// Reserves room in `dir`'s buffer for the rest of the frame its bytes end inside, as
+    /// the frame's header declares, up to [`InspectorConfig::max_buffer`]: the buffer then
+    /// grows once, not by doubling, which copies where memory cannot be remapped (wasm).
+    /// This allocates from a declared length, which [`Inspector::feed`] never does: a
+    /// header alone can make the buffer hold up to `max_buffer` bytes.
+    pub fn reserve_declared(&mut self, dir: Direction) {
+        self.sides[dir.index()].reserve_declared();
     }
 
     /// Bytes fed in `dir` so far.

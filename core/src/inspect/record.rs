@@ -1,9 +1,11 @@
 //! What the inspector reports: frames, messages and the frame the bytes end in.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::close::CloseCode;
 use crate::frame::{FrameHeader, HeaderLayout};
+use crate::mask::apply_mask;
 use crate::opcode::DataKind;
 
 use super::direction::Direction;
@@ -56,10 +58,10 @@ pub struct FrameRecord {
     pub header: FrameHeader,
     /// Byte ranges of the header fields, relative to `offset`.
     pub layout: HeaderLayout,
-    /// The frame as on the wire (only its start when `truncated`).
-    pub bytes: Vec<u8>,
-    /// The payload unmasked (only its start when `truncated`).
-    pub payload: Vec<u8>,
+    /// The frame with its payload unmasked in place: the header's bytes as on the wire,
+    /// then the payload (only the frame's start when `truncated`). One buffer serves both
+    /// [`FrameRecord::payload`] and, re-masked with the header's key, [`FrameRecord::bytes`].
+    pub(super) unmasked: Vec<u8>,
     /// Only the first bytes were kept: the frame is longer than the buffer limit.
     pub truncated: bool,
     /// For data frames: the message it belongs to.
@@ -74,6 +76,45 @@ pub struct FrameRecord {
 }
 
 impl FrameRecord {
+    /// The header's length in the kept bytes (all of them if the header is cut short).
+    fn kept_header_len(&self) -> usize {
+        self.header.header_len().min(self.unmasked.len())
+    }
+
+    /// The payload unmasked (only its start when `truncated`).
+    pub fn payload(&self) -> &[u8] {
+        &self.unmasked[self.kept_header_len()..]
+    }
+
+    /// The frame as on the wire (only its start when `truncated`): borrowed when the frame
+    /// is not masked, else built by masking the payload again.
+    pub fn bytes(&self) -> Cow<'_, [u8]> {
+        match self.header.mask {
+            None => Cow::Borrowed(&self.unmasked),
+            Some(key) => {
+                let mut wire = self.unmasked.clone();
+                let at = self.kept_header_len();
+                apply_mask(&mut wire[at..], key, 0);
+                Cow::Owned(wire)
+            }
+        }
+    }
+
+    /// How many of the frame's bytes were kept: the length of [`FrameRecord::bytes`].
+    pub fn kept_len(&self) -> usize {
+        self.unmasked.len()
+    }
+
+    /// The header's bytes, then the payload unmasked: the frame as kept, without a copy.
+    pub fn unmasked_frame(&self) -> &[u8] {
+        &self.unmasked
+    }
+
+    /// The record's [`FrameRecord::unmasked_frame`], moved out.
+    pub fn into_unmasked_frame(self) -> Vec<u8> {
+        self.unmasked
+    }
+
     /// Total length as declared: header plus payload.
     pub fn declared_len(&self) -> u64 {
         (self.header.header_len() as u64).saturating_add(self.header.payload_len)
@@ -86,7 +127,7 @@ impl FrameRecord {
 
     /// The message content this frame carries: inflated when compressed, else the payload.
     pub fn content(&self) -> &[u8] {
-        self.inflated.as_deref().unwrap_or(&self.payload)
+        self.inflated.as_deref().unwrap_or(self.payload())
     }
 
     /// The content as text, for a text message's frame whose content is valid UTF-8

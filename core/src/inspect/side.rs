@@ -17,6 +17,9 @@ use super::message::{Messages, Open};
 use super::record::{CloseInfo, FrameRecord, MessageRecord, Observation, Unfinished};
 use super::violation::Violation;
 
+/// A frame at least this long that starts the buffer takes the buffer rather than a copy.
+const TAKE_AT_LEAST: usize = 64 * 1024;
+
 /// A frame longer than the buffer, reported truncated; its remaining bytes are skipped.
 #[derive(Debug, Clone, Copy)]
 struct Skipping {
@@ -118,6 +121,42 @@ impl Side {
         }
     }
 
+    /// Takes the next `n` bytes of this direction, written by `fill` straight into the
+    /// buffer when they fit there (else through a copy, as [`Side::feed`]).
+    pub(super) fn feed_with(
+        &mut self,
+        n: usize,
+        fill: impl FnOnce(&mut [u8]),
+        time: Option<Duration>,
+        seq: u64,
+        out: &mut Vec<Observation>,
+    ) {
+        let room = self.max_buffer.saturating_sub(self.buf.len());
+        if self.close.is_some() || self.skipping.is_some() || n > room {
+            let mut bytes = vec![0; n];
+            fill(&mut bytes);
+            return self.feed(&bytes, time, seq, out);
+        }
+        self.fed = self.fed.saturating_add(n as u64);
+        let at = self.buf.len();
+        self.buf.resize(at + n, 0);
+        fill(&mut self.buf[at..]);
+        self.drain_frames(time, seq, out);
+    }
+
+    /// Reserves room for the rest of the frame the buffer ends inside, as its header
+    /// declares, up to the buffer limit.
+    pub(super) fn reserve_declared(&mut self) {
+        if self.skipping.is_some() || self.close.is_some() {
+            return;
+        }
+        if let Decoded::HeaderOnly { needed, .. } = decode_frame(&self.buf) {
+            let needed = usize::try_from(needed).unwrap_or(usize::MAX);
+            let room = self.max_buffer.saturating_sub(self.buf.len());
+            self.buf.reserve_exact(needed.min(room));
+        }
+    }
+
     /// Reports every frame at the start of the buffer that can be reported.
     fn drain_frames(&mut self, time: Option<Duration>, seq: u64, out: &mut Vec<Observation>) {
         let mut at = 0;
@@ -125,25 +164,24 @@ impl Side {
             let rest = &self.buf[at..];
             match decode_frame(rest) {
                 Decoded::Frame(f) => {
-                    let len = f.len;
-                    let bytes = rest[..len].to_vec();
-                    self.frame(
-                        f.header,
-                        bytes,
-                        self.base + at as u64,
-                        false,
-                        time,
-                        seq,
-                        out,
-                    );
-                    at += len;
+                    let (header, len) = (f.header, f.len);
+                    let offset = self.base + at as u64;
+                    let bytes = if at == 0 && len >= TAKE_AT_LEAST && len >= rest.len() - len {
+                        // A large frame that starts the buffer: the buffer becomes the
+                        // record's and the bytes after the frame (fewer) the new buffer.
+                        self.take_front(len)
+                    } else {
+                        at += len;
+                        rest[..len].to_vec()
+                    };
+                    self.frame(header, bytes, offset, false, time, seq, out);
                 }
                 // Only a full buffer (so `at` is 0) holds a frame this long.
                 Decoded::HeaderOnly { header, needed } if rest.len() >= self.max_buffer => {
-                    let bytes = rest.to_vec();
-                    let offset = self.base + at as u64;
+                    // The whole buffer is the frame's start: it becomes the record's.
+                    let offset = self.base;
+                    let bytes = self.take_front(self.buf.len());
                     self.frame(header, bytes, offset, true, time, seq, out);
-                    at = self.buf.len();
                     self.skipping = Some(Skipping {
                         header,
                         offset,
@@ -166,12 +204,25 @@ impl Side {
         }
     }
 
-    /// Checks and reports one frame; `bytes` is the whole frame, or its start when `truncated`.
+    /// Moves the buffer's first `len` bytes out, without copying them: the bytes after
+    /// them are copied into a new buffer. The bytes moved hold little spare capacity.
+    fn take_front(&mut self, len: usize) -> Vec<u8> {
+        let after = self.buf.split_off(len);
+        let mut front = std::mem::replace(&mut self.buf, after);
+        if front.capacity() > len + len / 4 {
+            front.shrink_to_fit();
+        }
+        self.base += len as u64;
+        front
+    }
+
+    /// Checks and reports one frame; `bytes` is the whole frame, or its start when
+    /// `truncated`, as on the wire: its payload is unmasked in place for the record.
     #[allow(clippy::too_many_arguments)]
     fn frame(
         &mut self,
         header: FrameHeader,
-        bytes: Vec<u8>,
+        mut bytes: Vec<u8>,
         offset: u64,
         truncated: bool,
         time: Option<Duration>,
@@ -181,10 +232,10 @@ impl Side {
         let index = self.frames;
         self.frames += 1;
         let header_len = header.header_len().min(bytes.len());
-        let mut payload = bytes[header_len..].to_vec();
         if let Some(key) = header.mask {
-            apply_mask(&mut payload, key, 0);
+            apply_mask(&mut bytes[header_len..], key, 0);
         }
+        let payload = &bytes[header_len..];
         let mut violations: Vec<Violation> = header_violations(&header, &self.rule_context())
             .into_iter()
             .map(|error| Violation {
@@ -203,7 +254,7 @@ impl Side {
                 let o = self.messages.data_frame(
                     &header,
                     op,
-                    &payload,
+                    payload,
                     truncated,
                     index,
                     offset,
@@ -220,7 +271,7 @@ impl Side {
                 let (code, reason) = if truncated {
                     (None, String::new())
                 } else {
-                    match parse_close_payload(&payload) {
+                    match parse_close_payload(payload) {
                         Ok((code, reason)) => {
                             close = Some(CloseInfo {
                                 code,
@@ -272,8 +323,7 @@ impl Side {
             time,
             header,
             layout: header.layout(),
-            bytes,
-            payload,
+            unmasked: bytes,
             truncated,
             message,
             inflated,

@@ -52,7 +52,7 @@ fn rfc_5_7_single_frames() {
     let obs = i.feed(S2C, &unmasked, Some(Duration::from_millis(5)));
     let f = frames(&obs)[0];
     assert_eq!(
-        (f.payload.as_slice(), f.text().as_deref()),
+        (f.payload(), f.text().as_deref()),
         (&b"Hello"[..], Some("Hello"))
     );
     assert_eq!(f.time, Some(Duration::from_millis(5)));
@@ -65,8 +65,8 @@ fn rfc_5_7_single_frames() {
 
     let obs = i.feed(C2S, &MASKED_HELLO, None);
     let f = frames(&obs)[0];
-    assert_eq!(f.payload, b"Hello");
-    assert_eq!(f.bytes, MASKED_HELLO);
+    assert_eq!(f.payload(), b"Hello");
+    assert_eq!(*f.bytes(), MASKED_HELLO);
     assert_eq!(f.layout.mask_key, Some(2..6));
     assert_eq!(f.payload_offset(), 6);
     assert!(f.violations.is_empty());
@@ -98,7 +98,7 @@ fn rfc_5_7_fragments_ping_pong_and_lengths() {
         0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
     ];
     let obs = i.feed(C2S, &pong, None);
-    assert_eq!(frames(&obs)[0].payload, b"Hello");
+    assert_eq!(frames(&obs)[0].payload(), b"Hello");
     // 256 bytes in a 16-bit length, 64 KiB in a 64-bit length.
     for (len, head) in [
         (256usize, vec![0x82, 0x7E, 0x01, 0x00]),
@@ -155,7 +155,7 @@ fn compressed_messages_are_inflated_per_direction() {
         }
         let obs = i.feed(dir, &wire, None);
         let fs = frames(&obs);
-        assert!(fs[1].payload.len() < fs[0].payload.len());
+        assert!(fs[1].payload().len() < fs[0].payload().len());
         assert_eq!(fs[0].text().as_deref(), Some("hello hello hello"));
         if dir == S2C {
             assert_eq!(fs[1].text().as_deref(), Some("hello hello hello"));
@@ -307,7 +307,7 @@ fn truncated_input_is_reported_with_what_it_already_breaks() {
         Outcome::MidFrame { direction: C2S }
     ));
     let obs = i.feed(C2S, &MASKED_HELLO[8..], None);
-    assert_eq!(frames(&obs)[0].payload, b"Hello");
+    assert_eq!(frames(&obs)[0].payload(), b"Hello");
     assert!(i.unfinished(C2S).is_none());
     // Invalid UTF-8 in the arrived part of an unfinished text frame (as Connection finds it).
     let mut i = inspector();
@@ -349,9 +349,9 @@ fn frames_longer_than_the_buffer_are_truncated_and_skipped() {
     }
     let fs = frames(&seen);
     assert_eq!(fs.len(), 2);
-    assert!(fs[0].truncated && fs[0].bytes.len() == 64);
+    assert!(fs[0].truncated && fs[0].kept_len() == 64);
     assert_eq!(messages(&seen)[0].size, None);
-    assert_eq!((fs[1].offset, fs[1].payload.as_slice()), (1004, &b"p"[..]));
+    assert_eq!((fs[1].offset, fs[1].payload()), (1004, &b"p"[..]));
     assert_eq!(
         Inspector::new(InspectorConfig {
             max_buffer: 5,
@@ -521,4 +521,93 @@ fn text_len_is_the_length_of_text_without_building_it() {
             (Some(3), Some("h\u{e9}".to_owned())),
         ]
     );
+}
+
+#[test]
+fn a_large_frame_taken_from_the_buffer_leaves_the_frames_after_it_in_place() {
+    // A masked 100,000-byte frame, then "Hello" and a ping, the ping's last bytes in a
+    // later feed: the big frame's record is the buffer itself (payload unmasked in
+    // place), and what followed it in the buffer keeps its offsets.
+    let key = [9, 8, 7, 6];
+    let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let mut wire = Vec::new();
+    let header = FrameHeader::new(true, OpCode::Binary, Some(key), big.len() as u64);
+    encode_frame(&header, &big, &mut wire);
+    let big_len = wire.len();
+    wire.extend_from_slice(&MASKED_HELLO);
+    encode_frame(
+        &FrameHeader::new(true, OpCode::Ping, Some(key), 3),
+        b"abc",
+        &mut wire,
+    );
+    let mut i = inspector();
+    let cut = wire.len() - 4;
+    let mut seen = Vec::new();
+    for chunk in wire[..cut].chunks(30_000) {
+        seen.extend(i.feed(C2S, chunk, None));
+    }
+    assert_eq!(i.buffered(C2S), cut - big_len - MASKED_HELLO.len());
+    seen.extend(i.feed(C2S, &wire[cut..], None));
+    let fs = frames(&seen);
+    assert_eq!(fs.len(), 3);
+    assert_eq!(fs[0].payload(), &big[..]);
+    assert_eq!(&*fs[0].bytes(), &wire[..big_len]);
+    assert_eq!(fs[0].unmasked_frame()[..14], wire[..14]);
+    assert_eq!(
+        (fs[1].offset, fs[1].payload()),
+        (big_len as u64, &b"Hello"[..])
+    );
+    assert_eq!(&*fs[1].bytes(), &MASKED_HELLO[..]);
+    let ping_at = big_len + MASKED_HELLO.len();
+    assert_eq!(
+        (fs[2].offset, fs[2].payload()),
+        (ping_at as u64, &b"abc"[..])
+    );
+    assert_eq!(&*fs[2].bytes(), &wire[ping_at..]);
+    assert!(fs.iter().all(|f| f.violations.is_empty()));
+    assert_eq!(i.buffered(C2S), 0);
+}
+
+#[test]
+fn bytes_written_in_place_are_read_as_fed_ones_with_the_declared_frame_reserved() {
+    // A masked 3,000-byte frame (longer than a 1,000-byte buffer: truncated, then
+    // skipped), "Hello", a 500-byte frame, a close and bytes after it, in chunks of 700:
+    // feed_with (and reserve_declared after each chunk) reports what feed does.
+    let key = [1, 2, 3, 4];
+    let mut wire = Vec::new();
+    for n in [3000, 500] {
+        let payload: Vec<u8> = (0..n).map(|i| i as u8).collect();
+        encode_frame(
+            &FrameHeader::new(true, OpCode::Binary, Some(key), n as u64),
+            &payload,
+            &mut wire,
+        );
+        wire.extend_from_slice(&MASKED_HELLO);
+    }
+    encode_frame(
+        &FrameHeader::new(true, OpCode::Close, Some(key), 2),
+        &[3, 232],
+        &mut wire,
+    );
+    wire.extend_from_slice(b"after");
+    let config = InspectorConfig {
+        max_buffer: 1000,
+        ..InspectorConfig::default()
+    };
+    let (mut fed, mut written) = (
+        Inspector::new(config).unwrap(),
+        Inspector::new(config).unwrap(),
+    );
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for chunk in wire.chunks(700) {
+        a.extend(fed.feed(C2S, chunk, None));
+        b.extend(written.feed_with(C2S, chunk.len(), |dst| dst.copy_from_slice(chunk), None));
+        written.reserve_declared(C2S);
+        assert_eq!(written.buffered(C2S), fed.buffered(C2S));
+        assert!(written.buffered(C2S) <= 1000);
+    }
+    assert_eq!(frames(&a).len(), 5);
+    assert!(frames(&a)[0].truncated);
+    assert_eq!(a, b);
+    assert_eq!(written.ending(), fed.ending());
 }

@@ -169,9 +169,9 @@ fn violations(d: &mut Decoding, frame: u64, list: &[Violation]) {
 fn frame(d: &mut Decoding, f: &FrameRecord, show: usize) {
     let _ = write!(d.report, "frame {} at byte {}", f.index + 1, f.offset);
     if f.truncated {
-        let _ = writeln!(d.report, " (first {} bytes kept)", f.bytes.len());
+        let _ = writeln!(d.report, " (first {} bytes kept)", f.kept_len());
     } else {
-        let _ = writeln!(d.report, " ({} bytes)", f.bytes.len());
+        let _ = writeln!(d.report, " ({} bytes)", f.kept_len());
     }
     header_fields(&mut d.report, &f.header);
     violations(d, f.index, &f.violations);
@@ -192,7 +192,11 @@ fn frame(d: &mut Decoding, f: &FrameRecord, show: usize) {
                 }
             },
             None => {
-                let _ = writeln!(out, "  data{unmasked}     {}", show_bytes(&f.payload, show));
+                let _ = writeln!(
+                    out,
+                    "  data{unmasked}     {}",
+                    show_bytes(f.payload(), show)
+                );
             }
         }
         return;
@@ -201,7 +205,7 @@ fn frame(d: &mut Decoding, f: &FrameRecord, show: usize) {
         let _ = writeln!(
             out,
             "  data (compressed){unmasked} {}",
-            show_bytes(&f.payload, show)
+            show_bytes(f.payload(), show)
         );
         match std::str::from_utf8(inflated) {
             Ok(t) if f.message.and_then(|m| m.kind) == Some(DataKind::Text) => {
@@ -217,8 +221,12 @@ fn frame(d: &mut Decoding, f: &FrameRecord, show: usize) {
         Some(t) => {
             let _ = writeln!(out, "  text{unmasked}     {}", show_text(&t, show));
         }
-        None if !f.payload.is_empty() => {
-            let _ = writeln!(out, "  data{unmasked}     {}", show_bytes(&f.payload, show));
+        None if !f.payload().is_empty() => {
+            let _ = writeln!(
+                out,
+                "  data{unmasked}     {}",
+                show_bytes(f.payload(), show)
+            );
         }
         None => {}
     }

@@ -54,7 +54,7 @@ impl FrameLog {
             };
             let h = &f.header;
             let preview = if self.payloads {
-                let shown = f.inflated.as_deref().unwrap_or(&f.payload);
+                let shown = f.content();
                 let clip = &shown[..shown.len().min(PREVIEW)];
                 format!(" payload {:?}", String::from_utf8_lossy(clip))
             } else {

@@ -296,7 +296,7 @@ impl Session {
                     compressed: f.message.is_some_and(|m| m.compressed),
                     inflated_len,
                     control_payload: if control {
-                        f.payload.iter().take(125).copied().collect()
+                        f.payload().iter().take(125).copied().collect()
                     } else {
                         Vec::new()
                     },
