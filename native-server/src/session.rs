@@ -841,3 +841,22 @@ fn clip(t: &str) -> String {
         None => format!("{t:?}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peers_compact_address_gives_back_ipv4_and_ipv6_addresses_and_the_endpoint() {
+        for (addr, greet) in [
+            ("192.0.2.7:40001", true),
+            ("[2001:db8::1%3]:443", false),
+            ("[::ffff:192.0.2.7]:9", true),
+        ] {
+            let addr: SocketAddr = addr.parse().unwrap();
+            let peer = Peer::new(addr, greet);
+            assert_eq!((peer.addr(), peer.greet), (addr, greet));
+        }
+        assert_eq!(std::mem::size_of::<Peer>(), 16);
+    }
+}

@@ -203,6 +203,12 @@ impl Ticker {
         true
     }
 
+    /// How many tasks wait for the shutdown.
+    #[cfg(test)]
+    pub(crate) fn stops_watched(&self) -> usize {
+        self.wheel().stops.iter().filter(|w| w.is_some()).count()
+    }
+
     /// Gives a shutdown slot back.
     fn release_stop(&self, slot: u32) {
         let mut wheel = self.wheel();

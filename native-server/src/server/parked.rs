@@ -224,3 +224,24 @@ async fn a_peer_closing_or_resetting_a_parked_connection_frees_it() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_parked_session_dropped_gives_its_shutdown_slot_back() {
+    let (mut running, mut client, ticker) = echo_session(Config::default()).await;
+    read_101(&mut client).await;
+    assert!(running.is_parked());
+    // Polled once: its alarm registers the task for the shutdown.
+    assert!(futures_poll_once(&mut running).await.is_pending());
+    assert_eq!(ticker.stops_watched(), 1);
+    drop(running);
+    assert_eq!(
+        ticker.stops_watched(),
+        0,
+        "the parked session's slot leaked"
+    );
+}
+
+/// Polls `running` once.
+async fn futures_poll_once(running: &mut Driven) -> Poll<EndReason> {
+    poll_fn(|cx| Poll::Ready(Pin::new(&mut *running).poll(cx))).await
+}
