@@ -14,6 +14,7 @@ use crate::frame::{encode_frame, encode_header, FrameHeader, MAX_HEADER_LEN};
 use crate::mask::extend_masked;
 use crate::opcode::{DataKind, OpCode};
 use crate::prepared::PreparedMessage;
+use crate::role::Role;
 use crate::utf8::Utf8Validator;
 
 /// Output buffers above this capacity are released once drained.
@@ -654,12 +655,13 @@ impl Sender {
 
     /// What the sender keeps while its connection is parked; its empty output
     /// buffer (a keepalive ping's, say) is freed. Only after [`Self::can_park`].
-    pub(crate) fn park(self) -> ParkedSender {
+    pub(crate) fn park(self, role: Role) -> ParkedSender {
         ParkedSender {
             mask_rng: self.mask_rng,
             deflate: self.deflate,
             vectored: self.vectored,
             rsv_on_message_start: self.rsv_on_message_start,
+            role,
         }
     }
 
@@ -673,13 +675,15 @@ impl Sender {
     }
 }
 
-/// A parked sender ([`Sender::park`]): open, nothing queued.
+/// A parked sender ([`Sender::park`]): open, nothing queued. It keeps the
+/// connection's role beside its own small fields (one word for the three).
 #[derive(Debug)]
 pub(crate) struct ParkedSender {
     mask_rng: Option<Box<ChaCha8Rng>>,
     deflate: Option<Box<Deflate>>,
     vectored: bool,
     rsv_on_message_start: u8,
+    role: Role,
 }
 
 impl ParkedSender {
@@ -697,6 +701,11 @@ impl ParkedSender {
     /// The compressor, when permessage-deflate is on.
     pub(crate) fn compressor(&self) -> Option<&Compressor> {
         self.deflate.as_deref().map(|d| &d.compressor)
+    }
+
+    /// The connection's role, kept at [`Sender::park`].
+    pub(crate) fn role(&self) -> Role {
+        self.role
     }
 }
 

@@ -37,7 +37,7 @@ fn exchange_and_quiet(pair: &mut Pair, text: &str) {
 #[test]
 fn a_parked_record_is_small() {
     let size = std::mem::size_of::<Parked>();
-    assert!(size <= 88, "Parked is {size} bytes");
+    assert!(size <= 56, "Parked is {size} bytes");
 }
 
 #[test]

@@ -6,8 +6,10 @@ use framewire_core::deflate::DeflateConfig;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use framewire_core::handshake::{
@@ -25,7 +27,7 @@ use crate::chat;
 use crate::clock;
 use crate::handshake::{read_request, HeadEnd};
 use crate::http::query_param;
-use crate::session::{Endpoint, Session, SessionConfig};
+use crate::session::{Endpoint, Running, Session, SessionConfig};
 use crate::static_files;
 use crate::tcp;
 use crate::ticker::{self, Ticker};
@@ -169,22 +171,23 @@ impl Server {
             loop {
                 match self.listener.accept().await {
                     Ok((stream, peer)) => {
-                        let guard = Active::enter(self.state.clone());
+                        // The guard holds the server's wait for its tasks.
+                        let (guard, over) =
+                            Active::enter(self.state.clone(), Some(done_tx.clone()));
                         let stop = stop_rx.clone();
-                        let done = done_tx.clone();
                         // One task type per transport: a plain connection's
                         // task holds nothing of TLS.
                         match &self.tls {
-                            None => tokio::spawn(async move {
-                                handle(stream, peer, guard, stop, None).await;
-                                drop(done);
-                            }),
+                            None => tokio::spawn(handle(stream, peer, (guard, over), stop, None)),
                             Some(acceptor) => {
                                 let acceptor = acceptor.clone();
-                                tokio::spawn(async move {
-                                    handle_tls(stream, acceptor, peer, guard, stop).await;
-                                    drop(done);
-                                })
+                                tokio::spawn(handle_tls(
+                                    stream,
+                                    acceptor,
+                                    peer,
+                                    (guard, over),
+                                    stop,
+                                ))
                             }
                         };
                     }
@@ -212,17 +215,21 @@ impl Server {
     }
 }
 
-/// Counts a connection while it lives.
+/// Counts a connection while it lives, and holds the server's wait for its
+/// connections' tasks (`done`) until it ends.
 struct Active {
     state: Arc<State>,
-    over_limit: bool,
+    /// Never read: dropped with the task, it ends the server's wait for it.
+    _done: Option<mpsc::Sender<()>>,
 }
 
 impl Active {
-    fn enter(state: Arc<State>) -> Self {
+    /// Counts a new connection; with whether it is over `--max-connections`
+    /// (it is answered 503).
+    fn enter(state: Arc<State>, done: Option<mpsc::Sender<()>>) -> (Self, bool) {
         let n = state.active.fetch_add(1, Ordering::Relaxed) + 1;
         let over_limit = n > state.cfg.max_connections;
-        Self { state, over_limit }
+        (Self { state, _done: done }, over_limit)
     }
 }
 
@@ -281,9 +288,10 @@ async fn handle_tls(
     stream: TcpStream,
     acceptor: TlsAcceptor,
     peer: SocketAddr,
-    active: Active,
+    entered: (Active, bool),
     mut stop: watch::Receiver<bool>,
 ) {
+    let active = &entered.0;
     if !active.state.nodelay_inherited {
         let _ = stream.set_nodelay(true);
     }
@@ -320,7 +328,7 @@ async fn handle_tls(
         _ = stop.changed() => return,
     };
     match accepted {
-        Ok(Ok(tls)) => handle(tls, peer, active, stop, Some(started)).await,
+        Ok(Ok(tls)) => handle(tls, peer, entered, stop, Some(started)).await,
         Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
         Err(_) => tracing::debug!(%peer, "TLS handshake failed: timed out"),
     }
@@ -341,24 +349,60 @@ const PLAIN_ON_TLS: &str =
 fn handle<S: Transport>(
     stream: S,
     peer: SocketAddr,
-    active: Active,
+    (active, over_limit): (Active, bool),
     stop: watch::Receiver<bool>,
     started: Option<Duration>,
 ) -> impl Future<Output = ()> + Send {
     let handshake = Box::pin(async move {
         let mut stop = stop;
-        let session = handshake(stream, peer, &active, &mut stop, started).await;
-        session.map(|(session, _)| (session, active))
-    });
-    async move {
-        let Some((session, active)) = handshake.await else {
-            return;
-        };
+        let entered = (&active, over_limit);
+        let session = handshake(stream, peer, entered, &mut stop, started).await;
         // The session logs its end (its endpoint and peer are in its state).
-        let state = &active.state;
-        session
-            .run(&state.ticker, &state.sessions, S::into_tcp)
-            .await;
+        session.map(|(session, _)| {
+            let state = &active.state;
+            let running = session.run(&state.ticker, &state.sessions, S::into_tcp);
+            (running, active)
+        })
+    });
+    ConnectionTask::Handshake(handshake)
+}
+
+/// A connection's task ([`handle`]): its handshake, boxed with the arguments
+/// it owns, then its session beside the guard that counts it, whose state
+/// holds the session's shared configuration. Written by hand so that a
+/// parked session's task holds nothing else (an async block kept the boxed
+/// handshake's place beside the session: 32 bytes more).
+enum ConnectionTask<H> {
+    Handshake(Pin<Box<H>>),
+    Session(Running, Active),
+    Done,
+}
+
+impl<H: Future<Output = Option<(Running, Active)>>> Future for ConnectionTask<H> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        loop {
+            match this {
+                Self::Handshake(handshake) => match handshake.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Some((running, active))) => {
+                        *this = Self::Session(running, active);
+                    }
+                    Poll::Ready(None) => break,
+                },
+                Self::Session(running, active) => {
+                    if running.poll(&active.state.sessions, cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    break;
+                }
+                Self::Done => return Poll::Ready(()),
+            }
+        }
+        *this = Self::Done;
+        Poll::Ready(())
     }
 }
 
@@ -368,13 +412,13 @@ fn handle<S: Transport>(
 async fn handshake<S: Transport>(
     mut stream: S,
     peer: SocketAddr,
-    active: &Active,
+    (active, over_limit): (&Active, bool),
     stop: &mut watch::Receiver<bool>,
     started: Option<Duration>,
 ) -> Option<(Session<S>, &'static str)> {
     let state = &active.state;
     let cfg = &state.cfg;
-    if active.over_limit {
+    if over_limit {
         tracing::warn!(%peer, "over --max-connections: answered 503");
         let busy = HttpResponse::text(503, "too many connections: try again later\n")
             .header("Retry-After", "1");
@@ -642,9 +686,11 @@ mod tests {
 
     /// An idle connection is mostly its task's future: this one, holding the
     /// session, parked (`session::Parking`) while the connection is quiet.
-    /// Tokio allocates a task 128-byte aligned with about 104 bytes of its
-    /// own: a future of up to 280 bytes is a 384-byte block. It is 256 bytes
-    /// in a release build and 264 in a test build (1,000 and 896 when the
+    /// Tokio allocates a task 128-byte aligned with 104 bytes of its own (a
+    /// 32-byte header, 16 of scheduler and id, 8 of stage, a 48-byte trailer):
+    /// a future of up to 152 bytes is a 256-byte block, up to 280 a 384-byte
+    /// one. It is 152 bytes in a release build and 160 in a test build (256
+    /// and 264 before the parked state shrank, 1,000 and 896 when the
     /// session's loop, with its `WebSocket`, was the future).
     #[tokio::test]
     async fn an_idle_connections_task_future_stays_small() {
@@ -663,9 +709,9 @@ mod tests {
             ticker: Ticker::new(),
         });
         let (_stop_tx, stop_rx) = watch::channel(false);
-        let task = handle(stream, peer, Active::enter(state), stop_rx, None);
+        let task = handle(stream, peer, Active::enter(state, None), stop_rx, None);
         let size = std::mem::size_of_val(&task);
-        assert!(size <= 280, "a connection's task future is {size} bytes");
+        assert!(size <= 160, "a connection's task future is {size} bytes");
     }
 
     /// The connections' deadlines live in the server's one ticker (no tokio

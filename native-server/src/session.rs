@@ -6,7 +6,7 @@
 //! the input buffer), and the driver writes everything queued once per batch.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -163,33 +163,63 @@ impl Running {
         matches!(
             self,
             Self::Parking(Parking {
-                phase: Phase::Parked { .. },
+                phase: Phase::Parked(_),
                 ..
             })
         )
     }
+
+    /// Polls the session to its end; `config` is the one it was started with
+    /// (the server's, which its task holds: a parked session keeps no
+    /// pointer to it).
+    pub(crate) fn poll(&mut self, config: &SessionConfig, cx: &mut Context<'_>) -> Poll<EndReason> {
+        match self {
+            Self::Boxed(serving) => serving.as_mut().poll(cx),
+            Self::Parking(parking) => parking.poll(config, cx),
+        }
+    }
 }
 
-impl Future for Running {
-    type Output = EndReason;
+/// A peer's address in 16 bytes instead of a `SocketAddr`'s 32 (an IPv4 one
+/// inline, an IPv6 one boxed), and whether the endpoint is `/`.
+struct Peer {
+    v4: SocketAddrV4,
+    greet: bool,
+    v6: Option<Box<SocketAddrV6>>,
+}
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<EndReason> {
-        match self.get_mut() {
-            Self::Boxed(serving) => serving.as_mut().poll(cx),
-            Self::Parking(parking) => parking.poll(cx),
+impl Peer {
+    fn new(addr: SocketAddr, greet: bool) -> Self {
+        match addr {
+            SocketAddr::V4(v4) => Self {
+                v4,
+                greet,
+                v6: None,
+            },
+            SocketAddr::V6(v6) => Self {
+                v4: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+                greet,
+                v6: Some(Box::new(v6)),
+            },
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        match &self.v6 {
+            Some(v6) => SocketAddr::V6(**v6),
+            None => SocketAddr::V4(self.v4),
         }
     }
 }
 
 /// A `/` or `/echo` session over TCP: while the connection is quiet its
 /// task holds only the parked connection (the transport, the core's
-/// [`framewire_core::Parked`] state, its alarm) and the shutdown's [`Stop`];
-/// the loop ([`serve_peer`]) is boxed while there is something to do.
+/// [`framewire_core::Parked`] state, its alarm, which holds the shutdown's
+/// slot too) and its peer; the loop ([`serve_peer`]) is boxed while there is
+/// something to do.
 pub(crate) struct Parking {
     phase: Phase,
-    config: Arc<SessionConfig>,
-    peer: SocketAddr,
-    greet: bool,
+    peer: Peer,
 }
 
 /// What the sessions of a server share (a parked one keeps none of its own).
@@ -215,10 +245,8 @@ impl SessionConfig {
 
 /// Where a [`Parking`] session is.
 enum Phase {
-    Parked {
-        socket: ParkedSocket<TcpStream>,
-        stop: Stop,
-    },
+    /// Its alarm holds the shutdown's slot ([`Stop::park_into`]).
+    Parked(ParkedSocket<TcpStream>),
     Active(Pin<Box<dyn Future<Output = Outcome> + Send>>),
     Done,
 }
@@ -235,15 +263,16 @@ struct Turn {
 
 /// How a turn of [`serve_peer`] ended.
 enum Outcome {
-    /// The connection went quiet and was parked.
-    Parked(ParkedSocket<TcpStream>, Stop),
+    /// The connection went quiet and was parked (its alarm holding the
+    /// shutdown's slot).
+    Parked(ParkedSocket<TcpStream>),
     /// The session is over.
     Ended(EndReason),
 }
 
 impl Parking {
     fn kind(&self) -> Kind {
-        if self.greet {
+        if self.peer.greet {
             Kind::Greet
         } else {
             Kind::Echo
@@ -255,54 +284,52 @@ impl Parking {
         &self,
         ws: WebSocket<TcpStream>,
         stop: Stop,
-        closing: bool,
-        reason: Ending,
+        quiet_tick: Duration,
+        (closing, reason): (bool, Ending),
     ) -> Phase {
         let turn = Turn {
             kind: self.kind(),
-            peer: self.peer,
-            quiet_tick: self.config.quiet_tick,
+            peer: self.peer.addr(),
+            quiet_tick,
             closing,
             reason,
         };
         Phase::Active(Box::pin(serve_peer(ws, stop, turn)))
     }
 
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<EndReason> {
+    fn poll(&mut self, sessions: &SessionConfig, cx: &mut Context<'_>) -> Poll<EndReason> {
         let mut wakes = 0;
         loop {
             self.phase = match std::mem::replace(&mut self.phase, Phase::Done) {
-                Phase::Parked {
-                    mut socket,
-                    mut stop,
-                } => {
-                    let config = &self.config.conn;
+                Phase::Parked(mut socket) => {
+                    let config = &sessions.conn;
                     // A wake-up that finds nothing to do (readiness already
                     // consumed, say) parks again; twice in one poll, the next
                     // look waits for the other tasks.
                     let woken = match wakes {
-                        0 | 1 => poll_parked(&mut socket, &mut stop, config, cx),
+                        0 | 1 => poll_parked(&mut socket, config, cx),
                         _ => {
                             cx.waker().wake_by_ref();
                             Poll::Pending
                         }
                     };
                     if woken.is_pending() {
-                        self.phase = Phase::Parked { socket, stop };
+                        self.phase = Phase::Parked(socket);
                         return Poll::Pending;
                     }
                     wakes += 1;
+                    let stop = socket.alarm.take_stop();
                     let conn = socket.conn.unpark(config);
                     let cfg = driver_config(config);
                     let ws = WebSocket::resumed(socket.io, conn, socket.alarm, cfg);
-                    self.activate(ws, stop, false, None)
+                    self.activate(ws, stop, sessions.quiet_tick, (false, None))
                 }
                 Phase::Active(mut serving) => match serving.as_mut().poll(cx) {
                     Poll::Pending => {
                         self.phase = Phase::Active(serving);
                         return Poll::Pending;
                     }
-                    Poll::Ready(Outcome::Parked(socket, stop)) => Phase::Parked { socket, stop },
+                    Poll::Ready(Outcome::Parked(socket)) => Phase::Parked(socket),
                     Poll::Ready(Outcome::Ended(reason)) => return Poll::Ready(reason),
                 },
                 Phase::Done => return Poll::Pending,
@@ -316,11 +343,10 @@ impl Parking {
 /// reset the connection).
 fn poll_parked(
     socket: &mut ParkedSocket<TcpStream>,
-    stop: &mut Stop,
     config: &Config,
     cx: &mut Context<'_>,
 ) -> Poll<()> {
-    if Pin::new(stop).poll(cx).is_ready() {
+    if socket.alarm.poll_stop(cx).is_ready() {
         return Poll::Ready(());
     }
     if let Some(at) = socket.conn.poll_timeout(config) {
@@ -350,7 +376,7 @@ where
     pub(crate) fn run(
         mut self,
         ticker: &Arc<Ticker>,
-        config: &Arc<SessionConfig>,
+        config: &SessionConfig,
         into_tcp: impl FnOnce(S) -> std::result::Result<TcpStream, S>,
     ) -> Running {
         let peer = self.peer;
@@ -368,21 +394,19 @@ where
                 let greet = matches!(self.endpoint, Endpoint::Greet);
                 let parking = Parking {
                     phase: Phase::Done,
-                    config: config.clone(),
-                    peer,
-                    greet,
+                    peer: Peer::new(peer, greet),
                 };
                 let mut ws = WebSocket::from_connection(io, self.conn, HandshakeInfo::default());
                 ws.set_config(driver_config(&config.conn));
                 ws.share_timer(ticker.clone());
-                let (closing, reason) = begin(&mut ws, &parking.kind(), &shutdown);
+                let start = begin(&mut ws, &parking.kind(), &shutdown);
                 // A connection quiet from the start parks without its loop.
                 let phase = match ws.park() {
-                    Ok(socket) => Phase::Parked {
-                        socket,
-                        stop: shutdown,
-                    },
-                    Err(ws) => parking.activate(ws, shutdown, closing, reason),
+                    Ok(mut socket) => {
+                        shutdown.park_into(&mut socket.alarm);
+                        Phase::Parked(socket)
+                    }
+                    Err(ws) => parking.activate(ws, shutdown, config.quiet_tick, start),
                 };
                 Running::Parking(Parking { phase, ..parking })
             }
@@ -531,7 +555,10 @@ fn serve_peer(
                     continue;
                 }
                 Received::Quiet => match ws.park() {
-                    Ok(socket) => return Outcome::Parked(socket, stop),
+                    Ok(mut socket) => {
+                        stop.park_into(&mut socket.alarm);
+                        return Outcome::Parked(socket);
+                    }
                     // Not reached: the driver is quiet only when it can park.
                     Err(_) => return Outcome::Ended(ended(&kind, peer, EndReason::Closed)),
                 },
@@ -812,5 +839,24 @@ fn clip(t: &str) -> String {
     match t.char_indices().nth(LOG_TEXT) {
         Some((i, _)) => format!("{:?}…", &t[..i]),
         None => format!("{t:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peers_compact_address_gives_back_ipv4_and_ipv6_addresses_and_the_endpoint() {
+        for (addr, greet) in [
+            ("192.0.2.7:40001", true),
+            ("[2001:db8::1%3]:443", false),
+            ("[::ffff:192.0.2.7]:9", true),
+        ] {
+            let addr: SocketAddr = addr.parse().unwrap();
+            let peer = Peer::new(addr, greet);
+            assert_eq!((peer.addr(), peer.greet), (addr, greet));
+        }
+        assert_eq!(std::mem::size_of::<Peer>(), 16);
     }
 }

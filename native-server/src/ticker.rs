@@ -203,6 +203,12 @@ impl Ticker {
         true
     }
 
+    /// How many tasks wait for the shutdown.
+    #[cfg(test)]
+    pub(crate) fn stops_watched(&self) -> usize {
+        self.wheel().stops.iter().filter(|w| w.is_some()).count()
+    }
+
     /// Gives a shutdown slot back.
     fn release_stop(&self, slot: u32) {
         let mut wheel = self.wheel();
@@ -234,6 +240,17 @@ impl Stop {
     /// Whether the shutdown has come.
     pub(crate) fn has_come(&self) -> bool {
         self.ticker.is_shut_down()
+    }
+
+    /// Hands its slot to `alarm` (of the same ticker), which holds it while
+    /// the connection is parked ([`Alarm::poll_stop`], [`Alarm::take_stop`]):
+    /// a parked connection keeps one handle on the ticker instead of two.
+    pub(crate) fn park_into(mut self, alarm: &mut Alarm) {
+        debug_assert!(Arc::ptr_eq(&self.ticker, &alarm.ticker));
+        if alarm.stop != NO_SLOT {
+            self.ticker.release_stop(alarm.stop);
+        }
+        alarm.stop = std::mem::replace(&mut self.slot, NO_SLOT);
     }
 }
 
@@ -316,7 +333,8 @@ pub(crate) async fn run(ticker: Weak<Ticker>) {
     .await;
 }
 
-/// A connection's deadline in a [`Ticker`]: 32 bytes in the connection.
+/// A connection's deadline in a [`Ticker`]: 32 bytes in the connection (a parked
+/// one's alarm holds its shutdown slot too, in what was padding).
 #[derive(Debug)]
 pub(crate) struct Alarm {
     ticker: Arc<Ticker>,
@@ -329,6 +347,9 @@ pub(crate) struct Alarm {
     /// Which task it wakes (the waker's data pointer): another task polling
     /// re-arms with its own waker.
     task: usize,
+    /// The shutdown's slot of a parked connection ([`Stop::park_into`]);
+    /// [`NO_SLOT`] when it holds none.
+    stop: u32,
 }
 
 /// An [`Alarm`] that has no slot yet.
@@ -341,6 +362,26 @@ impl Alarm {
             ticker,
             slot: NO_SLOT,
             target: 0,
+            task: 0,
+            stop: NO_SLOT,
+        }
+    }
+
+    /// Ready once the server shuts down; else the shutdown wakes this task
+    /// (registered in the slot [`Stop::park_into`] gave it, or a new one).
+    pub(crate) fn poll_stop(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.ticker.is_shut_down() || !self.ticker.watch_stop(&mut self.stop, cx.waker()) {
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+
+    /// The shutdown's slot it holds as a [`Stop`] again (registering its
+    /// waker again at its first poll).
+    pub(crate) fn take_stop(&mut self) -> Stop {
+        Stop {
+            ticker: self.ticker.clone(),
+            slot: std::mem::replace(&mut self.stop, NO_SLOT),
             task: 0,
         }
     }
@@ -376,6 +417,9 @@ impl Drop for Alarm {
     fn drop(&mut self) {
         if self.slot != NO_SLOT {
             self.ticker.release(self.slot);
+        }
+        if self.stop != NO_SLOT {
+            self.ticker.release_stop(self.stop);
         }
     }
 }

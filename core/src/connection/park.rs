@@ -16,15 +16,25 @@ use crate::sender::ParkedSender;
 
 /// A quiet, open connection without its buffers and configuration, for a host
 /// that keeps many idle connections; [`Parked::unpark`] gives the connection back.
+///
+/// Its times are nanoseconds since the connection's start in a `u64` each
+/// (584 years) rather than `Duration`s: 56 bytes in all instead of 88.
 #[derive(Debug)]
 pub struct Parked {
     tx: ParkedSender,
     inflater: Option<Box<Inflater>>,
-    /// When the connection last read the clock (`None`: never).
-    now: Option<Duration>,
-    last_rx: Duration,
-    last_ping: Duration,
-    role: Role,
+    /// When the connection last read the clock ([`NEVER`]: never).
+    now: u64,
+    last_rx: u64,
+    last_ping: u64,
+}
+
+/// `Parked::now` of a connection that never read the clock.
+const NEVER: u64 = u64::MAX;
+
+/// `d` in nanoseconds, saturating below [`NEVER`].
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).map_or(NEVER - 1, |n| n.min(NEVER - 1))
 }
 
 impl Connection {
@@ -51,12 +61,11 @@ impl Connection {
             ..
         } = self;
         Ok(Parked {
-            tx: tx.park(),
+            tx: tx.park(role),
             inflater,
-            now: timers.now,
-            last_rx: timers.last_rx,
-            last_ping: timers.last_ping,
-            role,
+            now: timers.now.map_or(NEVER, nanos),
+            last_rx: nanos(timers.last_rx),
+            last_ping: nanos(timers.last_ping),
         })
     }
 
@@ -85,24 +94,25 @@ impl Parked {
     /// its limits and timers), as it was when parked.
     pub fn unpark(self, config: &Config) -> Connection {
         let timers = self.timers();
+        let role = self.tx.role();
         let tx = self.tx.unpark(config.limits.max_pending_output);
-        Connection::assemble(self.role, config.clone(), tx, self.inflater, timers)
+        Connection::assemble(role, config.clone(), tx, self.inflater, timers)
     }
 
     /// Its timers as they were: no input since the last timer, no close sent.
     fn timers(&self) -> Timers {
         Timers {
-            now: self.now,
-            last_rx: self.last_rx,
+            now: (self.now != NEVER).then(|| Duration::from_nanos(self.now)),
+            last_rx: Duration::from_nanos(self.last_rx),
             received: false,
-            last_ping: self.last_ping,
+            last_ping: Duration::from_nanos(self.last_ping),
             close_sent_at: None,
         }
     }
 
     /// Our role.
     pub fn role(&self) -> Role {
-        self.role
+        self.tx.role()
     }
 
     /// When [`Connection::handle_timeout`] should next be called once

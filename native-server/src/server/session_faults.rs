@@ -61,9 +61,9 @@ async fn server_side(
 ) -> Option<EndReason> {
     let mut cfg = ServerConfig::default();
     cfg.handshake.deflate = deflate.then(DeflateConfig::default);
-    let active = Active::enter(State::new(cfg, true));
+    let (active, _) = Active::enter(State::new(cfg, true), None);
     let peer = SocketAddr::from(([127, 0, 0, 1], 9));
-    let (session, _) = handshake(io, peer, &active, &mut stop, None).await?;
+    let (session, _) = handshake(io, peer, (&active, false), &mut stop, None).await?;
     let ticker = active.state.ticker.clone();
     tokio::spawn(crate::ticker::run(Arc::downgrade(&ticker)));
     // The shutdown reaches sessions through the ticker, as `Server::run` sends it.
@@ -74,7 +74,8 @@ async fn server_side(
         }
     });
     let config = active.state.sessions.clone();
-    Some(session.run(&ticker, &config, Faulty::into_tcp).await)
+    let mut running = session.run(&ticker, &config, Faulty::into_tcp);
+    Some(std::future::poll_fn(|cx| running.poll(&config, cx)).await)
 }
 
 /// What the client saw.
