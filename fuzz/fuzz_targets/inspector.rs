@@ -3,7 +3,8 @@
 //!
 //! Checked: what it reports does not depend on how the bytes were chunked (the
 //! same frames, messages, violations and ending as feeding each direction at
-//! once); records are consistent (offsets increase and follow each other,
+//! once) nor on whether they were fed owned (`feed_owned`, with `reserve_declared`
+//! after each chunk, reports what `feed` does); records are consistent (offsets increase and follow each other,
 //! layouts match headers, kept bytes within the buffer limit); positions count
 //! every byte; the ending agrees with `first_violation`.
 //!
@@ -104,11 +105,16 @@ fuzz_target!(|data: &[u8]| {
     let input = Input::arbitrary(&mut Unstructured::new(data)).expect("any bytes read");
     let max_buffer = inspector(&input).config().max_buffer;
     let mut chunked = inspector(&input);
+    let mut owned = inspector(&input);
     let mut seen: [Vec<Observation>; 2] = [Vec::new(), Vec::new()];
     let mut fed: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
     for (c2s, bytes) in &input.chunks {
         let d = dir(*c2s);
         let obs = chunked.feed(d, bytes, None);
+        let owned_obs = owned.feed_owned(d, bytes.clone(), None);
+        owned.reserve_declared(d);
+        assert_eq!(owned_obs, obs, "feed_owned reported differently from feed");
+        assert_eq!(owned.buffered(d), chunked.buffered(d));
         fed[ix(d)].extend_from_slice(bytes);
         assert_eq!(chunked.position(d), fed[ix(d)].len() as u64);
         assert!(chunked.buffered(d) <= max_buffer);

@@ -83,17 +83,14 @@ impl Decoder {
         frames(self.inspector.feed(self.direction, chunk, None))
     }
 
-    /// Takes the next `n` bytes, written by `fill` straight into the decoder's buffer (a
-    /// JavaScript array copied once into wasm memory), and returns the records of the
-    /// frames they complete, as [`Decoder::push_records`]. Then reserves the rest of the
-    /// frame the bytes end inside, as its header declares (up to the buffer limit), so
-    /// the buffer grows once: growing it by doubling copies it in wasm each time.
-    pub fn push_records_with(
-        &mut self,
-        n: usize,
-        fill: impl FnOnce(&mut [u8]),
-    ) -> impl Iterator<Item = FrameRecord> {
-        let seen = self.inspector.feed_with(self.direction, n, fill, None);
+    /// Takes the next chunk, owned (a JavaScript array copied into wasm memory without
+    /// zeroing first), and returns the records of the frames it completes, as
+    /// [`Decoder::push_records`]: the chunk becomes the buffer when none is held, else it is
+    /// appended. Then reserves the rest of the frame the bytes end inside, as its header
+    /// declares (up to the buffer limit), so the buffer grows once: growing it by doubling
+    /// copies it in wasm each time.
+    pub fn push_records_owned(&mut self, chunk: Vec<u8>) -> impl Iterator<Item = FrameRecord> {
+        let seen = self.inspector.feed_owned(self.direction, chunk, None);
         self.inspector.reserve_declared(self.direction);
         frames(seen)
     }

@@ -279,13 +279,12 @@ impl StreamDecoder {
     /// Takes the next chunk; returns the frames it completes packed as
     /// `[Float64Array, Uint8Array, extras]` (see `packed.rs`), which `www/loader.js`
     /// turns into frame objects with the same fields as `push`'s, far faster: the chunk
-    /// copied once, straight into the decoder's buffer, one copy of the bytes out of
-    /// wasm, and text decoded only when read.
+    /// copied once into wasm memory (not zeroed first) as the decoder's buffer or onto
+    /// its end, one copy of the bytes out of wasm, and text decoded only when read.
     #[wasm_bindgen(js_name = pushPacked)]
     pub fn push_packed(&mut self, chunk: &Uint8Array) -> Result<js_sys::Array, JsError> {
-        let n = chunk.length() as usize;
         self.packed
-            .extend(self.inner.push_records_with(n, |dst| chunk.copy_to(dst)));
+            .extend(self.inner.push_records_owned(chunk.to_vec()));
         let p = &self.packed;
         let nums = js_sys::Float64Array::from(p.nums.as_slice());
         let bytes = match (p.parts().next(), p.parts().nth(1)) {

@@ -147,6 +147,22 @@ impl Inspector {
         out
     }
 
+    /// Takes the next bytes seen in direction `dir`, as [`Inspector::feed`], owned: when
+    /// nothing is buffered in `dir` they become its buffer without a copy, else they are
+    /// appended. For a host whose bytes arrive in a fresh buffer (a JavaScript array copied
+    /// into wasm memory with `Uint8Array::to_vec`, which writes no zeros first).
+    pub fn feed_owned(
+        &mut self,
+        dir: Direction,
+        bytes: Vec<u8>,
+        time: Option<Duration>,
+    ) -> Vec<Observation> {
+        self.feeds += 1;
+        let mut out = Vec::new();
+        self.sides[dir.index()].feed_owned(bytes, time, self.feeds, &mut out);
+        out
+    }
+
     /// Reserves room in `dir`'s buffer for the rest of the frame its bytes end inside, as
     /// the frame's header declares, up to [`InspectorConfig::max_buffer`]: the buffer then
     /// grows once, not by doubling, which copies where memory cannot be remapped (wasm).

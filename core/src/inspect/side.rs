@@ -144,6 +144,28 @@ impl Side {
         self.drain_frames(time, seq, out);
     }
 
+    /// Takes the next bytes of this direction, owned: when nothing is buffered they become
+    /// the buffer (no copy), else they are appended to it (else fed as [`Side::feed`]).
+    pub(super) fn feed_owned(
+        &mut self,
+        bytes: Vec<u8>,
+        time: Option<Duration>,
+        seq: u64,
+        out: &mut Vec<Observation>,
+    ) {
+        let room = self.max_buffer.saturating_sub(self.buf.len());
+        if self.close.is_some() || self.skipping.is_some() || bytes.len() > room {
+            return self.feed(&bytes, time, seq, out);
+        }
+        self.fed = self.fed.saturating_add(bytes.len() as u64);
+        if self.buf.is_empty() {
+            self.buf = bytes;
+        } else {
+            self.buf.extend_from_slice(&bytes);
+        }
+        self.drain_frames(time, seq, out);
+    }
+
     /// Reserves room for the rest of the frame the buffer ends inside, as its header
     /// declares, up to the buffer limit.
     pub(super) fn reserve_declared(&mut self) {

@@ -594,20 +594,53 @@ fn bytes_written_in_place_are_read_as_fed_ones_with_the_declared_frame_reserved(
         max_buffer: 1000,
         ..InspectorConfig::default()
     };
-    let (mut fed, mut written) = (
-        Inspector::new(config).unwrap(),
-        Inspector::new(config).unwrap(),
-    );
-    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let [mut fed, mut written, mut owned] = [(); 3].map(|()| Inspector::new(config).unwrap());
+    let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
     for chunk in wire.chunks(700) {
         a.extend(fed.feed(C2S, chunk, None));
         b.extend(written.feed_with(C2S, chunk.len(), |dst| dst.copy_from_slice(chunk), None));
         written.reserve_declared(C2S);
-        assert_eq!(written.buffered(C2S), fed.buffered(C2S));
-        assert!(written.buffered(C2S) <= 1000);
+        c.extend(owned.feed_owned(C2S, chunk.to_vec(), None));
+        owned.reserve_declared(C2S);
+        for i in [&written, &owned] {
+            assert_eq!(i.buffered(C2S), fed.buffered(C2S));
+            assert!(i.buffered(C2S) <= 1000);
+        }
     }
     assert_eq!(frames(&a).len(), 5);
     assert!(frames(&a)[0].truncated);
     assert_eq!(a, b);
+    assert_eq!(a, c);
     assert_eq!(written.ending(), fed.ending());
+    assert_eq!(owned.ending(), fed.ending());
+}
+
+#[test]
+fn an_owned_chunk_becomes_the_empty_buffer_and_is_appended_to_a_held_one() {
+    // A masked 100,000-byte frame then "Hello": the first chunk (the frame's start) is
+    // taken as the buffer, the rest appended; the chunk holding the frame's end and
+    // "Hello" whole reports both, as feed does.
+    let key = [9, 8, 7, 6];
+    let payload: Vec<u8> = (0..100_000u32).map(|i| (i * 7) as u8).collect();
+    let mut wire = Vec::new();
+    encode_frame(
+        &FrameHeader::new(true, OpCode::Binary, Some(key), payload.len() as u64),
+        &payload,
+        &mut wire,
+    );
+    wire.extend_from_slice(&MASKED_HELLO);
+    let (mut fed, mut owned) = (inspector(), inspector());
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for chunk in wire.chunks(40_000) {
+        a.extend(fed.feed(C2S, chunk, None));
+        b.extend(owned.feed_owned(C2S, chunk.to_vec(), None));
+        assert_eq!(owned.buffered(C2S), fed.buffered(C2S));
+        assert_eq!(owned.position(C2S), fed.position(C2S));
+    }
+    let fs = frames(&b);
+    assert_eq!(fs.len(), 2);
+    assert_eq!(fs[0].payload(), &payload[..]);
+    assert_eq!(fs[1].payload(), b"Hello");
+    assert_eq!(a, b);
+    assert_eq!(owned.buffered(C2S), 0);
 }
