@@ -98,10 +98,12 @@ module() {
         step "$name: wasm-opt not found (scripts/setup.sh installs it): left unoptimized"
     elif ! command -v node >/dev/null 2>&1; then
         step "$name: node not found: wasm-opt's output cannot be checked, left unoptimized"
+    elif ! "$WASM_OPT" "$level" --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
+        --enable-sign-ext --enable-reference-types --enable-multivalue --enable-simd \
+        "$wasm" -o "$wasm.opt"; then
+        rm -f "$wasm.opt"
+        step "$name: $WASM_OPT ($("$WASM_OPT" --version)) cannot read the module (binaryen too old; scripts/setup.sh installs binaryen 132 from npm): left unoptimized"
     else
-        "$WASM_OPT" "$level" --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
-            --enable-sign-ext --enable-reference-types --enable-multivalue --enable-simd \
-            "$wasm" -o "$wasm.opt"
         local before after
         before=$(gzip -9 -c "$wasm" | wc -c)
         after=$(gzip -9 -c "$wasm.opt" | wc -c)
