@@ -716,3 +716,67 @@ async fn a_half_closed_connection_is_ended_after_the_half_close_timeout() {
         .expect("the client's side is ended too");
     assert!(matches!(gone, Ok(0) | Err(_)), "{gone:?}");
 }
+
+/// The close frame [`an_upstream_that_answers_then_resets`] sends.
+const CLOSE_1002: [u8; 4] = [0x88, 2, 0x03, 0xEA];
+
+/// An upstream that, like a server failing a connection, answers the
+/// client's first bytes with a close frame and resets at once, unread bytes
+/// still arriving.
+async fn an_upstream_that_answers_then_resets() -> RawUpstream {
+    RawUpstream::start(switching, |mut s, _r, _i| async move {
+        let mut buf = [0u8; 1024];
+        if let Ok(1..) = s.read(&mut buf).await {
+            s.write_all(&CLOSE_1002).await.unwrap();
+            socket2::SockRef::from(&s)
+                .set_linger(Some(Duration::ZERO))
+                .unwrap();
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_an_upstream_sent_before_its_reset_reaches_the_client_still_sending() {
+    // Autobahn 3.4 through the proxy: the server failed the connection, sent
+    // its close and reset it while the client was still sending. The proxy's
+    // write of the client's bytes failed, and it reset the client at once,
+    // before relaying the close frame it had already received.
+    let upstream = an_upstream_that_answers_then_resets().await;
+    let proxy = TestProxy::start(&upstream.url("/"), |_| {}).await;
+    for i in 0..100 {
+        let (client, answer) = raw_upgrade(&proxy, "/", "").await;
+        assert!(answer.starts_with("HTTP/1.1 101 "), "{answer}");
+        let (mut rd, mut wr) = client.into_split();
+        let writer = tokio::spawn(async move {
+            let chunk = client_frame(0x82, &[5u8; 100]);
+            for _ in 0..100_000 {
+                if wr.write_all(&chunk).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let mut got = Vec::new();
+        let mut buf = [0u8; 256];
+        let end = tokio::time::timeout(WAIT, async {
+            loop {
+                match rd.read(&mut buf).await {
+                    Ok(0) => return Ok(()),
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                    Err(e) => return Err(e.kind()),
+                }
+            }
+        })
+        .await
+        .expect("the connection ends in time");
+        writer.abort();
+        // The kernel reports the upstream's reset once, to the failed write;
+        // the read after the close then sees an end of stream: the client's
+        // connection ends with a FIN or the reset that follows it.
+        assert_eq!(got, CLOSE_1002, "connection {i}: the close, then {end:?}");
+        assert!(
+            matches!(end, Ok(()) | Err(ErrorKind::ConnectionReset)),
+            "connection {i}: {end:?}"
+        );
+    }
+}

@@ -147,6 +147,19 @@ impl Ending {
         }
     }
 
+    /// Ended after writing to a side failed (`first`) and `second`, the
+    /// direction reading from that side, relayed what it had sent before.
+    /// `second`'s end is the same failure seen again, so only `first` is
+    /// reported.
+    fn failed(first: DirEnd, second: DirEnd) -> Self {
+        Self {
+            how: "reset",
+            tcp: vec![first.tcp],
+            reset_client: first.reset_client || second.reset_client,
+            reset_upstream: first.reset_upstream || second.reset_upstream,
+        }
+    }
+
     /// Ended after both directions did.
     fn both(first: DirEnd, second: DirEnd) -> Self {
         let failed = second.reset_client || second.reset_upstream;
@@ -356,19 +369,26 @@ async fn relay(mut client: TcpStream, peer: SocketAddr, pending: PendingRequest,
             e = &mut down => (Dir::Down, e),
         };
         let first = direction_end(id, dir, &end);
-        if first.reset_client || first.reset_upstream {
+        let other = dir.other();
+        let rest = async {
+            match other {
+                Dir::Up => up.await,
+                Dir::Down => down.await,
+            }
+        };
+        if let PumpEnd::WriteFailed(_) = end {
+            // The destination failed: what it sent before failing is still
+            // to be read on the other direction; relay it before the reset.
+            match tokio::time::timeout(cfg.half_close_timeout, rest).await {
+                Ok(end) => Ending::failed(first, direction_end(id, other, &end)),
+                Err(_) => Ending::after("reset", first),
+            }
+        } else if first.reset_client || first.reset_upstream {
             Ending::after("reset", first)
         } else if dir == Dir::Down && !websocket {
             Ending::after("answered", first)
         } else {
             conn.update(|i| i.state = State::Closing);
-            let other = dir.other();
-            let rest = async {
-                match other {
-                    Dir::Up => up.await,
-                    Dir::Down => down.await,
-                }
-            };
             match tokio::time::timeout(cfg.half_close_timeout, rest).await {
                 Ok(end) => Ending::both(first, direction_end(id, other, &end)),
                 Err(_) => {
