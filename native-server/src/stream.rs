@@ -54,6 +54,14 @@ pub struct DriverConfig {
     /// the buffer); sends read ahead only while less undecoded input than this
     /// is buffered. Default 256 KiB.
     pub max_read: usize,
+    /// After its close, a connection whose peer may still be sending shuts
+    /// down its sending side and reads and drops what comes, until the peer's
+    /// end of stream, for at most this long: closing a socket with unread
+    /// input resets the connection, and a reset can destroy the close frame
+    /// before the peer reads it (a proxy passing the reset on, say). Default 1 s.
+    pub linger: Duration,
+    /// The most bytes read and dropped while lingering. Default 64 KiB.
+    pub linger_bytes: usize,
 }
 
 impl Default for DriverConfig {
@@ -62,6 +70,8 @@ impl Default for DriverConfig {
             high_water: HIGH_WATER,
             write_stall: Duration::from_secs(60),
             max_read: 256 * 1024,
+            linger: Duration::from_secs(1),
+            linger_bytes: 64 * 1024,
         }
     }
 }
@@ -190,6 +200,9 @@ struct Driver<S> {
     quiet_tick: Option<Duration>,
     /// When that timer falls due.
     quiet_at: Option<Instant>,
+    /// Lingering after the close ([`DriverConfig::linger`]): until when, and
+    /// how many more bytes may be dropped.
+    linger: Option<(Instant, usize)>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
@@ -216,6 +229,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
             read: 0,
             quiet_tick: None,
             quiet_at: None,
+            linger: None,
         }
     }
 
@@ -520,10 +534,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
             if tcp && self.peer_closed && self.drained {
                 // Dropping sends the held-back close frame and the FIN together.
                 self.io = None;
+            } else if self.linger.is_some() {
+                ready!(self.poll_linger(cx));
             } else {
                 // Data may still be arriving: end only the sending side, since
-                // closing a socket with unread data resets the connection. The
-                // transport itself goes with the WebSocket.
+                // closing a socket with unread data resets the connection, then
+                // linger. The transport itself goes with the WebSocket.
                 match Pin::new(io).poll_shutdown(cx) {
                     Poll::Ready(_) => {}
                     Poll::Pending => {
@@ -538,10 +554,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Driver<S> {
                         }
                     }
                 }
+                let until = Instant::now() + self.cfg.linger;
+                self.linger = Some((until, self.cfg.linger_bytes));
+                ready!(self.poll_linger(cx));
             }
         }
         self.ended = true;
         self.wrote = self.wrote.wrapping_add(1);
+        Poll::Ready(())
+    }
+
+    /// Reads and drops what the peer still sends after the close, until its
+    /// end of stream, a read failure, or the linger's time or bytes run out.
+    fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let (Some(io), Some((until, left))) = (self.io.as_mut(), self.linger.as_mut()) else {
+            return Poll::Ready(());
+        };
+        let mut scratch = [0u8; 2048];
+        while *left > 0 {
+            let mut rb = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut *io).poll_read(cx, &mut rb) {
+                Poll::Ready(Ok(())) if !rb.filled().is_empty() => {
+                    *left = left.saturating_sub(rb.filled().len());
+                }
+                Poll::Ready(_) => break,
+                Poll::Pending => {
+                    let until = *until;
+                    ready!(self.timer.poll_at(until, cx));
+                    break;
+                }
+            }
+        }
+        self.linger = None;
         Poll::Ready(())
     }
 

@@ -136,6 +136,83 @@ async fn violations_close_with_the_right_code() {
 }
 
 #[tokio::test]
+async fn a_connection_failed_while_the_client_still_sends_lingers_instead_of_resetting() {
+    // The server failed the connection on a bad frame and closed its socket
+    // at once: the client's frames sent after that were answered with a reset,
+    // which can erase what the client has not read yet (RFC 9112, 9.6) and which
+    // a proxy passes on. It lingers now, reading and dropping, until the
+    // client's FIN.
+    let server = TestServer::default().await;
+    for i in 0..10 {
+        let mut c = RawClient::connect(server.addr, "/echo").await;
+        let mut sent = client_frame(0x81, b"Hello, world!");
+        sent.extend(client_frame(0xC1, b"Hello, world!"));
+        c.write_raw(&sent).await;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        let frames = |got: &[u8]| {
+            let Decoded::Frame(echo) = decode_frame(got) else {
+                return None;
+            };
+            let Decoded::Frame(close) = decode_frame(&got[echo.len..]) else {
+                return None;
+            };
+            Some((echo.payload.to_vec(), close.payload.to_vec()))
+        };
+        while frames(&got).is_none() {
+            let n = tokio::time::timeout(WAIT, tokio::io::AsyncReadExt::read(&mut c.io, &mut buf))
+                .await
+                .expect("the echo and the close in time")
+                .unwrap();
+            assert!(n > 0, "connection {i}: ended after {got:?}");
+            got.extend_from_slice(&buf[..n]);
+        }
+        let (echo, close) = frames(&got).unwrap();
+        assert_eq!(echo, b"Hello, world!");
+        assert_eq!(close[..2], 1002u16.to_be_bytes(), "connection {i}");
+        // Frames the client sends on, not having read the close yet: without
+        // the linger the first was answered with a reset, which the second met.
+        for n in 0..2 {
+            let ping = client_frame(0x89, b"after the failure");
+            let wrote = tokio::io::AsyncWriteExt::write_all(&mut c.io, &ping).await;
+            assert!(wrote.is_ok(), "connection {i}, write {n}: {wrote:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let end = tokio::time::timeout(WAIT, tokio::io::AsyncReadExt::read(&mut c.io, &mut buf))
+            .await
+            .expect("the server ends its side in time")
+            .map_err(|e| e.kind());
+        assert_eq!(end, Ok(0), "connection {i}: a FIN, not a reset");
+    }
+}
+
+#[tokio::test]
+async fn a_client_flooding_after_the_close_is_reset_once_the_linger_bytes_are_read() {
+    // The linger is bounded: a client that sends on and on after the close
+    // does not keep the server reading for it.
+    let server = TestServer::default().await;
+    let mut c = RawClient::connect(server.addr, "/echo").await;
+    c.write_raw(&client_frame(0xC1, b"bad")).await;
+    let frame = client_frame(0x82, &[7; 100]);
+    let mut sent = 0usize;
+    let failed = tokio::time::timeout(WAIT, async {
+        while sent < 16 << 20 {
+            if tokio::io::AsyncWriteExt::write_all(&mut c.io, &frame)
+                .await
+                .is_err()
+            {
+                return true;
+            }
+            sent += frame.len();
+        }
+        false
+    })
+    .await
+    .expect("the flood ends in time");
+    assert!(failed, "16 MiB sent after the close and never reset");
+}
+
+#[tokio::test]
 async fn too_big_message_gets_1009() {
     let server = TestServer::start(ServerConfig {
         ws: framewire_core::Config {
