@@ -20,6 +20,15 @@ pub struct Store {
 }
 
 impl Store {
+    /// An empty store.
+    pub const fn new() -> Self {
+        Self {
+            next: 0,
+            held: Vec::new(),
+            bytes: 0,
+        }
+    }
+
     /// Keeps `frame` and returns its id, or gives it back when it would pass [`MAX_STORED`].
     pub fn keep(&mut self, frame: Vec<u8>) -> Result<u64, Vec<u8>> {
         if self.bytes + frame.len() > MAX_STORED {
