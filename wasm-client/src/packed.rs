@@ -278,4 +278,34 @@ mod tests {
         p.clear();
         assert_eq!((p.len(), p.byte_len()), (0, 0));
     }
+
+    #[test]
+    fn a_large_inflated_payload_keeps_its_place_among_the_packed_parts() {
+        // A compressed binary message of 100,000 zeros (its frame small, packed; its inflated
+        // payload a large part, copied out apart), then "hi": the batch's bytes are the
+        // frame, the inflated payload, "hi", in that order.
+        let zeros = vec![0u8; 100_000];
+        let mut deflated = Vec::new();
+        framewire_core::deflate::Compressor::new(6, 15, false).compress(
+            &zeros,
+            true,
+            &mut deflated,
+        );
+        assert!(deflated.len() < 126, "a 7-bit length: {}", deflated.len());
+        let mut wire = vec![0xc2, deflated.len() as u8];
+        wire.extend_from_slice(&deflated);
+        wire.extend_from_slice(&[0x81, 0x02, b'h', b'i']);
+        let mut d = Decoder::new(Some(Role::Server), Start::Connection, DEFAULT_BUFFER_LIMIT)
+            .expect("a decoder");
+        d.enable_deflate();
+        let (mut p, mut store) = (Packed::default(), Store::default());
+        p.extend(d.push_records(&wire), &mut store);
+        assert_eq!((p.len(), store.bytes()), (2, 0));
+        let mut expect = wire[..2 + deflated.len()].to_vec();
+        expect.extend_from_slice(&zeros);
+        expect.extend_from_slice(&wire[2 + deflated.len()..]);
+        let got: Vec<u8> = p.parts().flatten().copied().collect();
+        assert!(got == expect, "the parts are out of order");
+        assert_eq!(p.parts().count(), 3, "a run, the inflated payload, a run");
+    }
 }
