@@ -83,12 +83,15 @@
   }
 
   /** Numbers per frame from `pushPacked` (wasm-client/src/packed.rs, FIELDS). */
-  const FIELDS = 22;
+  const FIELDS = 23;
 
   /** Makes the decoder's `StreamDecoder.push` return frames read from `pushPacked`
    *  (wasm-client/src/packed.rs: the fields as numbers, the bytes in one array): one call
    *  into wasm and one copy per chunk, each field (text included) read from the arrays
-   *  only when asked for, as the virtualised table draws only the rows in view. The
+   *  only when asked for, as the virtualised table draws only the rows in view. A frame of
+   *  64 KiB or more stays in wasm memory (wasm-client/src/store.rs) until `bytes` or
+   *  `payload` is first read (then it is taken out) or `release()` lets it go (the table
+   *  calls it when the frame leaves); `head(n)` reads its start for a preview. The
    *  wasm's own `push`, building every field as an object, stays as `pushObjects`. */
   function packedPush(api) {
     const proto = api.StreamDecoder.prototype;
@@ -105,6 +108,12 @@
       for (let i = at; i < out.length; i++) out[i] ^= k[(i - at) & 3];
       return out;
     };
+
+    // A frame's last field: its id in wasm memory while its bytes are there, else one of these
+    // (the frame objects keep no field of their own for it: Firefox makes them slower).
+    const INLINE = -1, TAKEN = -2, RELEASED = -3;
+    /** Frames whose bytes were taken out of wasm memory -> those bytes. */
+    const taken = new WeakMap();
 
     /** A frame of a `pushPacked` batch: the same fields as the wasm's FrameReport. */
     class PackedFrame {
@@ -148,7 +157,31 @@
         return { flagsAndOpcode: this._pair(9), maskBitAndLength: this._pair(11), extendedLength: this._pair(13), maskKey: this._pair(15), payload: this._pair(17) };
       }
       /** The frame as kept: its header's bytes, then its payload unmasked. */
-      get _kept() { return this._b.subarray(this._at, this._at + this._n[this._i + 19]); }
+      get _kept() {
+        const s = this._n[this._i + 22];
+        if (s === INLINE) return this._b.subarray(this._at, this._at + this._n[this._i + 19]);
+        let own = taken.get(this);
+        if (own === undefined) {
+          if (s === RELEASED) throw new Error(`frame ${this.index}'s bytes were released (it left the table)`);
+          taken.set(this, (own = api.takeStored(s)));
+          this._n[this._i + 22] = TAKEN;
+        }
+        return own;
+      }
+      /** Lets go of its bytes held in wasm memory, if they still are (not read). */
+      release() {
+        const s = this._n[this._i + 22];
+        if (s >= 0) api.releaseStored(s);
+        if (s !== INLINE) this._n[this._i + 22] = RELEASED;
+      }
+      /** While its bytes are in wasm memory: the first `n` bytes of its payload, copied, and
+       *  whether it is text (for a preview without taking them out); else null. */
+      head(n) {
+        const s = this._n[this._i + 22];
+        if (s < 0 || this._flag(256)) return null;
+        const h = this.headerLength;
+        return { bytes: api.storedSlice(s, h, h + n), text: this._flag(512) };
+      }
       /** The frame as on the wire: a masked frame's payload is masked again (once, when
        *  first asked for: the hex view and exports ask, the table does not). */
       get bytes() {
@@ -161,7 +194,7 @@
       get compressed() { return this._flag(128); }
       get inflated() {
         if (!this._flag(256)) return null;
-        const at = this._at + this._n[this._i + 19];
+        const at = this._at + (this._n[this._i + 22] === INLINE ? this._n[this._i + 19] : 0);
         return this._b.subarray(at, at + this._n[this._i + 20]);
       }
       get text() {
@@ -178,7 +211,7 @@
       let at = 0;
       for (let i = 0; i < n.length; i += FIELDS) {
         frames.push(new PackedFrame(n, b, i, at));
-        at += n[i + 19] + n[i + 20];
+        at += (n[i + 22] < 0 ? n[i + 19] : 0) + n[i + 20];
       }
       for (const e of extras) Object.assign(frames[e.at], { close: e.close ?? null, violations: e.violations });
       return frames;
@@ -287,5 +320,5 @@
     return btoa(String.fromCharCode(...raw)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
 
-  page.loader = { fromFile, canDecode, loadDecoder, onDecoder, loadTable, loadPane, loadAnalysis, enableDeflate, loadScript, base64Bytes, randomToken };
+  page.loader = { fromFile, canDecode, loadDecoder, onDecoder, decoderApi: () => decoderApi, loadTable, loadPane, loadAnalysis, enableDeflate, loadScript, base64Bytes, randomToken };
 })((self.framewirePage ??= {}));

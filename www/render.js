@@ -6,9 +6,6 @@
 (function (page) {
   /** Most frame bytes shown in a hex dump. */
   const MAX_DUMP_BYTES = 4096;
-  /** Most payload characters or bytes shown in a table preview. */
-  const PREVIEW_CHARS = 80;
-  const PREVIEW_BYTES = 24;
 
   /** `el("p", {class: "x"}, "text", child)`: a small DOM builder. */
   function el(tag, attrs = {}, ...children) {
@@ -47,22 +44,6 @@
   /** "5 (7-bit)" */
   function lengthLabel(f) {
     return `${f.payloadLength} (${f.lengthEncoding}-bit)`;
-  }
-
-  /** A short preview of the payload: text, close code and reason, or hex. */
-  function preview(f) {
-    if (f.close) {
-      const code = f.close.code === null ? "no code" : `${f.close.code} ${f.close.meaning}`;
-      return { text: f.close.reason ? `${code}: ${f.close.reason}` : code, binary: false };
-    }
-    if (f.text !== null) {
-      const t = f.text.length > PREVIEW_CHARS ? `${f.text.slice(0, PREVIEW_CHARS)}…` : f.text;
-      return { text: t, binary: false };
-    }
-    const content = f.inflated ?? f.payload;
-    if (content.length === 0) return { text: "(empty)", binary: true };
-    const more = content.length > PREVIEW_BYTES ? " …" : "";
-    return { text: hex(content.subarray(0, PREVIEW_BYTES)) + more, binary: true };
   }
 
   /** The fields of a frame, their byte ranges relative to the frame and what they mean. */
@@ -279,5 +260,5 @@
     return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
   }
 
-  page.render = { el, hex, clock, MAX_DUMP_BYTES, opcodeLabel, maskLabel, lengthLabel, preview, fieldsOf, hexDump, frameBreakdown };
+  page.render = { el, hex, clock, MAX_DUMP_BYTES, opcodeLabel, maskLabel, lengthLabel, fieldsOf, hexDump, frameBreakdown };
 })((self.framewirePage ??= {}));

@@ -8,7 +8,7 @@
 "use strict";
 
 (function (page) {
-  const { el, clock, frameBreakdown, opcodeLabel, maskLabel, lengthLabel, preview } = page.render;
+  const { el, hex, clock, frameBreakdown, opcodeLabel, maskLabel, lengthLabel } = page.render;
 
   /** Frames kept when the page does not say otherwise; older entries are dropped. */
   const DEFAULT_MAX_FRAMES = 50_000;
@@ -57,7 +57,8 @@
   /** The analysis key of a proxy connection's rows. */
   const keyOf = (conn) => (conn === null ? "own" : `proxy:${conn}`);
 
-  /** Bytes a frame holds (its bytes, unmasked payload and inflated payload: www/loader.js). */
+  /** Bytes a frame holds (its bytes, unmasked payload and inflated payload: www/loader.js), in
+   *  JavaScript or, for a large frame not yet read, in the decoder's wasm memory. */
   const frameBytes = (f) => f.heldBytes;
 
   const live = () => entries.length - head;
@@ -77,6 +78,7 @@
       const first = entries[head];
       entries[head++] = undefined;
       heldBytes -= first.bytes;
+      first.f?.release?.();
       if (first.f) dropped++;
       if (first.hidden) hiddenCount--;
       else if (view[viewHead] === first) view[viewHead++] = undefined;
@@ -119,6 +121,32 @@
     nextSeq.set(key, seq + 1);
     const label = opts.label ?? (conn === null ? "" : `#${conn}`);
     push({ n: ++rowCount, f, dir, time, conn, label, key, seq, injected: opts.injected || null, bytes: frameBytes(f), hidden: false });
+  }
+
+  /** Most payload characters or bytes shown in a table preview. */
+  const PREVIEW_CHARS = 80;
+  const PREVIEW_BYTES = 24;
+
+  /** A short preview of the payload: text, close code and reason, or hex. */
+  function preview(f) {
+    if (f.close) {
+      const code = f.close.code === null ? "no code" : `${f.close.code} ${f.close.meaning}`;
+      return { text: f.close.reason ? `${code}: ${f.close.reason}` : code, binary: false };
+    }
+    // A large frame still in wasm memory (www/loader.js): only its start is read.
+    const h = f.head?.(PREVIEW_CHARS * 4);
+    if (h) {
+      if (h.text) return { text: `${new TextDecoder().decode(h.bytes, { stream: true }).slice(0, PREVIEW_CHARS)}…`, binary: false };
+      return { text: `${hex(h.bytes.subarray(0, PREVIEW_BYTES))} …`, binary: true };
+    }
+    if (f.text !== null) {
+      const t = f.text.length > PREVIEW_CHARS ? `${f.text.slice(0, PREVIEW_CHARS)}…` : f.text;
+      return { text: t, binary: false };
+    }
+    const content = f.inflated ?? f.payload;
+    if (content.length === 0) return { text: "(empty)", binary: true };
+    const more = content.length > PREVIEW_BYTES ? " …" : "";
+    return { text: hex(content.subarray(0, PREVIEW_BYTES)) + more, binary: true };
   }
 
   /** The row of an entry. */
@@ -248,10 +276,16 @@
   /** `n` bytes in MiB, one decimal. */
   const mib = (n) => (n / (1 << 20)).toFixed(1);
 
+  /** How much of what the rows hold is large frames' bytes in the decoder's memory (www/loader.js). */
+  function stored() {
+    const n = page.loader.decoderApi?.()?.storedBytes?.() ?? 0;
+    return n ? `, ${mib(n)} MiB of it in the decoder's memory` : "";
+  }
+
   /** Says what the table keeps and how much it dropped. */
   function showBound() {
     const text =
-      `Keeping the last ${maxFrames} frames / ${mib(MAX_ROW_BYTES)} MiB: ${live()} rows held (${mib(heldBytes)} MiB), ` +
+      `Keeping the last ${maxFrames} frames / ${mib(MAX_ROW_BYTES)} MiB: ${live()} rows held (${mib(heldBytes)} MiB${stored()}), ` +
       `${dropped} frame${dropped === 1 ? "" : "s"} dropped` +
       (hiddenCount ? `, ${hiddenCount} hidden by the filter.` : ".");
     const node = $("table-bound");
@@ -336,6 +370,7 @@
 
   /** Empties the table and the detail pane. */
   function clearTable() {
+    for (let i = head; i < entries.length; i++) entries[i].f?.release?.();
     entries = [];
     head = 0;
     view = [];

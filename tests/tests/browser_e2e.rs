@@ -601,6 +601,129 @@ async fn inspector_flow(c: &Client, port: u16, deflate_port: u16, screenshot: &P
     .await;
 }
 
+/// Bytes of the large text message [`large_frames_stay_in_wasm_memory_until_read`] sends.
+const LARGE_TEXT: usize = 200_000;
+
+/// A large frame (64 KiB or more) stays in the decoder's wasm memory until its payload is
+/// read (www/loader.js, wasm-client/src/store.rs): the row's preview reads only its start,
+/// the detail pane takes it out whole (text, payload and hex view equal to what was sent),
+/// and the table lets it go when it drops the row (the frame cap) or is cleared (a new
+/// connection); the bound line counts it.
+async fn large_frames_stay_in_wasm_memory_until_read(c: &Client, port: u16) {
+    open_inspector(c, port).await;
+    click(c, "#connect").await;
+    wait_js(
+        c,
+        "return document.getElementById('wire-status').textContent.includes('attached') || null",
+        "the wire view to attach",
+    )
+    .await;
+    let len = format!("{LARGE_TEXT} (64-bit)");
+    let send_big = format!(
+        "window.__big = Array.from({{ length: {LARGE_TEXT} }}, (_, i) => String.fromCharCode(97 + (i * 7 + (i >> 9)) % 26)).join(''); \
+         document.getElementById('text').value = window.__big; \
+         document.getElementById('send-text').click(); return null"
+    );
+    js(c, &send_big).await;
+    let echo_row = format!(
+        "const rows = (() => {{ {ROWS} }})(); \
+         return rows.find(r => r.dir === 's2c' && r.len === '{len}') ?? null"
+    );
+    let echo = wait_js(c, &echo_row, "the large echo in the table").await;
+    // The echo (10-byte header) is held, and any of the browser's frames of 64 KiB or more
+    // (how Chromium fragments the message varies); the preview read 80 characters, not the
+    // frame.
+    let held = js(c, "return framewirePage.loader.decoderApi().storedBytes()").await;
+    let held = held.as_f64().expect("a byte count") as usize;
+    assert!(held >= LARGE_TEXT + 10, "held in wasm memory: {held}");
+    let preview = js(c, "return window.__big.slice(0, 80) + '…'").await;
+    assert_eq!(echo["payload"], preview);
+    let bound = js(
+        c,
+        "return document.getElementById('table-bound').textContent",
+    )
+    .await;
+    assert!(
+        bound
+            .as_str()
+            .unwrap()
+            .contains("MiB of it in the decoder's memory"),
+        "{bound}"
+    );
+
+    js(
+        c,
+        "[...document.querySelectorAll('#frame-rows tr.frame-row[data-dir=s2c]')].pop().click(); return null",
+    )
+    .await;
+    let detail = wait_js(
+        c,
+        "const d = document.getElementById('frame-detail'); \
+         const t = d.querySelector('dd[data-k=text]'); if (!t) return null; \
+         const hex = (s) => [...s].map((ch) => ch.charCodeAt(0).toString(16).padStart(2, '0')).join(' '); \
+         const dd = [...d.querySelectorAll('dt')].find((dt) => dt.textContent === 'Payload').nextElementSibling.textContent; \
+         return { same: t.textContent === window.__big, payload: dd === hex(window.__big.slice(0, 4096)) + ` … (${window.__big.length - 4096} more)`, \
+           dumped: d.querySelectorAll('.byte.f-payload').length, held: framewirePage.loader.decoderApi().storedBytes() }",
+        "the large frame's detail",
+    )
+    .await;
+    assert_eq!(detail["same"], true, "the text read back is the text sent");
+    assert_eq!(
+        detail["payload"], true,
+        "the payload's hex is the text's bytes"
+    );
+    assert!(detail["dumped"].as_u64().unwrap() > 1000, "{detail}");
+    assert_eq!(
+        detail["held"].as_f64().unwrap() as usize,
+        held - (LARGE_TEXT + 10),
+        "the read took the echo out of wasm memory"
+    );
+
+    // 60 small messages (120 frames) past a cap of 100 drop the large frames' rows: their
+    // bytes are let go.
+    js(
+        c,
+        "const cap = document.getElementById('keep-frames'); cap.value = '100'; cap.dispatchEvent(new Event('change')); \
+         const text = document.getElementById('text'); const send = document.getElementById('send-text'); \
+         for (let i = 0; i < 60; i++) { text.value = `m${i}`; send.click(); } return null",
+    )
+    .await;
+    wait_js(
+        c,
+        "return framewirePage.loader.decoderApi().storedBytes() === 0 && Number(document.getElementById('table-bound').dataset.dropped) > 0 || null",
+        "the dropped rows' large frames to be let go",
+    )
+    .await;
+
+    // A new connection clears the table: what it held in wasm memory is let go.
+    js(c, &send_big).await;
+    wait_js(c, &echo_row, "the second large echo in the table").await;
+    let held = js(c, "return framewirePage.loader.decoderApi().storedBytes()").await;
+    assert!(
+        held.as_f64().unwrap() as usize >= LARGE_TEXT + 10,
+        "held: {held}"
+    );
+    click(c, "#disconnect").await;
+    wait_js(
+        c,
+        "return !document.getElementById('connect').disabled || null",
+        "the disconnect",
+    )
+    .await;
+    click(c, "#connect").await;
+    wait_js(
+        c,
+        "return document.getElementById('wire-status').textContent.includes('attached') || null",
+        "the wire view to attach again",
+    )
+    .await;
+    assert_eq!(
+        js(c, "return framewirePage.loader.decoderApi().storedBytes()").await,
+        0
+    );
+    click(c, "#disconnect").await;
+}
+
 /// The inspector from `framewire serve` over TLS: the page loads from
 /// `https://`, offers a `wss://` URL, and its connection shows the browser's
 /// masked `hello` and the server's echo, over the wire view (`/__wire`, wss too).
@@ -675,6 +798,7 @@ fn run(browser: Browser, screenshot: &str) {
         let (_driver, client) = open_browser(&browser, &profile).await;
         let flow = tokio::time::timeout(Duration::from_secs(240), async {
             inspector_flow(&client, port, deflate_port, &screenshot).await;
+            large_frames_stay_in_wasm_memory_until_read(&client, port).await;
             tls_flow(&client, tls_port).await;
         });
         let outcome = AssertUnwindSafe(flow).catch_unwind().await;

@@ -17,6 +17,7 @@ pub mod packed;
 pub mod report;
 #[cfg(feature = "analysis")]
 pub mod session_io;
+pub mod store;
 
 use framewire_core::Role;
 use js_sys::{Reflect, Uint8Array};
@@ -244,6 +245,51 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, JsError> {
     framewire_core::hex::parse_hex(text).map_err(|e| JsError::new(&e.to_string()))
 }
 
+thread_local! {
+    /// The large frames `pushPacked` kept, for every decoder: a frame outlives its decoder.
+    static STORE: std::cell::RefCell<store::Store> = const { std::cell::RefCell::new(store::Store::new()) };
+}
+
+/// Runs `f` on the store.
+fn with_store<R>(f: impl FnOnce(&mut store::Store) -> R) -> R {
+    STORE.with_borrow_mut(f)
+}
+
+/// The error for a stored frame no longer held. It names no id: formatting an `f64` would
+/// link float printing into the decoder module (10 KB gzipped).
+fn stored_gone() -> JsError {
+    JsError::new("the stored frame was already released or taken out")
+}
+
+/// Takes stored frame `id` (the last field of a frame of `pushPacked`) out of wasm memory:
+/// its header then its payload unmasked, copied into a new array, no longer held.
+#[wasm_bindgen(js_name = takeStored)]
+pub fn take_stored(id: f64) -> Result<Vec<u8>, JsError> {
+    with_store(|s| s.take(id as u64)).ok_or_else(stored_gone)
+}
+
+/// Bytes `from..to` of stored frame `id` (clamped to it), copied, leaving it held: a preview.
+#[wasm_bindgen(js_name = storedSlice)]
+pub fn stored_slice(id: f64, from: u32, to: u32) -> Result<Vec<u8>, JsError> {
+    with_store(|s| {
+        s.slice(id as u64, from as usize, to as usize)
+            .map(<[u8]>::to_vec)
+    })
+    .ok_or_else(stored_gone)
+}
+
+/// Lets stored frame `id` go; false if it was not held (already taken or released).
+#[wasm_bindgen(js_name = releaseStored)]
+pub fn release_stored(id: f64) -> bool {
+    with_store(|s| s.take(id as u64)).is_some()
+}
+
+/// Bytes of frames stored in wasm memory (at most 128 MiB; past it frames are copied out).
+#[wasm_bindgen(js_name = storedBytes)]
+pub fn stored_bytes() -> f64 {
+    with_store(|s| s.bytes() as f64)
+}
+
 /// Decodes frames from a stream that arrives in chunks, with a bounded buffer.
 #[wasm_bindgen]
 pub struct StreamDecoder {
@@ -281,10 +327,12 @@ impl StreamDecoder {
     /// turns into frame objects with the same fields as `push`'s, far faster: the chunk
     /// copied once into wasm memory (not zeroed first) as the decoder's buffer or onto
     /// its end, one copy of the bytes out of wasm, and text decoded only when read.
+    /// A frame of 64 KiB or more (as kept) is not copied out: it stays in wasm memory, its
+    /// id in its last field, until `takeStored` or `releaseStored`.
     #[wasm_bindgen(js_name = pushPacked)]
     pub fn push_packed(&mut self, chunk: &Uint8Array) -> Result<js_sys::Array, JsError> {
-        self.packed
-            .extend(self.inner.push_records_owned(chunk.to_vec()));
+        let frames = self.inner.push_records_owned(chunk.to_vec());
+        with_store(|store| self.packed.extend(frames, store));
         let p = &self.packed;
         let nums = js_sys::Float64Array::from(p.nums.as_slice());
         let bytes = match (p.parts().next(), p.parts().nth(1)) {

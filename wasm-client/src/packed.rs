@@ -3,16 +3,20 @@
 //! payloads, broken rules) as objects. Building a JavaScript object field by field
 //! from wasm costs a call per field, and a string per text frame costs a copy the
 //! page rarely needs; `www/loader.js` makes frame objects over these arrays whose
-//! fields (text included) are read from them when asked for. Nothing here decides
+//! fields (text included) are read from them when asked for. A frame of [`LARGE`] bytes or
+//! more is not copied out at all: it stays in the [`Store`] (wasm memory) and the batch
+//! carries its id, until the page reads its bytes or lets it go. Nothing here decides
 //! anything about a frame: every value comes from a [`FrameRecord`], as in
 //! [`crate::report::FrameReport`].
 
 use framewire_core::inspect::FrameRecord;
 
+use crate::store::Store;
+
 use crate::report::{CloseInfo, FieldRanges, Violation};
 
 /// Numbers per frame in [`Packed::nums`].
-pub const FIELDS: usize = 22;
+pub const FIELDS: usize = 23;
 
 /// Bits of the `flags` field.
 pub mod flag {
@@ -53,8 +57,9 @@ pub struct Extra {
 const KEEP_CAPACITY: usize = 1 << 20;
 
 /// Parts at least this long are not copied into the batch's buffer: they are kept as the
-/// core made them and copied once, straight out to JavaScript.
-const LARGE: usize = 64 * 1024;
+/// core made them and copied once, straight out to JavaScript; a frame this long (as kept)
+/// is not copied out at all but kept in the [`Store`].
+pub const LARGE: usize = 64 * 1024;
 
 /// A part of a batch's bytes.
 #[derive(Debug)]
@@ -75,7 +80,10 @@ enum Part {
 /// [`FrameRecord::unmasked_frame`]; the page masks the payload again only when the wire form
 /// of a masked frame is asked for) and of its inflated payload, and last the UTF-8 length of
 /// the text (checked here; the page decodes it when shown), the start of the content
-/// (inflated, else the payload). The bytes ([`Packed::parts`]) hold those, frame after frame.
+/// (inflated, else the payload), and last the frame's id in the [`Store`] (-1 when its
+/// bytes are in the batch: a frame of [`LARGE`] bytes or more as kept is held there, and
+/// its bytes are not in the batch). The bytes ([`Packed::parts`]) hold those, frame after
+/// frame.
 #[derive(Debug, Default)]
 pub struct Packed {
     /// [`FIELDS`] numbers per frame.
@@ -148,14 +156,14 @@ impl Packed {
         self.nums.is_empty()
     }
 
-    /// Appends `frames` to the batch.
-    pub fn extend(&mut self, frames: impl IntoIterator<Item = FrameRecord>) {
+    /// Appends `frames` to the batch, keeping those of [`LARGE`] bytes or more in `store`.
+    pub fn extend(&mut self, frames: impl IntoIterator<Item = FrameRecord>, store: &mut Store) {
         for f in frames {
-            self.push(f);
+            self.push(f, store);
         }
     }
 
-    fn push(&mut self, mut f: FrameRecord) {
+    fn push(&mut self, mut f: FrameRecord, store: &mut Store) {
         let h = &f.header;
         let text = f.text_len();
         let flags = [
@@ -209,7 +217,19 @@ impl Packed {
                 violations: f.violations.iter().map(Violation::from).collect(),
             });
         }
-        self.part(f.into_unmasked_frame());
+        let kept = f.into_unmasked_frame();
+        let kept = if kept.len() >= LARGE {
+            store.keep(kept)
+        } else {
+            Err(kept)
+        };
+        match kept {
+            Ok(id) => self.nums.push(id as f64),
+            Err(bytes) => {
+                self.nums.push(-1.0);
+                self.part(bytes);
+            }
+        }
         if let Some(i) = inflated {
             self.part(i);
         }
@@ -224,10 +244,10 @@ mod tests {
     use framewire_core::Role;
 
     #[test]
-    fn large_parts_keep_their_place_among_the_packed_ones() {
-        // A small text frame, a masked 100,000-byte binary frame (packed as its header
-        // and its payload unmasked: one large part), a small one: the batch's bytes in
-        // frame order.
+    fn a_large_frame_is_stored_unmasked_and_the_small_ones_packed_in_order() {
+        // A small text frame, a masked 100,000-byte binary frame (kept as its header and
+        // its payload unmasked: stored, its id in its last field, its bytes not in the
+        // batch), a small one: the batch's bytes are the two small frames in order.
         let key = [1, 2, 3, 4];
         let big: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
         let mut wire = vec![0x81, 0x02, b'h', b'i', 0x82, 0xff];
@@ -238,15 +258,54 @@ mod tests {
         let mut d = Decoder::new(Some(Role::Client), Start::Connection, DEFAULT_BUFFER_LIMIT)
             .expect("a decoder");
         let mut p = Packed::default();
-        p.extend(d.push_records(&wire));
+        let mut store = Store::default();
+        p.extend(d.push_records(&wire), &mut store);
         assert_eq!(p.len(), 3);
+        assert_eq!(
+            store.bytes(),
+            100_014,
+            "the large frame is stored, not packed"
+        );
+        let big_frame = store.take(p.nums[FIELDS + FIELDS - 1] as u64).unwrap();
+        assert_eq!(&big_frame[14..], &big[..], "stored as kept: unmasked");
+        assert_eq!((p.nums[FIELDS - 1], p.nums[3 * FIELDS - 1]), (-1.0, -1.0));
         let mut expect = wire.clone();
-        expect.splice(4 + 14..4 + 14 + big.len(), big.iter().copied());
+        expect.drain(4..4 + 14 + big.len());
         let got: Vec<u8> = p.parts().flatten().copied().collect();
         assert_eq!((got.len(), p.byte_len()), (expect.len(), expect.len()));
         assert!(got == expect, "the parts are out of order");
-        assert_eq!(p.parts().count(), 3, "a run, the large frame, a run");
+        assert_eq!(p.parts().count(), 1, "the small frames' run");
         p.clear();
         assert_eq!((p.len(), p.byte_len()), (0, 0));
+    }
+
+    #[test]
+    fn a_large_inflated_payload_keeps_its_place_among_the_packed_parts() {
+        // A compressed binary message of 100,000 zeros (its frame small, packed; its inflated
+        // payload a large part, copied out apart), then "hi": the batch's bytes are the
+        // frame, the inflated payload, "hi", in that order.
+        let zeros = vec![0u8; 100_000];
+        let mut deflated = Vec::new();
+        framewire_core::deflate::Compressor::new(6, 15, false).compress(
+            &zeros,
+            true,
+            &mut deflated,
+        );
+        assert!(deflated.len() < 126, "a 7-bit length: {}", deflated.len());
+        let mut wire = vec![0xc2, deflated.len() as u8];
+        wire.extend_from_slice(&deflated);
+        wire.extend_from_slice(&[0x81, 0x02, b'h', b'i']);
+        let mut d = Decoder::new(Some(Role::Server), Start::Connection, DEFAULT_BUFFER_LIMIT)
+            .expect("a decoder");
+        d.enable_deflate();
+        let (mut p, mut store) = (Packed::default(), Store::default());
+        p.extend(d.push_records(&wire), &mut store);
+        assert_eq!((p.len(), store.bytes()), (2, 0));
+        let mut expect = wire[..2 + deflated.len()].to_vec();
+        expect.extend_from_slice(&zeros);
+        expect.extend_from_slice(&wire[2 + deflated.len()..]);
+        let got: Vec<u8> = p.parts().flatten().copied().collect();
+        assert!(got == expect, "the parts are out of order");
+        assert_eq!(p.parts().count(), 3, "a run, the inflated payload, a run");
     }
 }

@@ -540,3 +540,38 @@ fn a_masked_frame_without_a_key_gets_a_random_one_from_crypto() {
     assert!(boolean(&r, "frames.0.masked"));
     assert_eq!(string(&r, "frames.0.text"), "Hello");
 }
+
+#[wasm_bindgen_test]
+fn a_large_frame_stays_in_wasm_memory_until_taken_and_a_released_one_is_gone() {
+    use framewire_wasm::{release_stored, stored_bytes, stored_slice, take_stored};
+    // A server's 100,000-byte binary frame (10-byte header) between two small text frames:
+    // pushPacked's batch holds the small ones; the large one is stored, its id last.
+    let payload: Vec<u8> = (0..100_000u32).map(|i| (i * 13) as u8).collect();
+    let mut wire = vec![0x81, 0x02, b'h', b'i', 0x82, 0x7f];
+    wire.extend_from_slice(&(payload.len() as u64).to_be_bytes());
+    wire.extend_from_slice(&payload);
+    wire.extend_from_slice(&[0x81, 0x01, b'!']);
+    let before = stored_bytes();
+    let mut d = StreamDecoder::new("server", None).unwrap();
+    let out = d.push_packed(&Uint8Array::from(&wire[..])).unwrap();
+    let nums: Vec<f64> = out.get(0).unchecked_into::<js_sys::Float64Array>().to_vec();
+    let batch: Vec<u8> = out.get(1).unchecked_into::<Uint8Array>().to_vec();
+    const FIELDS: usize = framewire_wasm::packed::FIELDS;
+    assert_eq!(nums.len(), 3 * FIELDS);
+    assert_eq!(batch, [0x81, 0x02, b'h', b'i', 0x81, 0x01, b'!']);
+    let id = nums[2 * FIELDS - 1];
+    assert!(id >= 0.0 && nums[FIELDS - 1] < 0.0 && nums[3 * FIELDS - 1] < 0.0);
+    assert_eq!(stored_bytes() - before, 100_010.0);
+    assert_eq!(stored_slice(id, 10, 14).ok(), Some(payload[..4].to_vec()));
+    let taken = take_stored(id).unwrap_or_else(|_| panic!("the frame is held"));
+    assert_eq!(&taken[10..], &payload[..]);
+    assert_eq!(stored_bytes(), before);
+    assert!(take_stored(id).is_err() && !release_stored(id));
+
+    let out = d
+        .push_packed(&Uint8Array::from(&wire[4..wire.len() - 3]))
+        .unwrap();
+    let nums: Vec<f64> = out.get(0).unchecked_into::<js_sys::Float64Array>().to_vec();
+    assert!(release_stored(nums[FIELDS - 1]));
+    assert_eq!(stored_bytes(), before);
+}

@@ -131,22 +131,6 @@ impl Inspector {
         out
     }
 
-    /// Takes the next `n` bytes seen in direction `dir`, as [`Inspector::feed`], letting
-    /// `fill` write them (all `n`) straight into the direction's buffer: for a host whose
-    /// bytes are not in a Rust slice (a JavaScript array, copied once into wasm memory).
-    pub fn feed_with(
-        &mut self,
-        dir: Direction,
-        n: usize,
-        fill: impl FnOnce(&mut [u8]),
-        time: Option<Duration>,
-    ) -> Vec<Observation> {
-        self.feeds += 1;
-        let mut out = Vec::new();
-        self.sides[dir.index()].feed_with(n, fill, time, self.feeds, &mut out);
-        out
-    }
-
     /// Takes the next bytes seen in direction `dir`, as [`Inspector::feed`], owned: when
     /// nothing is buffered in `dir` they become its buffer without a copy, else they are
     /// appended. For a host whose bytes arrive in a fresh buffer (a JavaScript array copied

@@ -121,29 +121,6 @@ impl Side {
         }
     }
 
-    /// Takes the next `n` bytes of this direction, written by `fill` straight into the
-    /// buffer when they fit there (else through a copy, as [`Side::feed`]).
-    pub(super) fn feed_with(
-        &mut self,
-        n: usize,
-        fill: impl FnOnce(&mut [u8]),
-        time: Option<Duration>,
-        seq: u64,
-        out: &mut Vec<Observation>,
-    ) {
-        let room = self.max_buffer.saturating_sub(self.buf.len());
-        if self.close.is_some() || self.skipping.is_some() || n > room {
-            let mut bytes = vec![0; n];
-            fill(&mut bytes);
-            return self.feed(&bytes, time, seq, out);
-        }
-        self.fed = self.fed.saturating_add(n as u64);
-        let at = self.buf.len();
-        self.buf.resize(at + n, 0);
-        fill(&mut self.buf[at..]);
-        self.drain_frames(time, seq, out);
-    }
-
     /// Takes the next bytes of this direction, owned: when nothing is buffered they become
     /// the buffer (no copy), else they are appended to it (else fed as [`Side::feed`]).
     pub(super) fn feed_owned(
