@@ -84,6 +84,12 @@ fn capture() -> String {
         (1100.0, "s2c", server(0x88, b"\x03\xe9bye")),
         (1104.0, "c2s", client(0x88, b"\x03\xe9bye")),
     ];
+    capture_of(chunks)
+}
+
+/// A framewire capture of one connection to `/chat` with `chunks` (time in ms,
+/// direction, frame bytes).
+fn capture_of(chunks: impl IntoIterator<Item = (f64, &'static str, Vec<u8>)>) -> String {
     let mut lines = vec![json!({
         "format": "framewire-capture",
         "version": 1,
@@ -279,6 +285,91 @@ async fn imported_capture_is_analysed(c: Client, file: &Path) {
 fn firefox_imports_a_capture_from_file_and_shows_its_analysis() {
     in_firefox_with_file("analysis", capture(), |c, file| async move {
         imported_capture_is_analysed(c, &file).await
+    });
+}
+
+/// Socket.IO, Engine.IO and STOMP messages, each read by its decoder in the message view.
+fn protocols_capture() -> String {
+    capture_of([
+        (
+            1000.0,
+            "c2s",
+            client(0x81, b"42[\"chat\",{\"text\":\"hi\"}]"),
+        ),
+        (1001.0, "s2c", server(0x81, b"430[{\"ok\":true}]")),
+        (1002.0, "s2c", server(0x81, b"2")),
+        (
+            1003.0,
+            "c2s",
+            client(
+                0x81,
+                b"SEND\ndestination:/queue/a\ncontent-type:text/plain\n\nhello\0",
+            ),
+        ),
+        (
+            1004.0,
+            "s2c",
+            server(
+                0x81,
+                b"MESSAGE\ndestination:/queue/a\nmessage-id:7\n\nhello\0",
+            ),
+        ),
+    ])
+}
+
+async fn protocol_payloads_are_decoded(c: Client, file: &Path) {
+    open_page(&c, &file_url(&workspace().join("www").join("index.html"))).await;
+    import(&c, file).await;
+    // decoders.js loads on the first message that may need it, then redraws the view.
+    let rows = wait_js(
+        &c,
+        "const rows = [...document.querySelectorAll('#an-message-table tbody tr')]; \
+         if (rows.length < 5 || !rows[0].querySelector('details')) return null; \
+         return rows.map(tr => { const d = tr.cells[6]; \
+           const s = d.querySelector('summary, span.decoded'); const pre = d.querySelector('pre'); \
+           return [s ? s.textContent : null, pre ? pre.textContent : null]; })",
+        "the decoded messages",
+    )
+    .await;
+    let rows: Vec<(Option<String>, Option<String>)> =
+        serde_json::from_value(rows).expect("rows of label and body");
+    assert_eq!(
+        rows[0],
+        (
+            Some("Socket.IO EVENT".into()),
+            Some("[\n  \"chat\",\n  {\n    \"text\": \"hi\"\n  }\n]".into())
+        ),
+        "{rows:?}"
+    );
+    assert_eq!(
+        rows[1].0.as_deref(),
+        Some("Socket.IO ACK ack 0"),
+        "{rows:?}"
+    );
+    assert_eq!(rows[2], (Some("Engine.IO ping".into()), None), "{rows:?}");
+    assert_eq!(
+        rows[3],
+        (
+            Some("STOMP SEND".into()),
+            Some("destination:/queue/a\ncontent-type:text/plain\n\nhello".into())
+        ),
+        "{rows:?}"
+    );
+    assert_eq!(rows[4].0.as_deref(), Some("STOMP MESSAGE"), "{rows:?}");
+    assert!(
+        rows[4]
+            .1
+            .as_deref()
+            .unwrap_or_default()
+            .contains("message-id:7"),
+        "{rows:?}"
+    );
+}
+
+#[test]
+fn firefox_decodes_socket_io_engine_io_and_stomp_payloads() {
+    in_firefox_with_file("protocols", protocols_capture(), |c, file| async move {
+        protocol_payloads_are_decoded(c, &file).await
     });
 }
 
