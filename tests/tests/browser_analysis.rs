@@ -13,6 +13,8 @@
 //!   the compression and the close. `dumpcap` records that session on loopback (a
 //!   libpcap file, as tcpdump writes) and the pcap imported into the page shows the same
 //!   (where capturing is refused, the test says why and skips that part).
+//! - Firefox: Socket.IO, Engine.IO and STOMP messages imported: each read by its
+//!   decoder in the message view; the filter by regex (a bad one named) and by size.
 //!
 //! Screenshots: `target/inspector-analysis-firefox.png` (analysis of the import),
 //! `target/inspector-table-100k-firefox.png` (the 100,000-frame table),
@@ -288,15 +290,16 @@ fn firefox_imports_a_capture_from_file_and_shows_its_analysis() {
     });
 }
 
+/// A Socket.IO event as a client sends it.
+const SOCKET_IO_EVENT: &[u8] = b"42[\"chat\",{\"text\":\"hi\"}]";
+/// A Socket.IO acknowledgement (id 0).
+const SOCKET_IO_ACK: &[u8] = b"430[{\"ok\":true}]";
+
 /// Socket.IO, Engine.IO and STOMP messages, each read by its decoder in the message view.
 fn protocols_capture() -> String {
     capture_of([
-        (
-            1000.0,
-            "c2s",
-            client(0x81, b"42[\"chat\",{\"text\":\"hi\"}]"),
-        ),
-        (1001.0, "s2c", server(0x81, b"430[{\"ok\":true}]")),
+        (1000.0, "c2s", client(0x81, SOCKET_IO_EVENT)),
+        (1001.0, "s2c", server(0x81, SOCKET_IO_ACK)),
         (1002.0, "s2c", server(0x81, b"2")),
         (
             1003.0,
@@ -364,6 +367,66 @@ async fn protocol_payloads_are_decoded(c: Client, file: &Path) {
             .contains("message-id:7"),
         "{rows:?}"
     );
+
+    // The filter's regex, its error for a bad one, then a size range.
+    set_filter(&c, "#an-f-regex", "queue/a").await;
+    assert_eq!(
+        filtered(&c, 2).await,
+        "Filter: 3 messages and 3 frames hidden."
+    );
+    set_filter(&c, "#an-f-regex", "(").await;
+    let note = wait_js(
+        &c,
+        "const t = document.getElementById('an-filter-note').textContent; \
+         return t.startsWith('Filter not applied') ? t : null",
+        "the bad regex named",
+    )
+    .await;
+    assert!(
+        note.as_str()
+            .unwrap()
+            .contains("regular expression \"(\" is invalid"),
+        "{note}"
+    );
+    set_filter(&c, "#an-f-regex", "").await;
+    set_filter(&c, "#an-f-min", "10").await;
+    set_filter(&c, "#an-f-max", "30").await;
+    assert_eq!(
+        filtered(&c, 2).await,
+        "Filter: 3 messages and 3 frames hidden."
+    );
+    let sizes = js(
+        &c,
+        "return [...document.querySelectorAll('#an-message-table tbody tr')].map(tr => tr.cells[3].textContent)",
+    )
+    .await;
+    let want = [SOCKET_IO_EVENT.len(), SOCKET_IO_ACK.len()].map(|n| n.to_string());
+    assert_eq!(sizes, json!(want), "the two messages of 10 to 30 bytes");
+}
+
+/// Replaces the value of the filter input `css` with `value` (the form redraws on input).
+async fn set_filter(c: &Client, css: &str, value: &str) {
+    let input = c.find(Locator::Css(css)).await.expect(css);
+    input.clear().await.expect("cleared");
+    if !value.is_empty() {
+        input.send_keys(value).await.expect("typed");
+    }
+    js(
+        c,
+        &format!("document.querySelector('{css}').dispatchEvent(new Event('input', {{ bubbles: true }})); return null"),
+    )
+    .await;
+}
+
+/// Waits for the message view to show `rows` rows; the filter's note then.
+async fn filtered(c: &Client, rows: usize) -> String {
+    wait_js(
+        c,
+        &format!("return document.querySelectorAll('#an-message-table tbody tr').length === {rows} || null"),
+        "the filtered view",
+    )
+    .await;
+    text(c, "an-filter-note").await
 }
 
 #[test]
