@@ -79,7 +79,7 @@
     const lost = c.session.unrecordedBytes;
     const kept = lost ? ` ${lost} bytes past the export limit (${MAX_KEPT_BYTES >> 20} MiB) are analysed but not kept for export.` : "";
     setStatus(`${c.label}: ${report.frames} frames${report.droppedFrames ? ` (${report.droppedFrames} more past the limit)` : ""}${c.ended ? ", ended" : ""}.${kept}`, "ok");
-    drawMessages(report.messages, shown, report.viewEntries);
+    drawMessages(report.messages, shown, report.viewEntries, subprotocol(c.response));
     drawCompression(report.compression);
     drawHeartbeats(report.heartbeats);
     drawClose(report.close);
@@ -89,10 +89,16 @@
   /** Loading state of decoders.js: null (not asked), a promise, or "failed". */
   let decodersLoad = null;
 
-  /** The payload shown by the decoders (loaded, as a separate script, when a text first may need them). */
-  function decoded(text) {
-    if (page.decoders) return page.decoders.render(text);
-    if (text && decodersLoad === null && /^\s*[[{]|^[0-6]|^[A-Z]+\r?\n/.test(text)) {
+  /** The subprotocol the handshake answer `response` agreed on, or "". */
+  function subprotocol(response) {
+    return /^sec-websocket-protocol:[ \t]*([^\r\n]*?)[ \t]*$/im.exec(response ?? "")?.[1] ?? "";
+  }
+
+  /** The payload shown by the decoders (loaded, as a separate script, when a text first
+   *  may need them or the connection's `protocol` names one). */
+  function decoded(text, protocol) {
+    if (page.decoders) return page.decoders.render(text, protocol);
+    if (text && decodersLoad === null && (protocol || /^\s*[[{]|^[0-6]|^[A-Z]+\r?\n/.test(text))) {
       decodersLoad = page.loader.loadScript("decoders.js").then(A.render, (e) => {
         decodersLoad = "failed";
         setStatus(`Payload decoders unavailable: ${e.message}`, "warning");
@@ -101,7 +107,7 @@
     return text;
   }
 
-  function drawMessages(entries, shown, total) {
+  function drawMessages(entries, shown, total, protocol) {
     const keep = entries.filter((e) => !shown || (e.type === "message" ? shown.has(`m${e.direction}:${e.index}`) : shown.has(`f${e.seq}`)));
     const rows = keep.slice(-MAX_VIEW_ROWS).map((e) => {
       if (e.type === "control") {
@@ -119,7 +125,7 @@
         el("td", {}, String(size)),
         el("td", {}, time(e.firstMs)),
         el("td", {}, time(e.lastMs)),
-        el("td", { class: "an-payload" }, decoded(body)),
+        el("td", { class: "an-payload" }, decoded(body, protocol)),
       );
     });
     $("an-messages").append(

@@ -1,5 +1,5 @@
 // Payload decoders for the message view, loaded by analysis.js the first time a message
-// looks like one of them: JSON (pretty-printed, collapsible), Socket.IO/Engine.IO packets
+// looks like one of them or its connection negotiated a subprotocol that names one: JSON (pretty-printed, collapsible), Socket.IO/Engine.IO packets
 // (`42["event",…]`) and STOMP frames (`SEND\nheader:value\n\nbody\0`). A classic script.
 "use strict";
 
@@ -46,15 +46,34 @@
     return el("details", { class: "stomp" }, el("summary", {}, `STOMP ${m[1]}`), el("pre", {}, [...headers, "", body.join("\n\n")].join("\n")));
   }
 
-  /** The message text as a node: the first decoder that reads it, else the text. */
-  function render(text) {
+  /** A JSON reading of `t` (trimmed), or null. */
+  function json(t) {
+    const parsed = parseJson(t);
+    if (!parsed.ok) return null;
+    const v = parsed.value;
+    const what = Array.isArray(v) ? `array of ${v.length}` : v !== null && typeof v === "object" ? `object, ${Object.keys(v).length} keys` : typeof v;
+    return jsonBlock(`JSON ${what}`, v);
+  }
+
+  /** The decoder the negotiated subprotocol names (`v12.stomp`, `stomp`, `json`, `graphql-transport-ws`…), or null. */
+  function byProtocol(protocol) {
+    if (/stomp/i.test(protocol)) return stomp;
+    if (/json|graphql|wamp/i.test(protocol)) return (text) => json(text.trim());
+    return null;
+  }
+
+  /** The message text as a node: read by the decoder the subprotocol `protocol` names
+   *  when there is one (its label says so), else by the first decoder that recognises
+   *  it, else the text. */
+  function render(text, protocol) {
     if (!text) return text;
-    const t = text.trim();
-    if (t.startsWith("{") || t.startsWith("[")) {
-      const json = parseJson(t);
-      if (json.ok) return jsonBlock(`JSON ${Array.isArray(json.value) ? `array of ${json.value.length}` : `object, ${Object.keys(json.value ?? {}).length} keys`}`, json.value);
+    const chosen = protocol ? byProtocol(protocol)?.(text) : null;
+    if (chosen) {
+      chosen.querySelector("summary")?.append(` (subprotocol ${protocol})`);
+      return chosen;
     }
-    return stomp(text) ?? socketIo(t) ?? text;
+    const t = text.trim();
+    return ((t.startsWith("{") || t.startsWith("[")) && json(t)) || stomp(text) || socketIo(t) || text;
   }
 
   page.decoders = { render };

@@ -92,10 +92,19 @@ fn capture() -> String {
 /// A framewire capture of one connection to `/chat` with `chunks` (time in ms,
 /// direction, frame bytes).
 fn capture_of(chunks: impl IntoIterator<Item = (f64, &'static str, Vec<u8>)>) -> String {
+    capture_with(REQUEST, RESPONSE, chunks)
+}
+
+/// [`capture_of`] with this handshake.
+fn capture_with(
+    request: &str,
+    response: &str,
+    chunks: impl IntoIterator<Item = (f64, &'static str, Vec<u8>)>,
+) -> String {
     let mut lines = vec![json!({
         "format": "framewire-capture",
         "version": 1,
-        "connections": [{ "conn": 0, "request": REQUEST, "response": RESPONSE, "ended": true }],
+        "connections": [{ "conn": 0, "request": request, "response": response, "ended": true }],
     })
     .to_string()];
     for (t, dir, bytes) in chunks {
@@ -433,6 +442,44 @@ async fn filtered(c: &Client, rows: usize) -> String {
 fn firefox_decodes_socket_io_engine_io_and_stomp_payloads() {
     in_firefox_with_file("protocols", protocols_capture(), |c, file| async move {
         protocol_payloads_are_decoded(c, &file).await
+    });
+}
+
+async fn the_subprotocol_chooses_the_decoder(c: Client, file: &Path) {
+    open_page(&c, &file_url(&workspace().join("www").join("index.html"))).await;
+    import(&c, file).await;
+    let labels = wait_js(
+        &c,
+        "const rows = [...document.querySelectorAll('#an-message-table tbody tr')]; \
+         if (rows.length < 2 || !rows[0].querySelector('details')) return null; \
+         return rows.map(tr => tr.cells[6].querySelector('summary')?.textContent ?? tr.cells[6].textContent)",
+        "the decoded messages",
+    )
+    .await;
+    // Sniffed, "2" would be an Engine.IO ping: the agreed `json` makes it a JSON number.
+    assert_eq!(
+        labels,
+        json!([
+            "JSON number (subprotocol json)",
+            "JSON object, 1 keys (subprotocol json)"
+        ])
+    );
+}
+
+#[test]
+fn firefox_decodes_by_the_agreed_subprotocol_before_sniffing() {
+    let request = REQUEST.replace("\r\n\r\n", "\r\nSec-WebSocket-Protocol: json\r\n\r\n");
+    let response = RESPONSE.replace("\r\n\r\n", "\r\nSec-WebSocket-Protocol: json\r\n\r\n");
+    let capture = capture_with(
+        &request,
+        &response,
+        [
+            (1000.0, "c2s", client(0x81, b"2")),
+            (1001.0, "s2c", server(0x81, b"{\"a\":1}")),
+        ],
+    );
+    in_firefox_with_file("subprotocol", capture, |c, file| async move {
+        the_subprotocol_chooses_the_decoder(c, &file).await
     });
 }
 
