@@ -168,6 +168,9 @@ def seeds():
     hs["accept"] = bytes([0x00, 0, 0, 0x3F]) + lp(b"") + REQUEST + HELLO_MASKED
     hs["accept-deflate-chunked"] = bytes([0x86, 0, 7, 0x3F]) + lp(b"") + REQUEST
     hs["accept-protocol-header"] = bytes([0x26, 0, 0, 0]) + lp(b"superchat\nSet-Cookie: a=1") + REQUEST
+    # Asymmetric deflate settings (client window 10 bits, client no context takeover): the
+    # fuzz target once compared the client's view of the agreement with the server's.
+    hs["accept-deflate-asymmetric"] = bytes([0x26, 0, 0, 0x7A]) + lp(b"superchat\nSet-Cookie: a=1") + REQUEST
     hs["accept-bad-origin"] = bytes([0x08, 0, 0, 0]) + lp(b"") + REQUEST.replace(b"example.com\r\nUp", b"evil.com\r\nUp")
     hs["decline-403"] = bytes([0x10, 0, 0, 0]) + lp(b"403\nX-Why: no\nforbidden") + REQUEST
     hs["not-an-upgrade"] = bytes([0x00, 0, 0, 0]) + lp(b"") + b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"

@@ -22,7 +22,7 @@
 
 use std::time::Duration;
 
-use framewire_core::deflate::DeflateConfig;
+use framewire_core::deflate::{DeflateConfig, Negotiated};
 use framewire_core::handshake::{
     parse_response, validate_response, Acceptance, ClientRequest, HttpResponse, ServerHandshake,
     ServerHandshakeConfig, ServerStep,
@@ -186,7 +186,9 @@ fuzz_target!(|data: &[u8]| {
                         validate_response(&resp, &offer.key, &request).unwrap_or_else(|e| {
                             panic!("the 101 fails the client's check: {e}\n{resp:?}")
                         });
-                    assert_eq!(accepted.deflate, up.info.deflate);
+                    // The same agreement seen from the other end: what one
+                    // compresses with, the other inflates.
+                    assert_eq!(accepted.deflate.map(from_the_other_end), up.info.deflate);
                     assert_eq!(accepted.protocol, up.info.protocol);
                     let _ = drain(&mut up.connection);
                 }
@@ -214,6 +216,16 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// `n`, an agreement seen from one end, as the other end sees it.
+fn from_the_other_end(n: Negotiated) -> Negotiated {
+    Negotiated {
+        compress_window_bits: n.decompress_window_bits,
+        compress_no_context_takeover: n.decompress_no_context_takeover,
+        decompress_no_context_takeover: n.compress_no_context_takeover,
+        decompress_window_bits: n.compress_window_bits,
+    }
+}
 
 /// `bytes` start with a whole HTTP response head with `status`.
 fn check_head(bytes: &[u8], status: u16) {
