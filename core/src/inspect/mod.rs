@@ -125,10 +125,7 @@ impl Inspector {
         bytes: &[u8],
         time: Option<Duration>,
     ) -> Vec<Observation> {
-        self.feeds += 1;
-        let mut out = Vec::new();
-        self.sides[dir.index()].feed(bytes, time, self.feeds, &mut out);
-        out
+        self.feed_side(dir, |side, seq, out| side.feed(bytes, time, seq, out))
     }
 
     /// Takes the next bytes seen in direction `dir`, as [`Inspector::feed`], owned: when
@@ -141,9 +138,19 @@ impl Inspector {
         bytes: Vec<u8>,
         time: Option<Duration>,
     ) -> Vec<Observation> {
+        self.feed_side(dir, |side, seq, out| side.feed_owned(bytes, time, seq, out))
+    }
+
+    /// Counts one feed and has `dir`'s side take it (with the feed's number),
+    /// returning what it reports.
+    fn feed_side(
+        &mut self,
+        dir: Direction,
+        take: impl FnOnce(&mut Side, u64, &mut Vec<Observation>),
+    ) -> Vec<Observation> {
         self.feeds += 1;
         let mut out = Vec::new();
-        self.sides[dir.index()].feed_owned(bytes, time, self.feeds, &mut out);
+        take(&mut self.sides[dir.index()], self.feeds, &mut out);
         out
     }
 
